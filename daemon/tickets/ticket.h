@@ -1,0 +1,46 @@
+/*
+ * ticket.h - a ticket as the daemon holds it: fixed-size, no pointers, so
+ * it can be copied, cached and encoded without allocation. Mirrors the
+ * hazard.tickets row and the hazard.v1.Ticket message.
+ */
+#ifndef HZ_TICKET_H
+#define HZ_TICKET_H
+
+#include "core/event.h"
+
+#define HZ_ID_MAX 64     /* ids (event, device, site) are at most 63 bytes */
+#define HZ_CODE_MAX 32   /* org unit codes */
+#define HZ_TYPE_MAX 48   /* hazard types */
+
+struct hz_ticket {
+	int64_t ticket_id;
+	enum hz_kind kind;
+	enum hz_state state;
+	enum hz_level level;
+	enum hz_tier tier;
+	enum hz_mode mode;
+	char site_id[HZ_ID_MAX];
+	char town_code[HZ_CODE_MAX];
+	char county_code[HZ_CODE_MAX];
+	char hazard_type[HZ_TYPE_MAX];
+	char device_id[HZ_ID_MAX];     /* the device that opened it; "" for reports and warnings */
+	int64_t opened_us, updated_us; /* times in µs since the epoch; 0 means NULL */
+	int64_t acked_us, deadline_us, closed_us;
+	int64_t event_count;
+};
+
+/* One change of a ticket, as published on the tickets topic and written to
+ * the escalation log. Strings are borrowed for the duration of the call
+ * that takes it. */
+struct hz_ticket_event {
+	char event_id[HZ_ID_MAX];      /* stable output id (outbox), for de-duplication */
+	int64_t emitted_us;
+	struct hz_ticket tk;           /* the whole ticket after the change */
+	enum hz_state from_state;      /* HZ_STATE_NONE when opened */
+	const char *change;            /* "opened", "joined", "level", "state", ... */
+	const char *actor;             /* "hazardd" for rule-driven changes */
+	const char *reason;
+	const char *cause_event_id;
+};
+
+#endif
