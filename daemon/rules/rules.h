@@ -1,0 +1,91 @@
+/*
+ * rules.h - the rule set and its evaluation: an event (already decoded and
+ * attached to the registry) in, zero or more ticket intents out.
+ *
+ * This is the first stage of the engine: per-metric thresholds with four
+ * levels, device status faults, inspection reports by category, warnings
+ * by area. Evaluation is pure: no I/O, no clock (time comes in the event),
+ * no allocation; a rule set is immutable once loaded, so a reload swaps a
+ * whole new set between batches.
+ */
+#ifndef HZ_RULES_H
+#define HZ_RULES_H
+
+#include "core/event.h"
+#include "tickets/ticket.h"
+
+#define HZ_RULE_NAME_MAX 64
+#define HZ_EPISODE_MAX 160
+#define HZ_REASON_MAX 160
+
+enum hz_cmp { HZ_CMP_ABOVE = 1, HZ_CMP_BELOW };
+
+struct hz_rule {
+	char name[HZ_RULE_NAME_MAX];
+	enum hz_metric metric;
+	enum hz_kind kind;
+	char hazard_type[HZ_TYPE_MAX];
+	enum hz_cmp cmp;
+	double threshold[5];        /* by level; NAN where the level is not used */
+	enum hz_tier tier;          /* the tier that is called first */
+	char device_kind[32];       /* "" matches any */
+	int min_risk;               /* 0 matches any; else hz_risk of the site */
+	int line;                   /* where it was defined, for messages */
+};
+
+/* Report categories (HazardCategory numbers) -> level and close-out. */
+struct hz_report_rule {
+	enum hz_level level;        /* used when the report's level is unspecified */
+	int64_t closeout_us;        /* deadline from discovery; 0 for none */
+	enum hz_tier tier;
+};
+
+#define HZ_MAX_CATEGORY 16
+
+struct hz_rules {
+	struct hz_rule *rule;
+	size_t n_rule;
+	struct hz_report_rule report[HZ_MAX_CATEGORY];
+	int64_t supervised_closeout_us; /* 15 days by default */
+	enum hz_level fault_level;
+	char source[256];               /* file it came from */
+};
+
+/* What a rule decided: open a ticket for this episode or join the open one. */
+struct hz_intent {
+	enum hz_kind kind;
+	enum hz_level level;
+	enum hz_tier tier;
+	enum hz_mode mode;
+	const char *event_id;       /* borrowed from the event */
+	int64_t at_us;
+	int64_t deadline_us;        /* close-out deadline, 0 for none */
+	char episode_key[HZ_EPISODE_MAX];
+	char hazard_type[HZ_TYPE_MAX];
+	char site_id[HZ_ID_MAX];
+	char town_code[HZ_CODE_MAX];
+	char county_code[HZ_CODE_MAX];
+	char device_id[HZ_ID_MAX];
+	char reason[HZ_REASON_MAX];
+};
+
+/* Load and check a rules file. On error returns NULL and err holds every
+ * problem found as "file:line:col: message" (first one at least). */
+struct hz_rules *hz_rules_load(const char *path, char *err, size_t errlen);
+struct hz_rules *hz_rules_parse(const char *name, const char *text, size_t len, char *err,
+				size_t errlen);
+void hz_rules_destroy(struct hz_rules *r);  /* accepts NULL */
+/* "blocked_exit", ... for a HazardCategory number. */
+const char *hz_rules_category_name(int category);
+
+/* Evaluate one event. Writes at most `max` intents; returns how many.
+ * The event's dev/site must be attached where the kind needs them. */
+size_t hz_rules_eval(const struct hz_rules *r, const struct hz_event *ev, struct hz_intent *out,
+		     size_t max);
+
+/* An intent for a device fault (bad value, fault or tamper status):
+ * the fail-safe path of RELIABILITY.md rule 5. */
+void hz_rules_fault_intent(const struct hz_rules *r, const struct hz_event *ev,
+			   const char *what, const char *reason, struct hz_intent *out);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * merge.c - batch intents -> ticket changes. O(n log n) in the batch size
+ * (a sort by episode), no allocation.
+ */
+#include "tickets/merge.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const struct hz_intent *sort_base;
+
+static int by_episode(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = strcmp(sort_base[i].episode_key, sort_base[j].episode_key);
+	if (c)
+		return c;
+	if (sort_base[i].at_us != sort_base[j].at_us)
+		return sort_base[i].at_us < sort_base[j].at_us ? -1 : 1;
+	return i < j ? -1 : i > j; /* stable: arrival order */
+}
+
+static const struct hz_open_ticket *find_open(const struct hz_open_ticket *open, size_t n,
+					      const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(open[i].episode_key, key))
+			return &open[i];
+	return NULL;
+}
+
+static void ticket_from_intent(const struct hz_intent *in, int64_t now_us, struct hz_ticket *tk)
+{
+	memset(tk, 0, sizeof(*tk));
+	tk->kind = in->kind;
+	tk->state = HZ_STATE_DISCOVERED;
+	tk->level = in->level;
+	tk->tier = in->tier ? in->tier : HZ_TIER_GRID;
+	tk->mode = in->mode;
+	memcpy(tk->site_id, in->site_id, sizeof(tk->site_id));
+	memcpy(tk->town_code, in->town_code, sizeof(tk->town_code));
+	memcpy(tk->county_code, in->county_code, sizeof(tk->county_code));
+	memcpy(tk->hazard_type, in->hazard_type, sizeof(tk->hazard_type));
+	memcpy(tk->device_id, in->device_id, sizeof(tk->device_id));
+	tk->opened_us = tk->updated_us = now_us;
+	tk->deadline_us = in->deadline_us;
+}
+
+size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size_t n_intents,
+			const struct hz_open_ticket *open, size_t n_open, int64_t now_us,
+			size_t *order, struct hz_merged *out)
+{
+	size_t n_order = 0;
+	for (size_t i = 0; i < n_intents; i++)
+		if (fresh[i])
+			order[n_order++] = i;
+	/* qsort is not re-entrant with a context; the engine is single-threaded
+	 * per batch and this is the only user of sort_base. */
+	sort_base = intents;
+	qsort(order, n_order, sizeof(*order), by_episode);
+	sort_base = NULL;
+
+	size_t n_out = 0;
+	for (size_t k = 0; k < n_order;) {
+		const struct hz_intent *first = &intents[order[k]];
+		size_t end = k;
+		while (end < n_order && !strcmp(intents[order[end]].episode_key, first->episode_key))
+			end++;
+		struct hz_merged *m = &out[n_out++];
+		memset(m, 0, sizeof(*m));
+		memcpy(m->episode_key, first->episode_key, sizeof(m->episode_key));
+		const struct hz_open_ticket *ot = find_open(open, n_open, first->episode_key);
+		/* Within one batch an event id can appear twice (a producer's
+		 * duplicate inside the batch): count it once. */
+		const struct hz_intent *top = first;
+		int64_t added = 0;
+		for (size_t j = k; j < end; j++) {
+			const struct hz_intent *in = &intents[order[j]];
+			bool dup = false;
+			for (size_t p = k; p < j && !dup; p++)
+				dup = !strcmp(intents[order[p]].event_id, in->event_id);
+			if (dup)
+				continue;
+			added++;
+			if (in->level > top->level)
+				top = in;
+			m->last = in;
+		}
+		m->first = first;
+		m->top = top;
+		m->added_events = added;
+		if (ot) {
+			m->tk = ot->tk;
+			m->from_state = ot->tk.state;
+			m->tk.event_count += added;
+			m->tk.updated_us = now_us;
+			if (top->level > ot->tk.level) {
+				m->tk.level = top->level;
+				m->level_raised = true;
+				m->history = true;
+			}
+			m->next_seq = ot->last_seq + 1;
+		} else {
+			ticket_from_intent(first, now_us, &m->tk);
+			m->tk.level = top->level;
+			m->tk.event_count = added;
+			m->is_new = true;
+			m->history = true;
+			m->from_state = HZ_STATE_NONE;
+			m->next_seq = 1;
+		}
+		k = end;
+	}
+	return n_out;
+}

@@ -1,0 +1,45 @@
+/*
+ * merge.h - fold one batch of rule intents into ticket changes.
+ *
+ * Pure: given the batch's intents, which of their events were applied
+ * before (replays), and the open tickets for the intents' episodes as
+ * read (and locked) from PostgreSQL, decide which tickets to open, which
+ * to update, which history rows to append and which changes to publish.
+ * One open ticket per episode: repeats raise event_count and the level,
+ * never open a second ticket. Several intents for one episode in a batch
+ * become one change.
+ */
+#ifndef HZ_MERGE_H
+#define HZ_MERGE_H
+
+#include "rules/rules.h"
+#include "tickets/ticket.h"
+
+struct hz_open_ticket {
+	struct hz_ticket tk;
+	char episode_key[HZ_EPISODE_MAX];
+	int last_seq;                 /* highest ticket_history.seq */
+};
+
+/* One ticket touched by the batch. */
+struct hz_merged {
+	struct hz_ticket tk;          /* after the change; ticket_id 0 when new */
+	char episode_key[HZ_EPISODE_MAX];
+	bool is_new;
+	bool level_raised;
+	enum hz_state from_state;     /* NONE when new */
+	int64_t added_events;         /* fresh events joined in this batch */
+	int next_seq;                 /* seq for a history row, when one is due */
+	bool history;                 /* append a history row (opened or level) */
+	const struct hz_intent *first, *last; /* borrowed from the intents */
+	const struct hz_intent *top;  /* the intent that set the level */
+};
+
+/* `fresh[i]` is false when intents[i]'s event was applied before.
+ * Writes at most n_intents entries to out; returns the count. Uses
+ * `order` (n_intents entries) as scratch. */
+size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size_t n_intents,
+			const struct hz_open_ticket *open, size_t n_open, int64_t now_us,
+			size_t *order, struct hz_merged *out);
+
+#endif
