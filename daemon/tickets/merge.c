@@ -87,6 +87,8 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 			m->last = in;
 		}
 		m->first = first;
+		m->begin = k;
+		m->end = end;
 		m->top = top;
 		m->added_events = added;
 		if (ot) {

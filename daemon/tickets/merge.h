@@ -33,6 +33,7 @@ struct hz_merged {
 	bool history;                 /* append a history row (opened or level) */
 	const struct hz_intent *first, *last; /* borrowed from the intents */
 	const struct hz_intent *top;  /* the intent that set the level */
+	size_t begin, end;            /* its intents: order[begin..end) */
 };
 
 /* `fresh[i]` is false when intents[i]'s event was applied before.

@@ -1,0 +1,527 @@
+/*
+ * rules.c - load the rules file (YAML) into an immutable hz_rules, and
+ * evaluate events against it.
+ *
+ * Evaluation is O(rules for the metric) per reading, with no allocation;
+ * most readings match no threshold and produce nothing.
+ */
+#include "rules/rules.h"
+#include "rules/yaml_tree.h"
+#include "registry/registry.h"
+#include "core/config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const category_names[] = {
+	"unspecified", "blocked_exit", "ebike_indoor_charging", "expired_extinguisher",
+	"illegal_wiring", "gas_leak_risk", "flammable_storage", "fire_system_disabled",
+	"occupied_fire_lane", "substandard_dormitory", "other"};
+static const char *const risk_names[] = {"none", "low", "general", "significant", "major"};
+
+const char *hz_rules_category_name(int c)
+{
+	return c >= 0 && (size_t)c < HZ_ARRAY_LEN(category_names) ? category_names[c] : "invalid";
+}
+
+struct ctx {
+	const char *name;
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+static int bad(struct ctx *c, const struct hz_ynode *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int bad(struct ctx *c, const struct hz_ynode *n, const char *fmt, ...)
+{
+	if (!c->failed) {
+		char msg[256];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		hz_errf(c->err, c->errlen, "%s:%d:%d: %s", c->name, n ? n->line : 0, n ? n->col : 0,
+			msg);
+	}
+	c->failed = 1;
+	return -1;
+}
+
+static int want_scalar(struct ctx *c, const struct hz_ynode *n, const char *what)
+{
+	if (n->type != HZ_Y_SCALAR)
+		return bad(c, n, "%s: expected a scalar", what);
+	return 0;
+}
+
+static int get_double(struct ctx *c, const struct hz_ynode *n, double *out)
+{
+	if (want_scalar(c, n, n->key ? n->key : "value"))
+		return -1;
+	char *end;
+	errno = 0;
+	double v = strtod(n->scalar, &end);
+	if (end == n->scalar || *end || errno || !isfinite(v))
+		return bad(c, n, "expected a finite number, got \"%s\"", n->scalar);
+	*out = v;
+	return 0;
+}
+
+static int get_enum(struct ctx *c, const struct hz_ynode *n, int (*parse)(const char *),
+		    const char *what, int *out)
+{
+	if (want_scalar(c, n, what))
+		return -1;
+	int v = parse(n->scalar);
+	if (v <= 0)
+		return bad(c, n, "unknown %s \"%s\"", what, n->scalar);
+	*out = v;
+	return 0;
+}
+
+static int parse_level(const char *s) { return (int)hz_level_parse(s); }
+static int parse_metric(const char *s) { return (int)hz_metric_parse(s); }
+static int parse_kind(const char *s) { return (int)hz_kind_parse(s); }
+static int parse_tier(const char *s) { return (int)hz_tier_parse(s); }
+static int parse_risk(const char *s)
+{
+	for (size_t i = 1; i < HZ_ARRAY_LEN(risk_names); i++)
+		if (!strcmp(risk_names[i], s))
+			return (int)i;
+	return 0;
+}
+static int parse_category(const char *s)
+{
+	for (size_t i = 1; i < HZ_ARRAY_LEN(category_names); i++)
+		if (!strcmp(category_names[i], s))
+			return (int)i;
+	return 0;
+}
+
+static int copy_str(struct ctx *c, const struct hz_ynode *n, char *dst, size_t cap)
+{
+	if (want_scalar(c, n, n->key ? n->key : "value"))
+		return -1;
+	if (strlen(n->scalar) >= cap || !*n->scalar)
+		return bad(c, n, "\"%s\" is empty or too long", n->scalar);
+	strcpy(dst, n->scalar);
+	return 0;
+}
+
+static int get_duration(struct ctx *c, const struct hz_ynode *n, int64_t *us)
+{
+	if (want_scalar(c, n, n->key ? n->key : "value"))
+		return -1;
+	if (hz_parse_duration(n->scalar, us))
+		return bad(c, n, "expected a duration such as 30s, 5m, 15d, got \"%s\"", n->scalar);
+	return 0;
+}
+
+static int parse_threshold(struct ctx *c, const struct hz_ynode *m, struct hz_rule *r)
+{
+	if (m->type != HZ_Y_MAP)
+		return bad(c, m, "expected a map of rule settings");
+	for (int l = 0; l < 5; l++)
+		r->threshold[l] = NAN;
+	r->kind = HZ_KIND_ALARM;
+	r->tier = HZ_TIER_GRID;
+	r->line = m->line;
+	for (const struct hz_ynode *f = m->child; f; f = f->next) {
+		int v = 0;
+		if (!strcmp(f->key, "name")) {
+			copy_str(c, f, r->name, sizeof(r->name));
+		} else if (!strcmp(f->key, "metric")) {
+			if (!get_enum(c, f, parse_metric, "metric", &v))
+				r->metric = (enum hz_metric)v;
+		} else if (!strcmp(f->key, "hazard_type")) {
+			copy_str(c, f, r->hazard_type, sizeof(r->hazard_type));
+		} else if (!strcmp(f->key, "kind")) {
+			if (!get_enum(c, f, parse_kind, "kind", &v))
+				r->kind = (enum hz_kind)v;
+		} else if (!strcmp(f->key, "tier")) {
+			if (!get_enum(c, f, parse_tier, "tier", &v))
+				r->tier = (enum hz_tier)v;
+		} else if (!strcmp(f->key, "device_kind")) {
+			copy_str(c, f, r->device_kind, sizeof(r->device_kind));
+		} else if (!strcmp(f->key, "min_risk")) {
+			if (!get_enum(c, f, parse_risk, "risk grade", &v))
+				r->min_risk = v;
+		} else if (!strcmp(f->key, "above") || !strcmp(f->key, "below")) {
+			if (r->cmp)
+				bad(c, f, "a rule has either above or below, not both");
+			r->cmp = f->key[0] == 'a' ? HZ_CMP_ABOVE : HZ_CMP_BELOW;
+			if (f->type != HZ_Y_MAP) {
+				bad(c, f, "expected a map of level: threshold");
+				continue;
+			}
+			for (const struct hz_ynode *t = f->child; t; t = t->next) {
+				int l = parse_level(t->key);
+				if (l <= 0) {
+					bad(c, t, "unknown level \"%s\" (blue, yellow, orange, red)",
+					    t->key);
+					continue;
+				}
+				get_double(c, t, &r->threshold[l]);
+			}
+		} else {
+			bad(c, f, "unknown setting \"%s\" in a threshold rule", f->key);
+		}
+	}
+	if (c->failed)
+		return -1;
+	if (!*r->name)
+		return bad(c, m, "a threshold rule needs a name");
+	if (!r->metric)
+		return bad(c, m, "rule \"%s\" needs a metric", r->name);
+	if (!*r->hazard_type)
+		return bad(c, m, "rule \"%s\" needs a hazard_type", r->name);
+	if (!r->cmp)
+		return bad(c, m, "rule \"%s\" needs above or below thresholds", r->name);
+	/* Thresholds must order with the level: a higher level is further out. */
+	double prev = NAN;
+	int any = 0;
+	for (int l = 1; l < 5; l++) {
+		if (isnan(r->threshold[l]))
+			continue;
+		any = 1;
+		if (!isnan(prev) && (r->cmp == HZ_CMP_ABOVE ? r->threshold[l] <= prev
+							    : r->threshold[l] >= prev))
+			return bad(c, m,
+				   "rule \"%s\": thresholds must rise with the level (fall for below)",
+				   r->name);
+		prev = r->threshold[l];
+	}
+	if (!any)
+		return bad(c, m, "rule \"%s\" has no threshold", r->name);
+	return 0;
+}
+
+static int parse_reports(struct ctx *c, const struct hz_ynode *m, struct hz_rules *rs)
+{
+	if (m->type != HZ_Y_MAP)
+		return bad(c, m, "reports: expected a map of category: settings");
+	for (const struct hz_ynode *f = m->child; f; f = f->next) {
+		int cat = parse_category(f->key);
+		if (cat <= 0) {
+			bad(c, f, "unknown hazard category \"%s\"", f->key);
+			continue;
+		}
+		struct hz_report_rule *rr = &rs->report[cat];
+		if (f->type != HZ_Y_MAP) {
+			bad(c, f, "expected a map (level, closeout, tier)");
+			continue;
+		}
+		for (const struct hz_ynode *s = f->child; s; s = s->next) {
+			int v = 0;
+			if (!strcmp(s->key, "level")) {
+				if (!get_enum(c, s, parse_level, "level", &v))
+					rr->level = (enum hz_level)v;
+			} else if (!strcmp(s->key, "closeout")) {
+				get_duration(c, s, &rr->closeout_us);
+			} else if (!strcmp(s->key, "tier")) {
+				if (!get_enum(c, s, parse_tier, "tier", &v))
+					rr->tier = (enum hz_tier)v;
+			} else {
+				bad(c, s, "unknown setting \"%s\" for a report category", s->key);
+			}
+		}
+	}
+	return c->failed ? -1 : 0;
+}
+
+struct hz_rules *hz_rules_parse(const char *name, const char *text, size_t len, char *err,
+				size_t errlen)
+{
+	struct ctx c = {.name = name, .err = err, .errlen = errlen};
+	struct hz_ynode *root = hz_yaml_parse(name, text, len, err, errlen);
+	if (!root)
+		return NULL;
+	struct hz_rules *rs = calloc(1, sizeof(*rs));
+	if (!rs) {
+		hz_yaml_free(root);
+		hz_errf(err, errlen, "%s: out of memory", name);
+		return NULL;
+	}
+	snprintf(rs->source, sizeof(rs->source), "%s", name);
+	rs->supervised_closeout_us = 15 * 86400 * HZ_US_PER_SEC;
+	rs->fault_level = HZ_LEVEL_YELLOW;
+	for (int i = 1; i < HZ_MAX_CATEGORY; i++)
+		rs->report[i] = (struct hz_report_rule){HZ_LEVEL_YELLOW, 0, HZ_TIER_GRID};
+
+	if (root->type != HZ_Y_MAP) {
+		bad(&c, root, "expected a map at the top (version, defaults, thresholds, reports)");
+		goto out;
+	}
+	const struct hz_ynode *ver = hz_yaml_get(root, "version");
+	if (!ver || ver->type != HZ_Y_SCALAR || strcmp(ver->scalar, "1")) {
+		bad(&c, ver ? ver : root, "expected \"version: 1\"");
+		goto out;
+	}
+	for (const struct hz_ynode *s = root->child; s; s = s->next) {
+		if (!strcmp(s->key, "version")) {
+			continue;
+		} else if (!strcmp(s->key, "defaults")) {
+			if (s->type != HZ_Y_MAP) {
+				bad(&c, s, "defaults: expected a map");
+				continue;
+			}
+			for (const struct hz_ynode *d = s->child; d; d = d->next) {
+				int v = 0;
+				if (!strcmp(d->key, "fault_level")) {
+					if (!get_enum(&c, d, parse_level, "level", &v))
+						rs->fault_level = (enum hz_level)v;
+				} else if (!strcmp(d->key, "supervised_closeout")) {
+					get_duration(&c, d, &rs->supervised_closeout_us);
+				} else {
+					bad(&c, d, "unknown default \"%s\"", d->key);
+				}
+			}
+		} else if (!strcmp(s->key, "thresholds")) {
+			if (s->type != HZ_Y_SEQ) {
+				bad(&c, s, "thresholds: expected a list of rules");
+				continue;
+			}
+			size_t n = 0;
+			for (const struct hz_ynode *r = s->child; r; r = r->next)
+				n++;
+			rs->rule = calloc(n ? n : 1, sizeof(*rs->rule));
+			if (!rs->rule) {
+				bad(&c, s, "out of memory");
+				break;
+			}
+			for (const struct hz_ynode *r = s->child; r; r = r->next) {
+				if (parse_threshold(&c, r, &rs->rule[rs->n_rule]) == 0)
+					rs->n_rule++;
+			}
+			for (size_t i = 0; i < rs->n_rule; i++)
+				for (size_t j = 0; j < i; j++)
+					if (!strcmp(rs->rule[i].name, rs->rule[j].name))
+						bad(&c, s, "duplicate rule name \"%s\"", rs->rule[i].name);
+		} else if (!strcmp(s->key, "reports")) {
+			parse_reports(&c, s, rs);
+		} else {
+			bad(&c, s, "unknown section \"%s\" (version, defaults, thresholds, reports)",
+			    s->key);
+		}
+	}
+out:
+	hz_yaml_free(root);
+	if (c.failed) {
+		hz_rules_destroy(rs);
+		return NULL;
+	}
+	return rs;
+}
+
+struct hz_rules *hz_rules_load(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		hz_errf(err, errlen, "could not open rules file \"%s\": %s", path, strerror(errno));
+		return NULL;
+	}
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	for (;;) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 16384;
+			char *t = cap > (64u << 20) ? NULL : realloc(text, cap);
+			if (!t) {
+				free(text);
+				fclose(f);
+				hz_errf(err, errlen, "rules file \"%s\" is too large", path);
+				return NULL;
+			}
+			text = t;
+		}
+		size_t n = fread(text + len, 1, cap - len, f);
+		if (n == 0)
+			break;
+		len += n;
+	}
+	fclose(f);
+	struct hz_rules *r = hz_rules_parse(path, text, len, err, errlen);
+	free(text);
+	return r;
+}
+
+void hz_rules_destroy(struct hz_rules *r)
+{
+	if (!r)
+		return;
+	free(r->rule);
+	free(r);
+}
+
+static void base_intent(const struct hz_event *ev, struct hz_intent *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->mode = ev->mode;
+	in->event_id = ev->event_id;
+	in->at_us = ev->at_us;
+	const struct hz_site *s = ev->site;
+	if (s) {
+		snprintf(in->site_id, sizeof(in->site_id), "%s", s->site_id);
+		if (s->town)
+			snprintf(in->town_code, sizeof(in->town_code), "%s", s->town->code);
+		if (s->county)
+			snprintf(in->county_code, sizeof(in->county_code), "%s", s->county->code);
+	}
+	if (ev->device_id)
+		snprintf(in->device_id, sizeof(in->device_id), "%s", ev->device_id);
+}
+
+void hz_rules_fault_intent(const struct hz_rules *r, const struct hz_event *ev,
+			   const char *what, const char *reason, struct hz_intent *out)
+{
+	base_intent(ev, out);
+	out->kind = HZ_KIND_FAULT;
+	out->level = r ? r->fault_level : HZ_LEVEL_YELLOW;
+	out->tier = HZ_TIER_GRID;
+	snprintf(out->hazard_type, sizeof(out->hazard_type), "%s", what);
+	/* One open fault ticket per device and fault type. */
+	snprintf(out->episode_key, sizeof(out->episode_key), "%s|%s|%s", out->site_id, what,
+		 out->device_id);
+	snprintf(out->reason, sizeof(out->reason), "%s", reason);
+}
+
+static enum hz_level threshold_level(const struct hz_rule *r, double v)
+{
+	for (int l = 4; l >= 1; l--) {
+		double t = r->threshold[l];
+		if (isnan(t))
+			continue;
+		if (r->cmp == HZ_CMP_ABOVE ? v >= t : v <= t)
+			return (enum hz_level)l;
+	}
+	return HZ_LEVEL_NONE;
+}
+
+static size_t eval_reading(const struct hz_rules *rs, const struct hz_event *ev,
+			   struct hz_intent *out, size_t max)
+{
+	size_t n = 0;
+	if (!ev->dev || !ev->site)
+		return 0;
+	double v = ev->u.reading.value;
+	for (size_t i = 0; i < rs->n_rule && n < max; i++) {
+		const struct hz_rule *r = &rs->rule[i];
+		if (r->metric != ev->u.reading.metric)
+			continue;
+		if (*r->device_kind && strcmp(r->device_kind, ev->dev->kind))
+			continue;
+		if (r->min_risk && ev->site->risk < r->min_risk)
+			continue;
+		enum hz_level l = threshold_level(r, v);
+		if (!l)
+			continue;
+		struct hz_intent *in = &out[n++];
+		base_intent(ev, in);
+		in->kind = r->kind;
+		in->level = l;
+		in->tier = r->tier;
+		snprintf(in->hazard_type, sizeof(in->hazard_type), "%s", r->hazard_type);
+		snprintf(in->episode_key, sizeof(in->episode_key), "%s|%s", in->site_id,
+			 r->hazard_type);
+		snprintf(in->reason, sizeof(in->reason), "rule %s: %s %g at %s reached %s (%g)",
+			 r->name, hz_metric_name(r->metric), v, in->device_id, hz_level_name(l),
+			 r->threshold[l]);
+	}
+	return n;
+}
+
+static size_t eval_status(const struct hz_rules *rs, const struct hz_event *ev,
+			  struct hz_intent *out, size_t max)
+{
+	if (!ev->dev || !ev->site || max == 0)
+		return 0;
+	const char *what;
+	switch (ev->u.status.state) {
+	case HZ_DEV_FAULT:
+		what = "device_fault";
+		break;
+	case HZ_DEV_TAMPER:
+		what = "device_tamper";
+		break;
+	case HZ_DEV_LOW_BATTERY:
+		what = "device_low_battery";
+		break;
+	default:
+		return 0; /* heartbeat, restored: clearing is the escalation engine's */
+	}
+	char reason[HZ_REASON_MAX];
+	snprintf(reason, sizeof(reason), "device %s reported %s%s%.100s", ev->device_id, what + 7,
+		 *ev->u.status.detail ? ": " : "", ev->u.status.detail);
+	hz_rules_fault_intent(rs, ev, what, reason, out);
+	if (ev->u.status.state == HZ_DEV_LOW_BATTERY)
+		out->level = HZ_LEVEL_BLUE;
+	return 1;
+}
+
+static size_t eval_report(const struct hz_rules *rs, const struct hz_event *ev,
+			  struct hz_intent *out, size_t max)
+{
+	int cat = ev->u.report.category;
+	if (!ev->site || max == 0 || cat <= 0 || cat >= HZ_MAX_CATEGORY)
+		return 0;
+	const struct hz_report_rule *rr = &rs->report[cat];
+	struct hz_intent *in = out;
+	base_intent(ev, in);
+	in->kind = HZ_KIND_HAZARD;
+	in->level = ev->u.report.level ? ev->u.report.level : rr->level;
+	in->tier = rr->tier ? rr->tier : HZ_TIER_GRID;
+	int64_t closeout = ev->u.report.supervised ? rs->supervised_closeout_us : rr->closeout_us;
+	in->deadline_us = closeout ? ev->at_us + closeout : 0;
+	snprintf(in->hazard_type, sizeof(in->hazard_type), "%s", category_names[cat]);
+	snprintf(in->episode_key, sizeof(in->episode_key), "%s|%s", in->site_id, in->hazard_type);
+	snprintf(in->reason, sizeof(in->reason), "inspector %.60s reported %s", ev->u.report.inspector_id,
+		 category_names[cat]);
+	return 1;
+}
+
+static size_t eval_warning(const struct hz_event *ev, struct hz_intent *out, size_t max)
+{
+	if (ev->u.warning.type == HZ_WARN_CANCEL)
+		return 0; /* cancel and expiry close tickets: the escalation engine's job */
+	size_t n = 0;
+	for (size_t i = 0; i < ev->u.warning.area_codes.n && n < max; i++) {
+		struct hz_intent *in = &out[n++];
+		base_intent(ev, in);
+		in->kind = HZ_KIND_WARNING;
+		in->level = ev->u.warning.level;
+		in->tier = HZ_TIER_TOWN;
+		const char *area = ev->u.warning.area_codes.v[i];
+		snprintf(in->town_code, sizeof(in->town_code), "%s", area);
+		snprintf(in->hazard_type, sizeof(in->hazard_type), "%s",
+			 *ev->u.warning.hazard_type ? ev->u.warning.hazard_type : "warning");
+		snprintf(in->episode_key, sizeof(in->episode_key), "warning|%s|%s",
+			 ev->u.warning.warning_id, area);
+		snprintf(in->reason, sizeof(in->reason), "%s warning %.60s: %.80s",
+			 hz_level_name(in->level), ev->u.warning.warning_id, ev->u.warning.headline);
+		in->deadline_us = ev->u.warning.expires_us;
+	}
+	return n;
+}
+
+size_t hz_rules_eval(const struct hz_rules *r, const struct hz_event *ev, struct hz_intent *out,
+		     size_t max)
+{
+	switch (ev->kind) {
+	case HZ_EV_READING:
+		return eval_reading(r, ev, out, max);
+	case HZ_EV_STATUS:
+		return eval_status(r, ev, out, max);
+	case HZ_EV_REPORT:
+		return eval_report(r, ev, out, max);
+	case HZ_EV_WARNING:
+		return eval_warning(ev, out, max);
+	default:
+		return 0;
+	}
+}
