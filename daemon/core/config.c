@@ -31,7 +31,9 @@ struct centry {
 static const struct centry table[] = {
 	{"log.level", C_STR, "info", O(log_level), "error | warn | info | debug"},
 	{"log.escalation_file", C_STR, "", O(escalation_log),
-	 "escalation log, one JSON object per line; empty: stdout only"},
+	 "escalation log file, one JSON object per line; empty: none"},
+	{"log.escalation_stdout", C_BOOL, "true", O(escalation_stdout),
+	 "also write the escalation log to stdout"},
 
 	{"pg.dsn", C_SECRET, "dbname=hazard", O(pg_dsn), "libpq connection string"},
 	{"pg.sql_dir", C_STR, "/usr/local/share/hazardd/sql", O(pg_sql_dir),

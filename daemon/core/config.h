@@ -23,7 +23,8 @@ struct hz_kv {
 struct hz_config {
 	/* log */
 	char *log_level;
-	char *escalation_log;        /* path, "" for none; also stdout when not a daemon */
+	char *escalation_log;        /* path, "" for none */
+	bool escalation_stdout;      /* also write each line to stdout */
 
 	/* pg */
 	char *pg_dsn;

@@ -1,0 +1,136 @@
+/*
+ * out_log.c - escalation log lines. Formatting reuses the caller's buffer;
+ * writing is one write(2) per line per destination.
+ */
+#include "out/out_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct hz_out_log {
+	char *path;
+	int fd;
+	bool to_stdout;
+};
+
+static int open_log(struct hz_out_log *l, char *err, size_t errlen)
+{
+	if (!*l->path) {
+		l->fd = -1;
+		return HZ_OK;
+	}
+	l->fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (l->fd < 0) {
+		hz_errf(err, errlen, "could not open escalation log \"%s\": %s", l->path,
+			strerror(errno));
+		return HZ_ERR;
+	}
+	return HZ_OK;
+}
+
+struct hz_out_log *hz_out_log_new(const char *path, bool to_stdout, char *err, size_t errlen)
+{
+	struct hz_out_log *l = calloc(1, sizeof(*l));
+	if (!l || !(l->path = strdup(path ? path : ""))) {
+		free(l);
+		hz_errf(err, errlen, "out of memory");
+		return NULL;
+	}
+	l->to_stdout = to_stdout;
+	if (open_log(l, err, errlen)) {
+		free(l->path);
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+static void kv_str(struct hz_buf *b, const char *k, const char *v)
+{
+	hz_buf_appendf(b, ",\"%s\":", k);
+	hz_buf_append_json_str(b, v ? v : "");
+}
+
+static void kv_time(struct hz_buf *b, const char *k, int64_t us)
+{
+	char t[HZ_TIME_BUFLEN];
+	if (us)
+		hz_buf_appendf(b, ",\"%s\":\"%s\"", k, hz_time_format(us, t));
+}
+
+void hz_out_log_format_ticket(const struct hz_ticket_event *te, struct hz_buf *line)
+{
+	const struct hz_ticket *tk = &te->tk;
+	char t[HZ_TIME_BUFLEN];
+	hz_buf_clear(line);
+	hz_buf_appendf(line, "{\"ts\":\"%s\",\"type\":\"ticket\"", hz_time_format(te->emitted_us, t));
+	kv_str(line, "event_id", te->event_id);
+	kv_str(line, "change", te->change);
+	hz_buf_appendf(line, ",\"ticket_id\":%lld", (long long)tk->ticket_id);
+	kv_str(line, "kind", hz_kind_name(tk->kind));
+	kv_str(line, "state", hz_state_name(tk->state));
+	if (te->from_state)
+		kv_str(line, "from_state", hz_state_name(te->from_state));
+	kv_str(line, "level", hz_level_name(tk->level));
+	kv_str(line, "tier", hz_tier_name(tk->tier));
+	kv_str(line, "site_id", tk->site_id);
+	kv_str(line, "town", tk->town_code);
+	kv_str(line, "county", tk->county_code);
+	kv_str(line, "hazard_type", tk->hazard_type);
+	if (*tk->device_id)
+		kv_str(line, "device_id", tk->device_id);
+	hz_buf_appendf(line, ",\"event_count\":%lld", (long long)tk->event_count);
+	kv_time(line, "opened_at", tk->opened_us);
+	kv_time(line, "deadline_at", tk->deadline_us);
+	kv_str(line, "actor", te->actor);
+	kv_str(line, "reason", te->reason);
+	kv_str(line, "cause_event_id", te->cause_event_id);
+	if (tk->mode != HZ_MODE_ACTUAL)
+		kv_str(line, "mode", hz_mode_name(tk->mode));
+	hz_buf_append(line, "}\n", 2);
+}
+
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return HZ_ERR;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return HZ_OK;
+}
+
+int hz_out_log_write(struct hz_out_log *l, const struct hz_buf *line)
+{
+	int rc = HZ_OK;
+	if (l->fd >= 0 && write_all(l->fd, line->data, line->len))
+		rc = HZ_ERR;
+	if (l->to_stdout && write_all(STDOUT_FILENO, line->data, line->len))
+		rc = HZ_ERR;
+	return rc;
+}
+
+int hz_out_log_reopen(struct hz_out_log *l, char *err, size_t errlen)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	return open_log(l, err, errlen);
+}
+
+void hz_out_log_destroy(struct hz_out_log *l)
+{
+	if (!l)
+		return;
+	if (l->fd >= 0)
+		close(l->fd);
+	free(l->path);
+	free(l);
+}
