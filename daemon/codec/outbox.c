@@ -1,0 +1,61 @@
+/*
+ * outbox.c - TicketEvent (protobuf) -> struct hz_ticket_event. Only for
+ * our own outbox rows, so it trusts their shape but not their lengths.
+ */
+#include "codec/outbox.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "google/protobuf/timestamp.pb-c.h"
+#include "hazard.pb-c.h"
+
+static int64_t us_of(const Google__Protobuf__Timestamp *ts)
+{
+	return ts ? ts->seconds * HZ_US_PER_SEC + ts->nanos / 1000 : 0;
+}
+
+#define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src) ? (src) : "")
+
+int hz_codec_decode_ticket_event(const void *buf, size_t len, struct hz_ticket_event *te,
+				 struct hz_ticket_event_strings *strs)
+{
+	Hazard__V1__TicketEvent *m = hazard__v1__ticket_event__unpack(NULL, len, buf);
+	if (!m)
+		return HZ_EINVAL;
+	memset(te, 0, sizeof(*te));
+	COPY(te->event_id, m->event_id);
+	te->emitted_us = us_of(m->emitted_at);
+	te->from_state = (enum hz_state)m->from_state;
+	COPY(strs->change, m->change);
+	COPY(strs->actor, m->actor);
+	COPY(strs->reason, m->reason);
+	COPY(strs->cause, m->cause_event_id);
+	te->change = strs->change;
+	te->actor = strs->actor;
+	te->reason = strs->reason;
+	te->cause_event_id = strs->cause;
+	const Hazard__V1__Ticket *t = m->ticket;
+	if (t) {
+		struct hz_ticket *tk = &te->tk;
+		tk->ticket_id = t->ticket_id;
+		tk->kind = (enum hz_kind)t->kind;
+		tk->state = (enum hz_state)t->state;
+		tk->level = (enum hz_level)t->level;
+		tk->tier = (enum hz_tier)t->tier;
+		tk->mode = (enum hz_mode)t->mode;
+		COPY(tk->site_id, t->site_id);
+		COPY(tk->town_code, t->town_code);
+		COPY(tk->county_code, t->county_code);
+		COPY(tk->hazard_type, t->hazard_type);
+		COPY(tk->device_id, t->device_id);
+		tk->opened_us = us_of(t->opened_at);
+		tk->updated_us = us_of(t->updated_at);
+		tk->acked_us = us_of(t->acked_at);
+		tk->deadline_us = us_of(t->deadline_at);
+		tk->closed_us = us_of(t->closed_at);
+		tk->event_count = t->event_count;
+	}
+	hazard__v1__ticket_event__free_unpacked(m, NULL);
+	return HZ_OK;
+}

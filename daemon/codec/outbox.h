@@ -1,0 +1,24 @@
+/*
+ * outbox.h - read back an output the daemon itself wrote to hazard.outbox
+ * (a TicketEvent in protobuf), to re-publish it after a restart in every
+ * sink's format with the same event id.
+ */
+#ifndef HZ_CODEC_OUTBOX_H
+#define HZ_CODEC_OUTBOX_H
+
+#include "tickets/ticket.h"
+
+/* Storage for the strings a decoded ticket event points to. */
+struct hz_ticket_event_strings {
+	char change[32];
+	char actor[HZ_ID_MAX];
+	char reason[256];
+	char cause[HZ_ID_MAX];
+};
+
+/* Decode; te's strings point into *strs. HZ_OK or HZ_EINVAL. Strings
+ * longer than their fixed fields are truncated. */
+int hz_codec_decode_ticket_event(const void *buf, size_t len, struct hz_ticket_event *te,
+				 struct hz_ticket_event_strings *strs);
+
+#endif

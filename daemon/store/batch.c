@@ -1,0 +1,735 @@
+/*
+ * batch.c - one transaction per batch: intents -> tickets, history,
+ * ticket_events, outbox; dead letters; source positions; outbox clean-up.
+ *
+ * Every statement takes whole arrays (text-format array literals built in
+ * reused buffers), so the number of round trips per batch is fixed:
+ * at most ~12 for a batch that changes tickets, 1 for one that does not.
+ * Ticket and outbox ids are drawn from their sequences first, so the
+ * TicketEvent payloads can be encoded before the rows are inserted.
+ */
+#include "store/batch.h"
+#include "store/pg.h"
+#include "codec/codec.h"
+#include "core/buf.h"
+#include "core/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pos {
+	char source[128];
+	int32_t partition;
+	int64_t next;
+};
+
+struct hz_batch {
+	struct hz_intent *in;
+	char (*evid)[HZ_ID_MAX];
+	size_t n_in, cap_in;
+	struct hz_dead *dead;
+	size_t n_dead, cap_dead;
+	struct pos *pos;
+	size_t n_pos, cap_pos;
+	int64_t *done;
+	size_t n_done, cap_done;
+
+	/* scratch, sized to cap_in */
+	bool *fresh;
+	size_t *order;
+	struct hz_open_ticket *open;
+	size_t n_open;
+	struct hz_merged *merged;
+	size_t n_merged;
+	struct hz_change *chg;
+	size_t n_chg;
+
+	struct hz_buf arr[16];
+	struct hz_buf payload;
+};
+
+#define GROW(ptr, n, cap, min)                                                     \
+	do {                                                                       \
+		if ((n) == (cap)) {                                                \
+			size_t nc_ = (cap) ? (cap) * 2 : (min);                    \
+			void *np_ = realloc((ptr), nc_ * sizeof(*(ptr)));          \
+			if (!np_)                                                  \
+				return HZ_ENOMEM;                                  \
+			(ptr) = np_;                                               \
+			(cap) = nc_;                                               \
+		}                                                                  \
+	} while (0)
+
+struct hz_batch *hz_batch_new(size_t max_msgs)
+{
+	struct hz_batch *b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	(void)max_msgs; /* arrays grow on demand and are kept */
+	return b;
+}
+
+void hz_batch_destroy(struct hz_batch *b)
+{
+	if (!b)
+		return;
+	free(b->in);
+	free(b->evid);
+	free(b->dead);
+	free(b->pos);
+	free(b->done);
+	free(b->fresh);
+	free(b->order);
+	free(b->open);
+	free(b->merged);
+	free(b->chg);
+	for (size_t i = 0; i < HZ_ARRAY_LEN(b->arr); i++)
+		hz_buf_free(&b->arr[i]);
+	hz_buf_free(&b->payload);
+	free(b);
+}
+
+void hz_batch_reset(struct hz_batch *b)
+{
+	b->n_in = b->n_dead = b->n_pos = b->n_done = 0;
+	b->n_open = b->n_merged = b->n_chg = 0;
+}
+
+int hz_batch_add_intent(struct hz_batch *b, const struct hz_intent *in)
+{
+	if (b->n_in == b->cap_in) {
+		size_t nc = b->cap_in ? b->cap_in * 2 : 256;
+		struct hz_intent *ni = realloc(b->in, nc * sizeof(*ni));
+		if (!ni)
+			return HZ_ENOMEM;
+		b->in = ni;
+		char(*ne)[HZ_ID_MAX] = realloc(b->evid, nc * sizeof(*ne));
+		if (!ne)
+			return HZ_ENOMEM;
+		b->evid = ne;
+		b->cap_in = nc;
+	}
+	b->in[b->n_in] = *in;
+	snprintf(b->evid[b->n_in], HZ_ID_MAX, "%s", in->event_id);
+	b->in[b->n_in].event_id = b->evid[b->n_in];
+	b->n_in++;
+	return HZ_OK;
+}
+
+int hz_batch_add_dead(struct hz_batch *b, const struct hz_dead *d)
+{
+	GROW(b->dead, b->n_dead, b->cap_dead, 64);
+	b->dead[b->n_dead++] = *d;
+	return HZ_OK;
+}
+
+int hz_batch_set_position(struct hz_batch *b, const char *source, int32_t partition,
+			  int64_t next_offset)
+{
+	for (size_t i = 0; i < b->n_pos; i++)
+		if (b->pos[i].partition == partition && !strcmp(b->pos[i].source, source)) {
+			if (next_offset > b->pos[i].next)
+				b->pos[i].next = next_offset;
+			return HZ_OK;
+		}
+	GROW(b->pos, b->n_pos, b->cap_pos, 64);
+	struct pos *p = &b->pos[b->n_pos++];
+	snprintf(p->source, sizeof(p->source), "%s", source);
+	p->partition = partition;
+	p->next = next_offset;
+	return HZ_OK;
+}
+
+int hz_batch_outbox_done(struct hz_batch *b, int64_t id)
+{
+	GROW(b->done, b->n_done, b->cap_done, 256);
+	b->done[b->n_done++] = id;
+	return HZ_OK;
+}
+
+size_t hz_batch_count_intents(const struct hz_batch *b) { return b->n_in; }
+size_t hz_batch_count_dead(const struct hz_batch *b) { return b->n_dead; }
+
+bool hz_batch_empty(const struct hz_batch *b)
+{
+	return !b->n_in && !b->n_dead && !b->n_pos && !b->n_done;
+}
+
+const struct hz_change *hz_batch_changes(const struct hz_batch *b, size_t *n)
+{
+	*n = b->n_chg;
+	return b->chg;
+}
+
+/* ---- array literals ---- */
+
+static void arr_begin(struct hz_buf *a)
+{
+	hz_buf_clear(a);
+	hz_buf_append(a, "{", 1);
+}
+
+static void arr_sep(struct hz_buf *a)
+{
+	if (a->len > 1)
+		hz_buf_append(a, ",", 1);
+}
+
+static void arr_text(struct hz_buf *a, const char *s)
+{
+	arr_sep(a);
+	if (!s) {
+		hz_buf_append(a, "NULL", 4);
+		return;
+	}
+	hz_buf_reserve(a, strlen(s) * 2 + 2);
+	hz_buf_append(a, "\"", 1);
+	for (const char *p = s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			hz_buf_append(a, "\\", 1);
+		hz_buf_append(a, p, 1);
+	}
+	hz_buf_append(a, "\"", 1);
+}
+
+/* "" and NULL both become SQL NULL. */
+static void arr_opt(struct hz_buf *a, const char *s)
+{
+	arr_text(a, s && *s ? s : NULL);
+}
+
+static void arr_int(struct hz_buf *a, int64_t v)
+{
+	arr_sep(a);
+	hz_buf_appendf(a, "%lld", (long long)v);
+}
+
+/* 0 means NULL (times). */
+static void arr_time(struct hz_buf *a, int64_t us)
+{
+	if (us)
+		arr_int(a, us);
+	else
+		arr_text(a, NULL);
+}
+
+static void arr_bytea(struct hz_buf *a, const void *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	arr_sep(a);
+	hz_buf_reserve(a, n * 2 + 8);
+	hz_buf_append(a, "\"\\\\x", 4);
+	const unsigned char *s = p;
+	for (size_t i = 0; i < n; i++) {
+		char h[2] = {hex[s[i] >> 4], hex[s[i] & 15]};
+		hz_buf_append(a, h, 2);
+	}
+	hz_buf_append(a, "\"", 1);
+}
+
+static const char *arr_end(struct hz_buf *a)
+{
+	hz_buf_append(a, "}", 1);
+	hz_buf_cstr(a);
+	return (const char *)a->data;
+}
+
+/* ---- statements ---- */
+
+static int fail_res(PGconn *pg, PGresult *res, const char *what, char *err, size_t errlen)
+{
+	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(pg);
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	hz_errf(err, errlen, "%s failed: %s%s%.*s", what, state ? state : "", state ? ": " : "",
+		(int)strcspn(msg, "\n"), msg);
+	int transient = hz_pg_is_transient(pg, res);
+	/* A unique violation on the open-episode index or on ticket_events
+	 * means another transaction got there first: retry and see its rows. */
+	if (state && !strcmp(state, "23505"))
+		transient = 1;
+	PQclear(res);
+	return transient ? HZ_ETRANSIENT : HZ_ERR;
+}
+
+static PGresult *exec(PGconn *pg, const char *sql, int n, const char *const *params)
+{
+	return PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
+}
+
+#define US(col) "(extract(epoch from " col ") * 1000000)::int8"
+#define TS(x) "(timestamptz 'epoch' + (" x ") * interval '1 microsecond')"
+
+static const char SQL_SEEN[] =
+	"SELECT " US("now()") ", array_length($1::text[], 1), e.event_id "
+	"FROM (SELECT 1) one LEFT JOIN hazard.ticket_events e ON e.event_id = ANY($1::text[])";
+
+static const char SQL_OPEN[] =
+	"SELECT t.ticket_id, t.episode_key, t.kind, t.state, t.level, t.tier, t.mode, "
+	"coalesce(t.site_id,''), coalesce(t.town_code,''), coalesce(t.county_code,''), "
+	"t.hazard_type, coalesce(t.device_id,''), " US("t.opened_at") ", " US("t.updated_at") ", "
+	"coalesce(" US("t.acked_at") ",0), coalesce(" US("t.deadline_at") ",0), t.event_count, "
+	"(SELECT coalesce(max(h.seq),0) FROM hazard.ticket_history h WHERE h.ticket_id = t.ticket_id) "
+	"FROM hazard.tickets t WHERE t.episode_key = ANY($1::text[]) "
+	"AND t.state NOT IN ('closed','dismissed') FOR UPDATE";
+
+static const char SQL_IDS[] =
+	"SELECT nextval('hazard.tickets_ticket_id_seq') FROM generate_series(1, $1::int)";
+static const char SQL_OUTBOX_IDS[] =
+	"SELECT nextval('hazard.outbox_id_seq') FROM generate_series(1, $1::int)";
+
+static const char SQL_INSERT_TICKETS[] =
+	"INSERT INTO hazard.tickets (ticket_id, kind, state, level, site_id, town_code, county_code, "
+	"hazard_type, tier, device_id, episode_key, mode, opened_at, updated_at, deadline_at, "
+	"event_count, first_event_id, last_event_id) "
+	"SELECT u.id, u.kind, 'discovered', u.level, u.site, u.town, u.county, u.htype, u.tier, "
+	"u.dev, u.ep, u.mode, " TS("u.at") ", " TS("u.at") ", " TS("u.deadline") ", u.n, u.first, u.last "
+	"FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
+	"$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int8[], $13::int8[], "
+	"$14::int8[], $15::text[], $16::text[]) "
+	"AS u(id, kind, level, site, town, county, htype, tier, dev, ep, mode, at, deadline, n, first, last)";
+
+static const char SQL_UPDATE_TICKETS[] =
+	"UPDATE hazard.tickets t SET level = u.level, event_count = t.event_count + u.n, "
+	"updated_at = " TS("u.at") ", last_event_id = u.last "
+	"FROM unnest($1::int8[], $2::text[], $3::int8[], $4::int8[], $5::text[]) "
+	"AS u(id, level, n, at, last) WHERE t.ticket_id = u.id";
+
+static const char SQL_HISTORY[] =
+	"INSERT INTO hazard.ticket_history (ticket_id, seq, at, from_state, to_state, level, tier, "
+	"actor, reason, event_id) "
+	"SELECT u.id, u.seq, " TS("u.at") ", u.fs, u.ts, u.level, u.tier, 'hazardd', u.reason, u.ev "
+	"FROM unnest($1::int8[], $2::int[], $3::int8[], $4::text[], $5::text[], $6::text[], "
+	"$7::text[], $8::text[], $9::text[]) AS u(id, seq, at, fs, ts, level, tier, reason, ev)";
+
+static const char SQL_EVENTS[] =
+	"INSERT INTO hazard.ticket_events (event_id, ticket_id) "
+	"SELECT * FROM unnest($1::text[], $2::int8[])";
+
+static const char SQL_OUTBOX[] =
+	"INSERT INTO hazard.outbox (id, kind, msg_key, mqtt_topic, kafka_topic, content_type, payload) "
+	"SELECT u.id, 'ticket', u.k, u.mt, u.kt, 'application/x-protobuf', u.p "
+	"FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::bytea[]) AS u(id, k, mt, kt, p)";
+
+static const char SQL_DEAD[] =
+	"INSERT INTO hazard.dead_letters (source, topic, partition, \"offset\", reason, payload, "
+	"event_id, dedupe_key) "
+	"SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int8[], $5::text[], "
+	"$6::bytea[], $7::text[], $8::text[]) ON CONFLICT (dedupe_key) DO NOTHING";
+
+/* Positions and outbox clean-up in one statement, so a batch that changes
+ * nothing costs a single round trip (an implicit transaction). */
+static const char SQL_POSITIONS[] =
+	"WITH d AS (DELETE FROM hazard.outbox WHERE id = ANY($4::int8[])) "
+	"INSERT INTO hazard.source_offsets (source, partition, next_offset, updated_at) "
+	"SELECT u.s, u.p, u.o, now() FROM unnest($1::text[], $2::int[], $3::int8[]) AS u(s, p, o) "
+	"ON CONFLICT (source, partition) DO UPDATE SET next_offset = excluded.next_offset, "
+	"updated_at = excluded.updated_at";
+
+static int run(PGconn *pg, const char *what, const char *sql, int n, const char *const *params,
+	       char *err, size_t errlen)
+{
+	PGresult *res = exec(pg, sql, n, params);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		return fail_res(pg, res, what, err, errlen);
+	PQclear(res);
+	return HZ_OK;
+}
+
+static int positions(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
+{
+	struct hz_buf *a = b->arr;
+	arr_begin(&a[0]);
+	arr_begin(&a[1]);
+	arr_begin(&a[2]);
+	arr_begin(&a[3]);
+	for (size_t i = 0; i < b->n_pos; i++) {
+		arr_text(&a[0], b->pos[i].source);
+		arr_int(&a[1], b->pos[i].partition);
+		arr_int(&a[2], b->pos[i].next);
+	}
+	for (size_t i = 0; i < b->n_done; i++)
+		arr_int(&a[3], b->done[i]);
+	const char *p[] = {arr_end(&a[0]), arr_end(&a[1]), arr_end(&a[2]), arr_end(&a[3])};
+	return run(pg, "recording source positions", SQL_POSITIONS, 4, p, err, errlen);
+}
+
+/* 64-bit FNV-1a, for the dedupe key of a dead letter without coordinates. */
+static uint64_t fnv1a(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *s = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static int dead_letters(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
+{
+	struct hz_buf *a = b->arr;
+	for (int i = 0; i < 8; i++)
+		arr_begin(&a[i]);
+	for (size_t i = 0; i < b->n_dead; i++) {
+		const struct hz_dead *d = &b->dead[i];
+		char key[512];
+		if (d->source == HZ_SRC_KAFKA) {
+			snprintf(key, sizeof(key), "kafka|%s|%d|%lld", d->topic, (int)d->partition,
+				 (long long)d->offset);
+		} else {
+			/* MQTT has no stable coordinates across a redelivery: the same
+			 * bytes on the same topic are the same dead letter. */
+			uint64_t h = fnv1a(d->topic, strlen(d->topic), 0xcbf29ce484222325ULL);
+			h = fnv1a(d->payload, d->len, h);
+			snprintf(key, sizeof(key), "mqtt|%s|%016llx", d->topic, (unsigned long long)h);
+		}
+		arr_text(&a[0], d->source == HZ_SRC_KAFKA ? "kafka" : "mqtt");
+		/* Topic and event id came from outside: keep them only when they
+		 * are text PostgreSQL accepts. */
+		arr_text(&a[1], hz_utf8_valid(d->topic, strlen(d->topic)) ? d->topic : "(invalid utf-8)");
+		arr_int(&a[2], d->partition);
+		arr_int(&a[3], d->offset);
+		arr_text(&a[4], d->reason);
+		arr_bytea(&a[5], d->payload, d->len);
+		arr_opt(&a[6], d->event_id && hz_utf8_valid(d->event_id, strlen(d->event_id))
+				       ? d->event_id : NULL);
+		arr_text(&a[7], hz_utf8_valid(key, strlen(key)) ? key : "mqtt|invalid-topic");
+	}
+	const char *p[8];
+	for (int i = 0; i < 8; i++)
+		p[i] = arr_end(&a[i]);
+	return run(pg, "inserting dead letters", SQL_DEAD, 8, p, err, errlen);
+}
+
+static int fetch_ids(PGconn *pg, const char *sql, size_t n, int64_t *out, char *err,
+		     size_t errlen)
+{
+	char nb[24];
+	snprintf(nb, sizeof(nb), "%zu", n);
+	const char *p[] = {nb};
+	PGresult *res = exec(pg, sql, 1, p);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || (size_t)PQntuples(res) != n)
+		return fail_res(pg, res, "drawing ids", err, errlen);
+	for (size_t i = 0; i < n; i++)
+		out[i] = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
+	PQclear(res);
+	return HZ_OK;
+}
+
+static int ensure_scratch(struct hz_batch *b)
+{
+	size_t n = b->n_in ? b->n_in : 1;
+	bool *f = realloc(b->fresh, n * sizeof(*f));
+	size_t *o = f ? realloc(b->order, n * sizeof(*o)) : NULL;
+	if (f)
+		b->fresh = f;
+	if (o)
+		b->order = o;
+	struct hz_open_ticket *op = o ? realloc(b->open, n * sizeof(*op)) : NULL;
+	if (op)
+		b->open = op;
+	struct hz_merged *m = op ? realloc(b->merged, n * sizeof(*m)) : NULL;
+	if (m)
+		b->merged = m;
+	struct hz_change *c = m ? realloc(b->chg, n * sizeof(*c)) : NULL;
+	if (c)
+		b->chg = c;
+	return c ? HZ_OK : HZ_ENOMEM;
+}
+
+static void copy_field(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src);
+}
+
+static int read_open(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
+{
+	struct hz_buf *a = &b->arr[0];
+	arr_begin(a);
+	for (size_t i = 0; i < b->n_in; i++)
+		if (b->fresh[i])
+			arr_text(a, b->in[i].episode_key);
+	const char *p[] = {arr_end(a)};
+	PGresult *res = exec(pg, SQL_OPEN, 1, p);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		return fail_res(pg, res, "locking open tickets", err, errlen);
+	b->n_open = 0;
+	for (int r = 0; r < PQntuples(res) && b->n_open < b->n_in; r++) {
+		struct hz_open_ticket *o = &b->open[b->n_open++];
+		memset(o, 0, sizeof(*o));
+		struct hz_ticket *tk = &o->tk;
+		tk->ticket_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		copy_field(o->episode_key, sizeof(o->episode_key), PQgetvalue(res, r, 1));
+		tk->kind = hz_kind_parse(PQgetvalue(res, r, 2));
+		tk->state = hz_state_parse(PQgetvalue(res, r, 3));
+		tk->level = hz_level_parse(PQgetvalue(res, r, 4));
+		tk->tier = hz_tier_parse(PQgetvalue(res, r, 5));
+		const char *mode = PQgetvalue(res, r, 6);
+		tk->mode = !strcmp(mode, "exercise") ? HZ_MODE_EXERCISE
+			   : !strcmp(mode, "test")   ? HZ_MODE_TEST
+						     : HZ_MODE_ACTUAL;
+		copy_field(tk->site_id, sizeof(tk->site_id), PQgetvalue(res, r, 7));
+		copy_field(tk->town_code, sizeof(tk->town_code), PQgetvalue(res, r, 8));
+		copy_field(tk->county_code, sizeof(tk->county_code), PQgetvalue(res, r, 9));
+		copy_field(tk->hazard_type, sizeof(tk->hazard_type), PQgetvalue(res, r, 10));
+		copy_field(tk->device_id, sizeof(tk->device_id), PQgetvalue(res, r, 11));
+		tk->opened_us = strtoll(PQgetvalue(res, r, 12), NULL, 10);
+		tk->updated_us = strtoll(PQgetvalue(res, r, 13), NULL, 10);
+		tk->acked_us = strtoll(PQgetvalue(res, r, 14), NULL, 10);
+		tk->deadline_us = strtoll(PQgetvalue(res, r, 15), NULL, 10);
+		tk->event_count = strtoll(PQgetvalue(res, r, 16), NULL, 10);
+		o->last_seq = atoi(PQgetvalue(res, r, 17));
+	}
+	PQclear(res);
+	return HZ_OK;
+}
+
+/* Which intents' events were applied before: a replay changes nothing. */
+static int mark_fresh(struct hz_batch *b, PGconn *pg, int64_t *now_us, char *err, size_t errlen)
+{
+	struct hz_buf *a = &b->arr[0];
+	arr_begin(a);
+	for (size_t i = 0; i < b->n_in; i++)
+		arr_text(a, b->in[i].event_id);
+	const char *p[] = {arr_end(a)};
+	PGresult *res = exec(pg, SQL_SEEN, 1, p);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) < 1)
+		return fail_res(pg, res, "checking applied events", err, errlen);
+	*now_us = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	for (size_t i = 0; i < b->n_in; i++)
+		b->fresh[i] = true;
+	for (int r = 0; r < PQntuples(res); r++) {
+		if (PQgetisnull(res, r, 2))
+			continue;
+		const char *seen = PQgetvalue(res, r, 2);
+		for (size_t i = 0; i < b->n_in; i++)
+			if (b->fresh[i] && !strcmp(b->in[i].event_id, seen))
+				b->fresh[i] = false;
+	}
+	PQclear(res);
+	return HZ_OK;
+}
+
+static void fill_change(struct hz_batch *b, const struct hz_merged *m, int64_t outbox_id,
+			int64_t now_us)
+{
+	struct hz_change *c = &b->chg[b->n_chg++];
+	memset(c, 0, sizeof(*c));
+	c->outbox_id = outbox_id;
+	const struct hz_intent *cause = m->level_raised || m->is_new ? m->top : m->last;
+	copy_field(c->reason, sizeof(c->reason), cause->reason);
+	copy_field(c->cause, sizeof(c->cause), cause->event_id);
+	struct hz_ticket_event *te = &c->te;
+	snprintf(te->event_id, sizeof(te->event_id), "te-%lld", (long long)outbox_id);
+	te->emitted_us = now_us;
+	te->tk = m->tk;
+	te->from_state = m->from_state;
+	te->change = m->is_new ? "opened" : m->level_raised ? "level" : "joined";
+	te->actor = "hazardd";
+	te->reason = c->reason;
+	te->cause_event_id = c->cause;
+}
+
+static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_topics *topics,
+			 int64_t now_us, char *err, size_t errlen)
+{
+	int rc;
+	size_t n_new = 0;
+	for (size_t i = 0; i < b->n_merged; i++)
+		n_new += b->merged[i].is_new;
+	/* ids: new tickets first, then one outbox row per touched ticket */
+	int64_t *ids = malloc((n_new + b->n_merged + 1) * sizeof(*ids));
+	if (!ids)
+		return HZ_ENOMEM;
+	if (n_new && (rc = fetch_ids(pg, SQL_IDS, n_new, ids, err, errlen)))
+		goto out;
+	if ((rc = fetch_ids(pg, SQL_OUTBOX_IDS, b->n_merged, ids + n_new, err, errlen)))
+		goto out;
+	size_t k = 0;
+	for (size_t i = 0; i < b->n_merged; i++)
+		if (b->merged[i].is_new)
+			b->merged[i].tk.ticket_id = ids[k++];
+
+	struct hz_buf *a = b->arr;
+	/* new tickets */
+	if (n_new) {
+		for (int i = 0; i < 16; i++)
+			arr_begin(&a[i]);
+		for (size_t i = 0; i < b->n_merged; i++) {
+			const struct hz_merged *m = &b->merged[i];
+			if (!m->is_new)
+				continue;
+			const struct hz_ticket *tk = &m->tk;
+			arr_int(&a[0], tk->ticket_id);
+			arr_text(&a[1], hz_kind_name(tk->kind));
+			arr_text(&a[2], hz_level_name(tk->level));
+			arr_opt(&a[3], tk->site_id);
+			arr_opt(&a[4], tk->town_code);
+			arr_opt(&a[5], tk->county_code);
+			arr_text(&a[6], tk->hazard_type);
+			arr_text(&a[7], hz_tier_name(tk->tier));
+			arr_opt(&a[8], tk->device_id);
+			arr_text(&a[9], m->episode_key);
+			arr_text(&a[10], hz_mode_name(tk->mode));
+			arr_int(&a[11], now_us);
+			arr_time(&a[12], tk->deadline_us);
+			arr_int(&a[13], tk->event_count);
+			arr_text(&a[14], m->first->event_id);
+			arr_text(&a[15], m->last->event_id);
+		}
+		const char *p[16];
+		for (int i = 0; i < 16; i++)
+			p[i] = arr_end(&a[i]);
+		if ((rc = run(pg, "opening tickets", SQL_INSERT_TICKETS, 16, p, err, errlen)))
+			goto out;
+	}
+	/* existing tickets */
+	if (n_new < b->n_merged) {
+		for (int i = 0; i < 5; i++)
+			arr_begin(&a[i]);
+		for (size_t i = 0; i < b->n_merged; i++) {
+			const struct hz_merged *m = &b->merged[i];
+			if (m->is_new)
+				continue;
+			arr_int(&a[0], m->tk.ticket_id);
+			arr_text(&a[1], hz_level_name(m->tk.level));
+			arr_int(&a[2], m->added_events);
+			arr_int(&a[3], now_us);
+			arr_text(&a[4], m->last->event_id);
+		}
+		const char *p[5];
+		for (int i = 0; i < 5; i++)
+			p[i] = arr_end(&a[i]);
+		if ((rc = run(pg, "updating tickets", SQL_UPDATE_TICKETS, 5, p, err, errlen)))
+			goto out;
+	}
+	/* history: opened, level raised */
+	for (int i = 0; i < 9; i++)
+		arr_begin(&a[i]);
+	size_t n_hist = 0;
+	for (size_t i = 0; i < b->n_merged; i++) {
+		const struct hz_merged *m = &b->merged[i];
+		if (!m->history)
+			continue;
+		n_hist++;
+		arr_int(&a[0], m->tk.ticket_id);
+		arr_int(&a[1], m->next_seq);
+		arr_int(&a[2], now_us);
+		arr_text(&a[3], m->is_new ? NULL : hz_state_name(m->from_state));
+		arr_text(&a[4], hz_state_name(m->tk.state));
+		arr_text(&a[5], hz_level_name(m->tk.level));
+		arr_text(&a[6], hz_tier_name(m->tk.tier));
+		arr_text(&a[7], m->top->reason);
+		arr_text(&a[8], m->top->event_id);
+	}
+	if (n_hist) {
+		const char *p[9];
+		for (int i = 0; i < 9; i++)
+			p[i] = arr_end(&a[i]);
+		if ((rc = run(pg, "appending ticket history", SQL_HISTORY, 9, p, err, errlen)))
+			goto out;
+	}
+	/* every fresh event, once per ticket it joined */
+	arr_begin(&a[0]);
+	arr_begin(&a[1]);
+	for (size_t i = 0; i < b->n_merged; i++) {
+		const struct hz_merged *m = &b->merged[i];
+		for (size_t j = m->begin; j < m->end; j++) {
+			const char *ev = b->in[b->order[j]].event_id;
+			bool dup = false;
+			for (size_t q = m->begin; q < j && !dup; q++)
+				dup = !strcmp(b->in[b->order[q]].event_id, ev);
+			if (dup)
+				continue;
+			arr_text(&a[0], ev);
+			arr_int(&a[1], m->tk.ticket_id);
+		}
+	}
+	{
+		const char *p[] = {arr_end(&a[0]), arr_end(&a[1])};
+		if ((rc = run(pg, "recording ticket events", SQL_EVENTS, 2, p, err, errlen)))
+			goto out;
+	}
+	/* outbox: one TicketEvent per touched ticket */
+	for (int i = 0; i < 5; i++)
+		arr_begin(&a[i]);
+	for (size_t i = 0; i < b->n_merged; i++) {
+		const struct hz_merged *m = &b->merged[i];
+		fill_change(b, m, ids[n_new + i], now_us);
+		const struct hz_change *c = &b->chg[b->n_chg - 1];
+		hz_buf_clear(&b->payload);
+		if (hz_codec_encode_ticket_event(&c->te, HZ_CT_PROTOBUF, &b->payload)) {
+			hz_errf(err, errlen, "could not encode ticket event %s", c->te.event_id);
+			rc = HZ_ERR;
+			goto out;
+		}
+		char key[24], topic[256];
+		snprintf(key, sizeof(key), "%lld", (long long)m->tk.ticket_id);
+		snprintf(topic, sizeof(topic), "%s/out/tickets/%s", topics->mqtt_prefix,
+			 *m->tk.town_code ? m->tk.town_code : "unknown");
+		arr_int(&a[0], c->outbox_id);
+		arr_text(&a[1], key);
+		arr_text(&a[2], topic);
+		arr_text(&a[3], topics->kafka_tickets);
+		arr_bytea(&a[4], b->payload.data, b->payload.len);
+	}
+	{
+		const char *p[5];
+		for (int i = 0; i < 5; i++)
+			p[i] = arr_end(&a[i]);
+		rc = run(pg, "writing the outbox", SQL_OUTBOX, 5, p, err, errlen);
+	}
+out:
+	free(ids);
+	return rc;
+}
+
+static int tx_body(struct hz_batch *b, PGconn *pg, const struct hz_batch_topics *topics,
+		   char *err, size_t errlen)
+{
+	int rc;
+	if (b->n_in) {
+		int64_t now_us = 0;
+		if ((rc = ensure_scratch(b)))
+			return rc;
+		if ((rc = mark_fresh(b, pg, &now_us, err, errlen)))
+			return rc;
+		if ((rc = read_open(b, pg, err, errlen)))
+			return rc;
+		b->n_merged = hz_tickets_merge(b->in, b->fresh, b->n_in, b->open, b->n_open, now_us,
+					       b->order, b->merged);
+		if (b->n_merged && (rc = write_tickets(b, pg, topics, now_us, err, errlen)))
+			return rc;
+	}
+	if (b->n_dead && (rc = dead_letters(b, pg, err, errlen)))
+		return rc;
+	if ((b->n_pos || b->n_done) && (rc = positions(b, pg, err, errlen)))
+		return rc;
+	return HZ_OK;
+}
+
+int hz_batch_commit(struct hz_batch *b, PGconn *pg, const struct hz_batch_topics *topics,
+		    char *err, size_t errlen)
+{
+	b->n_chg = 0;
+	if (hz_batch_empty(b))
+		return HZ_OK;
+	if (!b->n_in && !b->n_dead)
+		return positions(b, pg, err, errlen); /* one statement, its own transaction */
+	int rc = run(pg, "BEGIN", "BEGIN", 0, NULL, err, errlen);
+	if (rc)
+		return rc;
+	rc = tx_body(b, pg, topics, err, errlen);
+	if (rc) {
+		PGresult *res = PQexec(pg, "ROLLBACK");
+		PQclear(res);
+		b->n_chg = 0;
+		return rc;
+	}
+	rc = run(pg, "COMMIT", "COMMIT", 0, NULL, err, errlen);
+	if (rc)
+		b->n_chg = 0;
+	/* A COMMIT whose answer was lost leaves us not knowing: report it as
+	 * transient; the replay is recognised by event id and position. */
+	return rc;
+}
