@@ -1,0 +1,245 @@
+/* test_rules.c - the rules file (errors with file:line:col) and the pure
+ * evaluation of readings, status, reports and warnings into intents. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "registry/registry.h"
+#include "rules/rules.h"
+
+static const char RULES[] =
+	"version: 1\n"
+	"defaults:\n"
+	"  fault_level: orange\n"
+	"thresholds:\n"
+	"  - name: smoke\n"
+	"    metric: smoke\n"
+	"    hazard_type: fire_smoke\n"
+	"    above: {yellow: 2, orange: 5, red: 10}\n"
+	"  - name: pressure-low\n"
+	"    metric: pressure\n"
+	"    hazard_type: low_pressure\n"
+	"    kind: fault\n"
+	"    below: {yellow: 0.1, orange: 0.05}\n"
+	"  - name: heat-major-only\n"
+	"    metric: temperature\n"
+	"    hazard_type: fire_heat\n"
+	"    min_risk: major\n"
+	"    tier: town\n"
+	"    above: {red: 60}\n"
+	"reports:\n"
+	"  blocked_exit: {level: orange, closeout: 3d, tier: town}\n";
+
+static struct hz_registry *reg;
+static struct hz_rules *rules;
+
+static int setup(void **state)
+{
+	(void)state;
+	char err[256];
+	struct hz_registry_builder *b = hz_registry_builder_new(8, 4, 4, 0, 0);
+	assert_int_equal(hz_registry_add_org(b, "C1", "city", HZ_ORG_CITY, NULL, err, sizeof(err)), 0);
+	assert_int_equal(hz_registry_add_org(b, "K1", "county", HZ_ORG_COUNTY, "C1", err, sizeof(err)), 0);
+	assert_int_equal(hz_registry_add_org(b, "T1", "town", HZ_ORG_TOWN, "K1", err, sizeof(err)), 0);
+	assert_int_equal(hz_registry_add_org(b, "G1", "grid", HZ_ORG_GRID, "T1", err, sizeof(err)), 0);
+	assert_int_equal(hz_registry_add_site(b, "S-LOW", "shop", "shop", HZ_RISK_LOW, "G1", NULL, NULL, NAN, NAN, err, sizeof(err)), 0);
+	assert_int_equal(hz_registry_add_site(b, "S-MAJ", "plant", "chemical_plant", HZ_RISK_MAJOR, "G1", NULL, NULL, NAN, NAN, err, sizeof(err)), 0);
+	assert_int_equal(hz_registry_add_device(b, "D-SMK", "S-LOW", "smoke_detector", HZ_METRIC_SMOKE, false, 0, 0, err, sizeof(err)), 0);
+	assert_int_equal(hz_registry_add_device(b, "D-HEAT-LOW", "S-LOW", "heat_detector", HZ_METRIC_TEMPERATURE, false, 0, 0, err, sizeof(err)), 0);
+	assert_int_equal(hz_registry_add_device(b, "D-HEAT-MAJ", "S-MAJ", "heat_detector", HZ_METRIC_TEMPERATURE, false, 0, 0, err, sizeof(err)), 0);
+	assert_int_equal(hz_registry_add_device(b, "D-PRS", "S-MAJ", "pressure_gauge", HZ_METRIC_PRESSURE, false, 0, 0, err, sizeof(err)), 0);
+	assert_int_equal(hz_registry_builder_finish(b, 1, &reg, err, sizeof(err)), 0);
+	rules = hz_rules_parse("t.yaml", RULES, strlen(RULES), err, sizeof(err));
+	if (!rules)
+		fail_msg("rules: %s", err);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	hz_rules_destroy(rules);
+	hz_registry_destroy(reg);
+	return 0;
+}
+
+static struct hz_event reading(const char *dev, enum hz_metric m, double v)
+{
+	struct hz_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = HZ_EV_READING;
+	ev.event_id = "e1";
+	ev.at_us = 1000;
+	ev.device_id = dev;
+	ev.site_id = ev.town_code = "";
+	ev.dev = hz_registry_device(reg, dev);
+	ev.site = ev.dev ? ev.dev->site : NULL;
+	ev.u.reading.metric = m;
+	ev.u.reading.value = v;
+	ev.u.reading.unit = "";
+	return ev;
+}
+
+static void test_threshold_levels(void **state)
+{
+	(void)state;
+	struct hz_intent in[4];
+	struct {
+		double v;
+		enum hz_level want;
+	} cases[] = {{0.5, HZ_LEVEL_NONE}, {1.99, HZ_LEVEL_NONE}, {2.0, HZ_LEVEL_YELLOW},
+		     {4.9, HZ_LEVEL_YELLOW}, {5, HZ_LEVEL_ORANGE}, {10, HZ_LEVEL_RED},
+		     {99, HZ_LEVEL_RED}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct hz_event ev = reading("D-SMK", HZ_METRIC_SMOKE, cases[i].v);
+		size_t n = hz_rules_eval(rules, &ev, in, 4);
+		assert_int_equal(n, cases[i].want ? 1 : 0);
+		if (n) {
+			assert_int_equal(in[0].level, cases[i].want);
+			assert_int_equal(in[0].kind, HZ_KIND_ALARM);
+			assert_string_equal(in[0].episode_key, "S-LOW|fire_smoke");
+			assert_string_equal(in[0].town_code, "T1");
+			assert_string_equal(in[0].county_code, "K1");
+			assert_string_equal(in[0].device_id, "D-SMK");
+		}
+	}
+}
+
+static void test_below_and_risk_filter(void **state)
+{
+	(void)state;
+	struct hz_intent in[4];
+	struct hz_event ev = reading("D-PRS", HZ_METRIC_PRESSURE, 0.04);
+	assert_int_equal(hz_rules_eval(rules, &ev, in, 4), 1);
+	assert_int_equal(in[0].level, HZ_LEVEL_ORANGE);
+	assert_int_equal(in[0].kind, HZ_KIND_FAULT);
+	ev = reading("D-PRS", HZ_METRIC_PRESSURE, 0.3);
+	assert_int_equal(hz_rules_eval(rules, &ev, in, 4), 0);
+	/* min_risk major: the low-risk site's heat does not match */
+	ev = reading("D-HEAT-LOW", HZ_METRIC_TEMPERATURE, 80);
+	assert_int_equal(hz_rules_eval(rules, &ev, in, 4), 0);
+	ev = reading("D-HEAT-MAJ", HZ_METRIC_TEMPERATURE, 80);
+	assert_int_equal(hz_rules_eval(rules, &ev, in, 4), 1);
+	assert_int_equal(in[0].tier, HZ_TIER_TOWN);
+	assert_int_equal(in[0].level, HZ_LEVEL_RED);
+}
+
+static void test_status_and_fault(void **state)
+{
+	(void)state;
+	struct hz_intent in[2];
+	struct hz_event ev = reading("D-SMK", HZ_METRIC_SMOKE, 0);
+	ev.kind = HZ_EV_STATUS;
+	ev.u.status.state = HZ_DEV_TAMPER;
+	ev.u.status.detail = "cover open";
+	assert_int_equal(hz_rules_eval(rules, &ev, in, 2), 1);
+	assert_string_equal(in[0].hazard_type, "device_tamper");
+	assert_string_equal(in[0].episode_key, "S-LOW|device_tamper|D-SMK");
+	assert_int_equal(in[0].level, HZ_LEVEL_ORANGE); /* defaults.fault_level */
+	ev.u.status.state = HZ_DEV_HEARTBEAT;
+	assert_int_equal(hz_rules_eval(rules, &ev, in, 2), 0);
+	hz_rules_fault_intent(rules, &ev, "device_fault", "NaN", &in[0]);
+	assert_int_equal(in[0].kind, HZ_KIND_FAULT);
+	assert_string_equal(in[0].episode_key, "S-LOW|device_fault|D-SMK");
+}
+
+static void test_report_closeout(void **state)
+{
+	(void)state;
+	struct hz_intent in[2];
+	struct hz_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = HZ_EV_REPORT;
+	ev.event_id = "r1";
+	ev.at_us = 1000000;
+	ev.device_id = "";
+	ev.site = hz_registry_site(reg, "S-MAJ");
+	ev.u.report.category = 1; /* blocked_exit */
+	ev.u.report.inspector_id = "grid-07";
+	assert_int_equal(hz_rules_eval(rules, &ev, in, 2), 1);
+	assert_int_equal(in[0].kind, HZ_KIND_HAZARD);
+	assert_int_equal(in[0].level, HZ_LEVEL_ORANGE);
+	assert_int_equal(in[0].deadline_us, 1000000 + 3LL * 86400 * 1000000);
+	ev.u.report.supervised = true; /* 15-day close-out */
+	hz_rules_eval(rules, &ev, in, 2);
+	assert_int_equal(in[0].deadline_us, 1000000 + 15LL * 86400 * 1000000);
+	ev.u.report.level = HZ_LEVEL_RED;
+	hz_rules_eval(rules, &ev, in, 2);
+	assert_int_equal(in[0].level, HZ_LEVEL_RED);
+}
+
+static void test_warning_areas(void **state)
+{
+	(void)state;
+	struct hz_intent in[4];
+	const char *areas[] = {"T1", "T2"};
+	struct hz_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = HZ_EV_WARNING;
+	ev.event_id = "w1";
+	ev.device_id = "";
+	ev.u.warning.warning_id = "CAP-1";
+	ev.u.warning.type = HZ_WARN_ALERT;
+	ev.u.warning.level = HZ_LEVEL_ORANGE;
+	ev.u.warning.hazard_type = "rainstorm";
+	ev.u.warning.headline = "heavy rain";
+	ev.u.warning.area_codes.v = areas;
+	ev.u.warning.area_codes.n = 2;
+	assert_int_equal(hz_rules_eval(rules, &ev, in, 4), 2);
+	assert_string_equal(in[1].episode_key, "warning|CAP-1|T2");
+	assert_int_equal(in[1].kind, HZ_KIND_WARNING);
+	ev.u.warning.type = HZ_WARN_CANCEL;
+	assert_int_equal(hz_rules_eval(rules, &ev, in, 4), 0);
+}
+
+static void expect_rules_error(const char *text, const char *want)
+{
+	char err[512] = "";
+	struct hz_rules *r = hz_rules_parse("bad.yaml", text, strlen(text), err, sizeof(err));
+	assert_null(r);
+	if (!strstr(err, want))
+		fail_msg("error \"%s\" does not contain \"%s\"", err, want);
+}
+
+static void test_rule_errors(void **state)
+{
+	(void)state;
+	expect_rules_error("version: 2\n", "bad.yaml:1:10: expected \"version: 1\"");
+	expect_rules_error("version: 1\nthresholds:\n  - name: x\n    metric: smok\n", "bad.yaml:4:13: unknown metric \"smok\"");
+	expect_rules_error("version: 1\nthresholds:\n  - name: x\n    metric: smoke\n    hazard_type: f\n    above: {red: 2, yellow: 5}\n", "thresholds must rise");
+	expect_rules_error("version: 1\nthresholds:\n  - name: x\n    metric: smoke\n    hazard_type: f\n    above: {yellow: lots}\n", "bad.yaml:6:21: expected a finite number");
+	expect_rules_error("version: 1\nthresholds: [\n", "bad.yaml:");
+	expect_rules_error("version: 1\nrepotrs: {}\n", "unknown section \"repotrs\"");
+	expect_rules_error("version: 1\nversion: 1\n", "duplicate key");
+	expect_rules_error("version: 1\na: &x 1\nb: *x\n", "anchors are not allowed");
+	expect_rules_error("version: 1\nreports:\n  fire_breathing: {level: red}\n", "unknown hazard category \"fire_breathing\"");
+}
+
+static void test_shipped_rules_load(void **state)
+{
+	(void)state;
+	char err[512];
+	struct hz_rules *r = hz_rules_load("deploy/rules.yaml", err, sizeof(err));
+	if (!r)
+		fail_msg("deploy/rules.yaml: %s", err);
+	assert_true(r->n_rule >= 8);
+	hz_rules_destroy(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_threshold_levels),
+		cmocka_unit_test(test_below_and_risk_filter),
+		cmocka_unit_test(test_status_and_fault),
+		cmocka_unit_test(test_report_closeout),
+		cmocka_unit_test(test_warning_areas),
+		cmocka_unit_test(test_rule_errors),
+		cmocka_unit_test(test_shipped_rules_load),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
