@@ -1,0 +1,111 @@
+/*
+ * encode.c - output structs -> topic payloads (protobuf or proto3 JSON).
+ *
+ * Each encoder fills the generated struct on the stack, pointing at the
+ * caller's strings (protobuf-c never writes through them), and hands it to
+ * emit(): the size is computed once and the message packed straight into
+ * the output buffer. The JSON form comes from the same struct through
+ * json.c, so the two can never disagree. Encoders for EscalationNotice,
+ * CommandResult and TownRating follow the same pattern once their plain
+ * structs exist.
+ */
+#include "codec/codec.h"
+
+#include <string.h>
+
+#include "codec/json.h"
+#include "google/protobuf/timestamp.pb-c.h"
+#include "hazard.pb-c.h"
+
+static int emit(const ProtobufCMessage *m, enum hz_content_type ct, struct hz_buf *out)
+{
+	if (ct != HZ_CT_PROTOBUF)
+		return hz_json_from_pb(m, out);
+	size_t n = protobuf_c_message_get_packed_size(m);
+	if (hz_buf_reserve(out, n))
+		return HZ_ENOMEM;
+	out->len += protobuf_c_message_pack(m, out->data + out->len);
+	return HZ_OK;
+}
+
+/* µs since the epoch -> *ts; 0 means absent (NULL). */
+static Google__Protobuf__Timestamp *ts_of(int64_t us, Google__Protobuf__Timestamp *ts)
+{
+	if (us == 0)
+		return NULL;
+	google__protobuf__timestamp__init(ts);
+	int64_t sec = us / HZ_US_PER_SEC, frac = us % HZ_US_PER_SEC;
+	if (frac < 0) {
+		frac += HZ_US_PER_SEC;
+		sec--;
+	}
+	ts->seconds = sec;
+	ts->nanos = (int32_t)(frac * 1000);
+	return ts;
+}
+
+/* A string for protobuf-c: NULL becomes "", a fixed array must hold a NUL. */
+static char *str_of(const char *s)
+{
+	return (char *)(s ? s : protobuf_c_empty_string);
+}
+
+static bool fixed_ok(const char *a, size_t cap)
+{
+	return memchr(a, '\0', cap) != NULL;
+}
+
+/* The five timestamps a ticket carries. */
+struct ticket_pb {
+	Hazard__V1__Ticket tk;
+	Google__Protobuf__Timestamp opened, updated, acked, deadline, closed;
+};
+
+static int ticket_to_pb(const struct hz_ticket *t, struct ticket_pb *p)
+{
+	if (!fixed_ok(t->site_id, sizeof(t->site_id)) || !fixed_ok(t->town_code, sizeof(t->town_code)) ||
+	    !fixed_ok(t->county_code, sizeof(t->county_code)) ||
+	    !fixed_ok(t->hazard_type, sizeof(t->hazard_type)) ||
+	    !fixed_ok(t->device_id, sizeof(t->device_id)))
+		return HZ_EINVAL;
+	Hazard__V1__Ticket *tk = &p->tk;
+	hazard__v1__ticket__init(tk);
+	tk->ticket_id = t->ticket_id;
+	tk->kind = (Hazard__V1__Kind)t->kind;
+	tk->state = (Hazard__V1__State)t->state;
+	tk->level = (Hazard__V1__Level)t->level;
+	tk->tier = (Hazard__V1__Tier)t->tier;
+	tk->mode = (Hazard__V1__Mode)t->mode;
+	tk->site_id = str_of(t->site_id);
+	tk->town_code = str_of(t->town_code);
+	tk->county_code = str_of(t->county_code);
+	tk->hazard_type = str_of(t->hazard_type);
+	tk->device_id = str_of(t->device_id);
+	tk->opened_at = ts_of(t->opened_us, &p->opened);
+	tk->updated_at = ts_of(t->updated_us, &p->updated);
+	tk->acked_at = ts_of(t->acked_us, &p->acked);
+	tk->deadline_at = ts_of(t->deadline_us, &p->deadline);
+	tk->closed_at = ts_of(t->closed_us, &p->closed);
+	tk->event_count = t->event_count;
+	return HZ_OK;
+}
+
+int hz_codec_encode_ticket_event(const struct hz_ticket_event *te, enum hz_content_type ct,
+				 struct hz_buf *out)
+{
+	Hazard__V1__TicketEvent m;
+	Google__Protobuf__Timestamp emitted;
+	struct ticket_pb tp;
+	if (!fixed_ok(te->event_id, sizeof(te->event_id)) || ticket_to_pb(&te->tk, &tp))
+		return HZ_EINVAL;
+	hazard__v1__ticket_event__init(&m);
+	m.event_id = str_of(te->event_id);
+	m.emitted_at = ts_of(te->emitted_us, &emitted);
+	m.ticket = &tp.tk;
+	m.from_state = (Hazard__V1__State)te->from_state;
+	m.change = str_of(te->change);
+	m.actor = str_of(te->actor);
+	m.reason = str_of(te->reason);
+	m.cause_event_id = str_of(te->cause_event_id);
+	return emit(&m.base, ct, out);
+}

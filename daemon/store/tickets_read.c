@@ -1,0 +1,329 @@
+/*
+ * tickets_read.c - SELECTs over hazard.tickets, ticket_history and
+ * dead_letters, packed into caller-owned blocks.
+ *
+ * Each result becomes one allocation: the row array followed by the
+ * strings it points to, so a caller frees it with one free() and nothing
+ * from libpq escapes this file. Filters are always bound parameters.
+ */
+#include "store/tickets_read.h"
+#include "store/pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+
+#define TICKET_COLS                                                                          \
+	"t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, t.site_id, t.town_code,"      \
+	" t.county_code, t.hazard_type, t.device_id, " US("t.opened_at") ", " US(            \
+		"t.updated_at") ", " US("t.acked_at") ", " US("t.deadline_at") ", " US(       \
+		"t.closed_at") ", t.event_count, t.episode_key, t.first_event_id,"            \
+			       " t.last_event_id, s.name, o.name"                                   \
+			       " FROM hazard.tickets t"                                             \
+			       " LEFT JOIN hazard.sites s ON s.site_id = t.site_id"                 \
+			       " LEFT JOIN hazard.org_units o ON o.code = t.town_code"
+
+/* Column numbers in TICKET_COLS. */
+enum { C_ID, C_KIND, C_STATE, C_LEVEL, C_TIER, C_MODE, C_SITE, C_TOWN, C_COUNTY, C_TYPE,
+       C_DEVICE, C_OPENED, C_UPDATED, C_ACKED, C_DEADLINE, C_CLOSED, C_COUNT, C_EPISODE,
+       C_FIRST, C_LAST, C_SITE_NAME, C_TOWN_NAME, C_NCOLS };
+
+static const char *val(const PGresult *res, int r, int c)
+{
+	return PQgetisnull(res, r, c) ? "" : PQgetvalue(res, r, c);
+}
+
+static int64_t i64(const PGresult *res, int r, int c)
+{
+	return PQgetisnull(res, r, c) ? 0 : strtoll(PQgetvalue(res, r, c), NULL, 10);
+}
+
+static void fixed(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src);
+}
+
+/* A bump allocator over the strings area of a packed block. */
+struct pack {
+	char *p;
+};
+
+static const char *pack_str(struct pack *pk, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = pk->p;
+	memcpy(d, s, n);
+	pk->p += n;
+	return d;
+}
+
+/* Bytes needed for the strings of columns `cols` over all rows. */
+static size_t strings_size(const PGresult *res, const int *cols, size_t ncols)
+{
+	size_t total = 0;
+	for (int r = 0; r < PQntuples(res); r++)
+		for (size_t i = 0; i < ncols; i++)
+			total += (size_t)PQgetlength(res, r, cols[i]) + 1;
+	return total;
+}
+
+static void fill_ticket(const PGresult *res, int r, struct hz_ticket_row *row, struct pack *pk)
+{
+	struct hz_ticket *tk = &row->tk;
+	memset(row, 0, sizeof(*row));
+	tk->ticket_id = i64(res, r, C_ID);
+	tk->kind = hz_kind_parse(val(res, r, C_KIND));
+	tk->state = hz_state_parse(val(res, r, C_STATE));
+	tk->level = hz_level_parse(val(res, r, C_LEVEL));
+	tk->tier = hz_tier_parse(val(res, r, C_TIER));
+	const char *mode = val(res, r, C_MODE);
+	tk->mode = strcmp(mode, "exercise") == 0 ? HZ_MODE_EXERCISE
+		   : strcmp(mode, "test") == 0   ? HZ_MODE_TEST
+						 : HZ_MODE_ACTUAL;
+	fixed(tk->site_id, sizeof(tk->site_id), val(res, r, C_SITE));
+	fixed(tk->town_code, sizeof(tk->town_code), val(res, r, C_TOWN));
+	fixed(tk->county_code, sizeof(tk->county_code), val(res, r, C_COUNTY));
+	fixed(tk->hazard_type, sizeof(tk->hazard_type), val(res, r, C_TYPE));
+	fixed(tk->device_id, sizeof(tk->device_id), val(res, r, C_DEVICE));
+	tk->opened_us = i64(res, r, C_OPENED);
+	tk->updated_us = i64(res, r, C_UPDATED);
+	tk->acked_us = i64(res, r, C_ACKED);
+	tk->deadline_us = i64(res, r, C_DEADLINE);
+	tk->closed_us = i64(res, r, C_CLOSED);
+	tk->event_count = i64(res, r, C_COUNT);
+	row->episode_key = pack_str(pk, val(res, r, C_EPISODE));
+	row->first_event_id = pack_str(pk, val(res, r, C_FIRST));
+	row->last_event_id = pack_str(pk, val(res, r, C_LAST));
+	row->site_name = pack_str(pk, val(res, r, C_SITE_NAME));
+	row->town_name = pack_str(pk, val(res, r, C_TOWN_NAME));
+}
+
+static const int ticket_str_cols[] = {C_EPISODE, C_FIRST, C_LAST, C_SITE_NAME, C_TOWN_NAME};
+
+/* Pack up to `max` rows of a TICKET_COLS result. */
+static int pack_tickets(const PGresult *res, size_t max, struct hz_ticket_row **rows, size_t *n,
+			char *err, size_t errlen)
+{
+	size_t nr = HZ_MIN((size_t)PQntuples(res), max);
+	*rows = NULL;
+	*n = 0;
+	if (nr == 0)
+		return HZ_OK;
+	size_t head = nr * sizeof(struct hz_ticket_row);
+	char *block = malloc(head + strings_size(res, ticket_str_cols,
+						 HZ_ARRAY_LEN(ticket_str_cols)));
+	if (!block) {
+		hz_errf(err, errlen, "out of memory reading %zu tickets", nr);
+		return HZ_ENOMEM;
+	}
+	struct pack pk = {block + head};
+	struct hz_ticket_row *out = (struct hz_ticket_row *)block;
+	for (size_t i = 0; i < nr; i++)
+		fill_ticket(res, (int)i, &out[i], &pk);
+	*rows = out;
+	*n = nr;
+	return HZ_OK;
+}
+
+int hz_store_tickets_list(PGconn *pg, const struct hz_ticket_filter *f,
+			  struct hz_ticket_row **rows, size_t *n, bool *more, char *err,
+			  size_t errlen)
+{
+	char sql[2048], num[8][32];
+	const char *params[8];
+	int np = 0;
+	size_t len = (size_t)snprintf(sql, sizeof(sql), "SELECT " TICKET_COLS " WHERE true");
+	*rows = NULL;
+	*n = 0;
+	if (more)
+		*more = false;
+#define ADD(cond, value)                                                                     \
+	do {                                                                                 \
+		params[np] = (value);                                                        \
+		np++;                                                                        \
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len, cond, np);           \
+	} while (0)
+	if (f->town_code && *f->town_code)
+		ADD(" AND t.town_code = $%d", f->town_code);
+	if (f->county_code && *f->county_code)
+		ADD(" AND t.county_code = $%d", f->county_code);
+	if (f->state)
+		ADD(" AND t.state = $%d", hz_state_name(f->state));
+	if (f->kind)
+		ADD(" AND t.kind = $%d", hz_kind_name(f->kind));
+	if (f->level)
+		ADD(" AND t.level = $%d", hz_level_name(f->level));
+	if (f->open_only)
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
+					" AND t.state NOT IN ('closed', 'dismissed')");
+	if (f->since_us) {
+		snprintf(num[np], sizeof(num[np]), "%lld", (long long)f->since_us);
+		ADD(" AND t.opened_at >= timestamptz 'epoch' + $%d::bigint * interval '1 microsecond'",
+		    num[np]);
+	}
+#undef ADD
+	long limit = f->limit > 0 ? f->limit : 100;
+	snprintf(sql + len, sizeof(sql) - len,
+		 " ORDER BY t.opened_at DESC, t.ticket_id DESC LIMIT %ld", limit + 1);
+	int rc;
+	PGresult *res = hz_pg_query(pg, "could not list tickets", sql, np, params, &rc, err,
+				    errlen);
+	if (!res)
+		return rc;
+	if (more)
+		*more = (long)PQntuples(res) > limit;
+	rc = pack_tickets(res, (size_t)limit, rows, n, err, errlen);
+	PQclear(res);
+	return rc;
+}
+
+int hz_store_ticket_get(PGconn *pg, int64_t ticket_id, struct hz_ticket_row **row, char *err,
+			size_t errlen)
+{
+	char id[32];
+	snprintf(id, sizeof(id), "%lld", (long long)ticket_id);
+	const char *params[] = {id};
+	int rc;
+	size_t n;
+	*row = NULL;
+	PGresult *res = hz_pg_query(pg, "could not read ticket",
+				    "SELECT " TICKET_COLS " WHERE t.ticket_id = $1", 1, params, &rc,
+				    err, errlen);
+	if (!res)
+		return rc;
+	rc = pack_tickets(res, 1, row, &n, err, errlen);
+	PQclear(res);
+	if (rc == HZ_OK && n == 0) {
+		hz_errf(err, errlen, "ticket %lld does not exist", (long long)ticket_id);
+		return HZ_ENOTFOUND;
+	}
+	return rc;
+}
+
+int hz_store_ticket_history(PGconn *pg, int64_t ticket_id, struct hz_history_row **rows,
+			    size_t *n, char *err, size_t errlen)
+{
+	char id[32];
+	snprintf(id, sizeof(id), "%lld", (long long)ticket_id);
+	const char *params[] = {id};
+	int rc;
+	*rows = NULL;
+	*n = 0;
+	PGresult *res = hz_pg_query(
+		pg, "could not read ticket history",
+		"SELECT ticket_id, seq, " US("at") ", from_state, to_state, level, tier, actor,"
+		" reason, event_id FROM hazard.ticket_history WHERE ticket_id = $1 ORDER BY seq",
+		1, params, &rc, err, errlen);
+	if (!res)
+		return rc;
+	size_t nr = (size_t)PQntuples(res);
+	if (nr == 0) {
+		PQclear(res);
+		return HZ_OK;
+	}
+	static const int str_cols[] = {7, 8, 9};
+	size_t head = nr * sizeof(struct hz_history_row);
+	char *block = malloc(head + strings_size(res, str_cols, HZ_ARRAY_LEN(str_cols)));
+	if (!block) {
+		PQclear(res);
+		hz_errf(err, errlen, "out of memory reading history of ticket %s", id);
+		return HZ_ENOMEM;
+	}
+	struct pack pk = {block + head};
+	struct hz_history_row *out = (struct hz_history_row *)block;
+	for (size_t i = 0; i < nr; i++) {
+		int r = (int)i;
+		out[i] = (struct hz_history_row){
+			.ticket_id = i64(res, r, 0),
+			.seq = (int)i64(res, r, 1),
+			.at_us = i64(res, r, 2),
+			.from_state = hz_state_parse(val(res, r, 3)),
+			.to_state = hz_state_parse(val(res, r, 4)),
+			.level = hz_level_parse(val(res, r, 5)),
+			.tier = hz_tier_parse(val(res, r, 6)),
+		};
+		out[i].actor = pack_str(&pk, val(res, r, 7));
+		out[i].reason = pack_str(&pk, val(res, r, 8));
+		out[i].event_id = pack_str(&pk, val(res, r, 9));
+	}
+	PQclear(res);
+	*rows = out;
+	*n = nr;
+	return HZ_OK;
+}
+
+#define DL_PAYLOAD_MAX 65536
+
+int hz_store_dead_letters_list(PGconn *pg, long limit, struct hz_dead_letter_row **rows,
+			       size_t *n, bool *more, char *err, size_t errlen)
+{
+	char sql[512];
+	int rc;
+	*rows = NULL;
+	*n = 0;
+	if (more)
+		*more = false;
+	if (limit <= 0)
+		limit = 50;
+	snprintf(sql, sizeof(sql),
+		 "SELECT id, " US("received_at") ", source, topic, reason, event_id,"
+		 " coalesce(partition, -1), coalesce(\"offset\", -1),"
+		 " substring(payload FROM 1 FOR %d), length(payload)"
+		 " FROM hazard.dead_letters ORDER BY id DESC LIMIT %ld",
+		 DL_PAYLOAD_MAX, limit + 1);
+	PGresult *res = hz_pg_query(pg, "could not list dead letters", sql, 0, NULL, &rc, err,
+				    errlen);
+	if (!res)
+		return rc;
+	size_t nr = HZ_MIN((size_t)PQntuples(res), (size_t)limit);
+	if (more)
+		*more = (size_t)PQntuples(res) > nr;
+	if (nr == 0) {
+		PQclear(res);
+		return HZ_OK;
+	}
+	static const int str_cols[] = {2, 3, 4, 5, 8}; /* the bytea text is longer than the bytes */
+	size_t head = nr * sizeof(struct hz_dead_letter_row);
+	char *block = malloc(head + strings_size(res, str_cols, HZ_ARRAY_LEN(str_cols)));
+	if (!block) {
+		PQclear(res);
+		hz_errf(err, errlen, "out of memory reading %zu dead letters", nr);
+		return HZ_ENOMEM;
+	}
+	struct pack pk = {block + head};
+	struct hz_dead_letter_row *out = (struct hz_dead_letter_row *)block;
+	for (size_t i = 0; i < nr; i++) {
+		int r = (int)i;
+		out[i] = (struct hz_dead_letter_row){
+			.id = i64(res, r, 0),
+			.received_us = i64(res, r, 1),
+			.partition = (int32_t)i64(res, r, 6),
+			.offset = i64(res, r, 7),
+			.payload_size = (size_t)i64(res, r, 9),
+		};
+		out[i].source = pack_str(&pk, val(res, r, 2));
+		out[i].topic = pack_str(&pk, val(res, r, 3));
+		out[i].reason = pack_str(&pk, val(res, r, 4));
+		out[i].event_id = pack_str(&pk, val(res, r, 5));
+		size_t blen = 0;
+		unsigned char *bytes =
+			PQunescapeBytea((const unsigned char *)PQgetvalue(res, r, 8), &blen);
+		if (!bytes) {
+			free(block);
+			PQclear(res);
+			hz_errf(err, errlen, "out of memory decoding dead letter payload");
+			return HZ_ENOMEM;
+		}
+		memcpy(pk.p, bytes, blen);
+		out[i].payload = (const unsigned char *)pk.p;
+		out[i].payload_len = blen;
+		pk.p += blen;
+		PQfreemem(bytes);
+	}
+	PQclear(res);
+	*rows = out;
+	*n = nr;
+	return HZ_OK;
+}

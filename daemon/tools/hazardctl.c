@@ -1,0 +1,873 @@
+/*
+ * hazardctl.c - the operators' command line: migrate the schema, import the
+ * registry, list and show tickets, list dead letters, inspect the registry
+ * snapshot the daemon would load.
+ *
+ * A thin main: every query lives in store/ or registry/, so the daemon and
+ * this tool cannot disagree about the schema. Output is an aligned table
+ * for people or JSON (--json) for scripts. Exit status: 0 ok, 1 error,
+ * 2 usage. It never prints a password: DSNs go through hz_pg_redact().
+ */
+#include "core/hz.h"
+#include "registry/import.h"
+#include "registry/registry.h"
+#include "store/migrate.h"
+#include "store/pg.h"
+#include "store/tickets_read.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define EXIT_USAGE 2
+
+static const char *opt_dsn;
+static const char *opt_sql_dir;
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *synopsis;
+	const char *help;
+};
+
+static const struct command *find_command(const char *name);
+
+static const char main_usage[] =
+	"usage: hazardctl [-d DSN] [--sql-dir DIR] COMMAND [ARGS]\n"
+	"\n"
+	"Operate hazardd's PostgreSQL database.\n"
+	"\n"
+	"Commands:\n"
+	"  migrate                 apply the pending SQL migrations\n"
+	"  import DIR              load org_units.csv, sites.csv, devices.csv, people.csv\n"
+	"                          and duty.csv from DIR into the registry\n"
+	"  tickets list [FILTERS]  list tickets, newest first\n"
+	"  tickets show ID         one ticket and its whole history\n"
+	"  dead-letters            list the newest dead letters\n"
+	"  registry                load the registry as hazardd does; print counts and memory\n"
+	"  help [COMMAND]          this text, or a command's\n"
+	"\n"
+	"Options:\n"
+	"  -d, --dsn DSN           PostgreSQL connection string or URI (default: $HZ_PG_DSN,\n"
+	"                          then libpq's PGHOST, PGPORT, PGDATABASE, PGUSER, ...)\n"
+	"      --sql-dir DIR       the migrations (default: $HZ_SQL_DIR, the installed\n"
+	"                          share/hazardd/sql, or the source tree's sql/)\n"
+	"  -h, --help              show help; `hazardctl COMMAND --help` for a command\n"
+	"\n"
+	"Exit status: 0 ok, 1 error, 2 usage.\n";
+
+static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("hazardctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'hazardctl %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
+	return EXIT_USAGE;
+}
+
+static int fail(const char *msg)
+{
+	fprintf(stderr, "hazardctl: %s\n", msg);
+	return 1;
+}
+
+static PGconn *connect_db(int statement_timeout_ms)
+{
+	char err[1024];
+	const char *dsn = opt_dsn ? opt_dsn : getenv("HZ_PG_DSN");
+	PGconn *pg = hz_pg_connect_ex(dsn, "hazardctl", statement_timeout_ms, err, sizeof(err));
+	if (!pg)
+		fail(err);
+	return pg;
+}
+
+/* ---- output helpers ---- */
+
+/* Columns a UTF-8 string takes on a terminal: East Asian wide characters
+ * count two (names are often Chinese). */
+static size_t display_width(const char *s)
+{
+	size_t w = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		unsigned cp;
+		int n;
+		if (*p < 0x80) {
+			cp = *p;
+			n = 1;
+		} else if ((*p & 0xE0) == 0xC0) {
+			cp = *p & 0x1F;
+			n = 2;
+		} else if ((*p & 0xF0) == 0xE0) {
+			cp = *p & 0x0F;
+			n = 3;
+		} else {
+			cp = *p & 0x07;
+			n = 4;
+		}
+		for (int i = 1; i < n; i++) {
+			if ((p[i] & 0xC0) != 0x80) {
+				n = i;
+				break;
+			}
+			cp = (cp << 6) | (p[i] & 0x3F);
+		}
+		p += n;
+		bool wide = (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0xA4CF) ||
+			    (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+			    (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+			    (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x20000 && cp <= 0x3FFFD);
+		w += wide ? 2 : 1;
+	}
+	return w;
+}
+
+/* A table of strings printed with aligned columns. */
+struct table {
+	size_t ncols, nrows, cap;
+	const char *const *head;
+	char **cells; /* nrows * ncols, owned */
+};
+
+static void table_add(struct table *t, ...)
+{
+	if (t->nrows == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 32;
+		char **c = realloc(t->cells, t->cap * t->ncols * sizeof(*c));
+		if (!c) {
+			fail("out of memory");
+			exit(1);
+		}
+		t->cells = c;
+	}
+	va_list ap;
+	va_start(ap, t);
+	for (size_t i = 0; i < t->ncols; i++) {
+		const char *s = va_arg(ap, const char *);
+		char *d = strdup(s ? s : "");
+		if (!d) {
+			fail("out of memory");
+			exit(1);
+		}
+		t->cells[t->nrows * t->ncols + i] = d;
+	}
+	va_end(ap);
+	t->nrows++;
+}
+
+static void table_print(struct table *t, FILE *f)
+{
+	size_t w[32] = {0};
+	for (size_t c = 0; c < t->ncols; c++)
+		w[c] = display_width(t->head[c]);
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++)
+			w[c] = HZ_MAX(w[c], display_width(t->cells[r * t->ncols + c]));
+	for (size_t r = 0; r <= t->nrows; r++) {
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *s = r == 0 ? t->head[c] : t->cells[(r - 1) * t->ncols + c];
+			fputs(s, f);
+			if (c + 1 < t->ncols)
+				fprintf(f, "%*s", (int)(w[c] - display_width(s) + 2), "");
+		}
+		fputc('\n', f);
+	}
+}
+
+static void table_free(struct table *t)
+{
+	for (size_t i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+}
+
+/* Local time to the second with its offset: 2025-10-27T11:15:02+08:00; "-" for 0. */
+static const char *fmt_time(int64_t us, char *buf, size_t len)
+{
+	if (us == 0) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	time_t t = (time_t)(us / HZ_US_PER_SEC - (us % HZ_US_PER_SEC < 0));
+	struct tm tm;
+	char off[8];
+	if (!localtime_r(&t, &tm)) {
+		snprintf(buf, len, "?");
+		return buf;
+	}
+	strftime(off, sizeof(off), "%z", &tm); /* +0800 */
+	char date[32];
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (strcmp(off, "+0000") == 0)
+		snprintf(buf, len, "%sZ", date);
+	else
+		snprintf(buf, len, "%s%.3s:%.2s", date, off, off + 3);
+	return buf;
+}
+
+static json_t *json_time(int64_t us)
+{
+	char buf[HZ_TIME_BUFLEN];
+	return us ? json_string(hz_time_format(us, buf)) : json_null();
+}
+
+static json_t *json_opt(const char *s)
+{
+	return s && *s ? json_string(s) : json_null();
+}
+
+static int json_print(json_t *j)
+{
+	if (!j)
+		return fail("out of memory building JSON");
+	int rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(j);
+	return rc ? fail("could not write JSON") : 0;
+}
+
+static bool parse_long(const char *s, long min, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (end == s || *end || v < min)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* An RFC 3339 time, or a duration back from now: 90s, 15m, 2h, 7d. */
+static bool parse_since(const char *s, int64_t *us)
+{
+	if (hz_time_parse(s, us) == 0)
+		return true;
+	char *end;
+	long n = strtol(s, &end, 10);
+	if (end == s || n < 0 || strlen(end) != 1)
+		return false;
+	int64_t unit = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
+	if (!unit)
+		return false;
+	*us = hz_now_us() - (int64_t)n * unit * HZ_US_PER_SEC;
+	return true;
+}
+
+/* Per-command getopt: every command accepts -h/--help. Returns -1 at the end,
+ * 'h' after printing help (the caller returns 0), '?' on a usage error. */
+static int cmd_getopt(int argc, char **argv, const char *cmd, const struct option *longopts,
+		      const char *shortopts)
+{
+	int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+	if (c == 'h') {
+		const struct command *cm = find_command(cmd);
+		printf("usage: hazardctl %s\n\n%s", cm->synopsis, cm->help);
+	}
+	return c;
+}
+
+/* ---- migrate ---- */
+
+static int cmd_migrate(int argc, char **argv)
+{
+	static const struct option lo[] = {{"help", no_argument, NULL, 'h'}, {0}};
+	int c;
+	while ((c = cmd_getopt(argc, argv, "migrate", lo, "h")) != -1)
+		if (c == 'h' || c == '?')
+			return c == 'h' ? 0 : usage_error("migrate", "bad option");
+	if (optind != argc)
+		return usage_error("migrate", "unexpected argument \"%s\"", argv[optind]);
+	char dir[PATH_MAX], err[1024];
+	if (opt_sql_dir)
+		snprintf(dir, sizeof(dir), "%s", opt_sql_dir);
+	else if (hz_migrate_find_dir(dir, sizeof(dir), err, sizeof(err)))
+		return fail(err);
+	PGconn *pg = connect_db(0);
+	if (!pg)
+		return 1;
+	int applied = 0, version = 0;
+	int rc = hz_migrate_apply(pg, dir, &applied, err, sizeof(err));
+	if (rc == 0)
+		rc = hz_migrate_status(pg, dir, &version, NULL, err, sizeof(err));
+	PQfinish(pg);
+	if (rc) {
+		if (applied)
+			fprintf(stderr, "hazardctl: applied %d migration%s before the failure\n",
+				applied, applied == 1 ? "" : "s");
+		return fail(err);
+	}
+	if (applied)
+		printf("applied %d migration%s from %s; schema at version %d\n", applied,
+		       applied == 1 ? "" : "s", dir, version);
+	else
+		printf("schema is up to date at version %d\n", version);
+	return 0;
+}
+
+/* ---- import ---- */
+
+static int cmd_import(int argc, char **argv)
+{
+	static const struct option lo[] = {{"help", no_argument, NULL, 'h'}, {0}};
+	int c;
+	while ((c = cmd_getopt(argc, argv, "import", lo, "h")) != -1)
+		if (c == 'h' || c == '?')
+			return c == 'h' ? 0 : usage_error("import", "bad option");
+	if (argc - optind != 1)
+		return usage_error("import", "expected one directory");
+	PGconn *pg = connect_db(0);
+	if (!pg)
+		return 1;
+	struct hz_import_stats st;
+	char err[8192];
+	int rc = hz_registry_import(pg, argv[optind], &st, err, sizeof(err));
+	PQfinish(pg);
+	if (rc) {
+		if (rc == HZ_EINVAL) {
+			fprintf(stderr, "%s\nhazardctl: import refused, nothing changed\n", err);
+			return 1;
+		}
+		return fail(err);
+	}
+	for (int f = 0; f < HZ_IMP_NFILES; f++) {
+		if (st.present[f])
+			printf("%-14s %7zu rows, %7zu new or changed\n",
+			       hz_import_file_name((enum hz_import_file)f), st.rows[f], st.changed[f]);
+		else
+			printf("%-14s (absent)\n", hz_import_file_name((enum hz_import_file)f));
+	}
+	printf("registry version %lld\n", (long long)st.version);
+	return 0;
+}
+
+/* ---- tickets ---- */
+
+static json_t *ticket_json(const struct hz_ticket_row *r)
+{
+	const struct hz_ticket *tk = &r->tk;
+	json_t *j = json_object();
+	json_object_set_new(j, "ticket_id", json_integer(tk->ticket_id));
+	json_object_set_new(j, "kind", json_string(hz_kind_name(tk->kind)));
+	json_object_set_new(j, "state", json_string(hz_state_name(tk->state)));
+	json_object_set_new(j, "level", json_string(hz_level_name(tk->level)));
+	json_object_set_new(j, "tier", json_string(hz_tier_name(tk->tier)));
+	json_object_set_new(j, "mode", json_string(hz_mode_name(tk->mode)));
+	json_object_set_new(j, "site_id", json_opt(tk->site_id));
+	json_object_set_new(j, "site_name", json_opt(r->site_name));
+	json_object_set_new(j, "town_code", json_opt(tk->town_code));
+	json_object_set_new(j, "town_name", json_opt(r->town_name));
+	json_object_set_new(j, "county_code", json_opt(tk->county_code));
+	json_object_set_new(j, "hazard_type", json_string(tk->hazard_type));
+	json_object_set_new(j, "device_id", json_opt(tk->device_id));
+	json_object_set_new(j, "episode_key", json_string(r->episode_key));
+	json_object_set_new(j, "opened_at", json_time(tk->opened_us));
+	json_object_set_new(j, "updated_at", json_time(tk->updated_us));
+	json_object_set_new(j, "acked_at", json_time(tk->acked_us));
+	json_object_set_new(j, "deadline_at", json_time(tk->deadline_us));
+	json_object_set_new(j, "closed_at", json_time(tk->closed_us));
+	json_object_set_new(j, "event_count", json_integer(tk->event_count));
+	json_object_set_new(j, "first_event_id", json_opt(r->first_event_id));
+	json_object_set_new(j, "last_event_id", json_opt(r->last_event_id));
+	return j;
+}
+
+static int tickets_list(int argc, char **argv)
+{
+	enum { O_TOWN = 256, O_COUNTY, O_STATE, O_KIND, O_LEVEL, O_OPEN, O_SINCE, O_LIMIT, O_JSON };
+	static const struct option lo[] = {
+		{"town", required_argument, NULL, O_TOWN},
+		{"county", required_argument, NULL, O_COUNTY},
+		{"state", required_argument, NULL, O_STATE},
+		{"kind", required_argument, NULL, O_KIND},
+		{"level", required_argument, NULL, O_LEVEL},
+		{"open", no_argument, NULL, O_OPEN},
+		{"since", required_argument, NULL, O_SINCE},
+		{"limit", required_argument, NULL, O_LIMIT},
+		{"json", no_argument, NULL, O_JSON},
+		{"help", no_argument, NULL, 'h'},
+		{0}};
+	struct hz_ticket_filter f = {0};
+	bool json = false;
+	int c;
+	while ((c = cmd_getopt(argc, argv, "tickets list", lo, "h")) != -1) {
+		switch (c) {
+		case 'h': return 0;
+		case O_TOWN: f.town_code = optarg; break;
+		case O_COUNTY: f.county_code = optarg; break;
+		case O_STATE:
+			if (!(f.state = hz_state_parse(optarg)))
+				return usage_error("tickets list", "unknown state \"%s\" (expected discovered, confirmed, controlled, rectifying, closed or dismissed)", optarg);
+			break;
+		case O_KIND:
+			if (!(f.kind = hz_kind_parse(optarg)))
+				return usage_error("tickets list", "unknown kind \"%s\" (expected alarm, hazard, warning or fault)", optarg);
+			break;
+		case O_LEVEL:
+			if (!(f.level = hz_level_parse(optarg)))
+				return usage_error("tickets list", "unknown level \"%s\" (expected blue, yellow, orange or red)", optarg);
+			break;
+		case O_OPEN: f.open_only = true; break;
+		case O_SINCE:
+			if (!parse_since(optarg, &f.since_us))
+				return usage_error("tickets list", "--since wants an RFC 3339 time or a duration like 2h, got \"%s\"", optarg);
+			break;
+		case O_LIMIT:
+			if (!parse_long(optarg, 1, &f.limit))
+				return usage_error("tickets list", "--limit wants a positive number, got \"%s\"", optarg);
+			break;
+		case O_JSON: json = true; break;
+		default: return usage_error("tickets list", "bad option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("tickets list", "unexpected argument \"%s\"", argv[optind]);
+	PGconn *pg = connect_db(30000);
+	if (!pg)
+		return 1;
+	struct hz_ticket_row *rows;
+	size_t n;
+	bool more;
+	char err[1024];
+	int rc = hz_store_tickets_list(pg, &f, &rows, &n, &more, err, sizeof(err));
+	PQfinish(pg);
+	if (rc)
+		return fail(err);
+	if (json) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, ticket_json(&rows[i]));
+		free(rows);
+		return json_print(arr);
+	}
+	static const char *const head[] = {"ID", "KIND", "STATE", "LEVEL", "TIER", "TOWN",
+					   "SITE", "HAZARD_TYPE", "EVENTS", "OPENED", "UPDATED"};
+	struct table t = {HZ_ARRAY_LEN(head), 0, 0, head, NULL};
+	for (size_t i = 0; i < n; i++) {
+		const struct hz_ticket *tk = &rows[i].tk;
+		char id[24], ev[24], op[40], up[40];
+		snprintf(id, sizeof(id), "%lld", (long long)tk->ticket_id);
+		snprintf(ev, sizeof(ev), "%lld", (long long)tk->event_count);
+		table_add(&t, id, hz_kind_name(tk->kind), hz_state_name(tk->state),
+			  hz_level_name(tk->level), hz_tier_name(tk->tier),
+			  *tk->town_code ? tk->town_code : "-", *tk->site_id ? tk->site_id : "-",
+			  tk->hazard_type, ev, fmt_time(tk->opened_us, op, sizeof(op)),
+			  fmt_time(tk->updated_us, up, sizeof(up)));
+	}
+	table_print(&t, stdout);
+	table_free(&t);
+	printf("(%zu ticket%s%s)\n", n, n == 1 ? "" : "s", more ? "; more match, raise --limit" : "");
+	free(rows);
+	return 0;
+}
+
+static void show_field(const char *name, const char *value, const char *extra)
+{
+	printf("  %-12s %s", name, value && *value ? value : "-");
+	if (extra && *extra)
+		printf(" (%s)", extra);
+	putchar('\n');
+}
+
+static int tickets_show(int argc, char **argv)
+{
+	static const struct option lo[] = {{"json", no_argument, NULL, 'j'},
+					   {"help", no_argument, NULL, 'h'},
+					   {0}};
+	bool json = false;
+	int c;
+	while ((c = cmd_getopt(argc, argv, "tickets show", lo, "h")) != -1) {
+		if (c == 'h')
+			return 0;
+		if (c == 'j')
+			json = true;
+		else
+			return usage_error("tickets show", "bad option");
+	}
+	long id;
+	if (argc - optind != 1)
+		return usage_error("tickets show", "expected one ticket id");
+	if (!parse_long(argv[optind], 1, &id))
+		return usage_error("tickets show", "invalid ticket id \"%s\"", argv[optind]);
+	PGconn *pg = connect_db(30000);
+	if (!pg)
+		return 1;
+	struct hz_ticket_row *row = NULL;
+	struct hz_history_row *hist = NULL;
+	size_t nh = 0;
+	char err[1024];
+	int rc = hz_store_ticket_get(pg, id, &row, err, sizeof(err));
+	if (rc == 0)
+		rc = hz_store_ticket_history(pg, id, &hist, &nh, err, sizeof(err));
+	PQfinish(pg);
+	if (rc) {
+		free(row);
+		return fail(err);
+	}
+	if (json) {
+		json_t *j = json_object(), *arr = json_array();
+		json_object_set_new(j, "ticket", ticket_json(row));
+		for (size_t i = 0; i < nh; i++) {
+			const struct hz_history_row *h = &hist[i];
+			json_t *o = json_object();
+			json_object_set_new(o, "seq", json_integer(h->seq));
+			json_object_set_new(o, "at", json_time(h->at_us));
+			json_object_set_new(o, "from_state", h->from_state
+				? json_string(hz_state_name(h->from_state)) : json_null());
+			json_object_set_new(o, "to_state", json_string(hz_state_name(h->to_state)));
+			json_object_set_new(o, "level", h->level
+				? json_string(hz_level_name(h->level)) : json_null());
+			json_object_set_new(o, "tier", h->tier
+				? json_string(hz_tier_name(h->tier)) : json_null());
+			json_object_set_new(o, "actor", json_string(h->actor));
+			json_object_set_new(o, "reason", json_opt(h->reason));
+			json_object_set_new(o, "event_id", json_opt(h->event_id));
+			json_array_append_new(arr, o);
+		}
+		json_object_set_new(j, "history", arr);
+		free(row);
+		free(hist);
+		return json_print(j);
+	}
+	const struct hz_ticket *tk = &row->tk;
+	char buf[64], ev[160];
+	printf("ticket %lld: %s %s, level %s, tier %s%s\n", (long long)tk->ticket_id,
+	       hz_kind_name(tk->kind), hz_state_name(tk->state), hz_level_name(tk->level),
+	       hz_tier_name(tk->tier), tk->mode == HZ_MODE_ACTUAL ? "" :
+	       tk->mode == HZ_MODE_EXERCISE ? " [exercise]" : " [test]");
+	show_field("site", tk->site_id, row->site_name);
+	show_field("town", tk->town_code, row->town_name);
+	show_field("county", tk->county_code, NULL);
+	show_field("hazard type", tk->hazard_type, NULL);
+	show_field("device", tk->device_id, NULL);
+	show_field("episode", row->episode_key, NULL);
+	show_field("opened", fmt_time(tk->opened_us, buf, sizeof(buf)), NULL);
+	show_field("updated", fmt_time(tk->updated_us, buf, sizeof(buf)), NULL);
+	show_field("acked", fmt_time(tk->acked_us, buf, sizeof(buf)), NULL);
+	show_field("deadline", fmt_time(tk->deadline_us, buf, sizeof(buf)), NULL);
+	show_field("closed", fmt_time(tk->closed_us, buf, sizeof(buf)), NULL);
+	snprintf(buf, sizeof(buf), "%lld", (long long)tk->event_count);
+	snprintf(ev, sizeof(ev), "first %s, last %s", *row->first_event_id ? row->first_event_id : "-",
+		 *row->last_event_id ? row->last_event_id : "-");
+	show_field("events", buf, ev);
+	printf("\nhistory:\n");
+	static const char *const head[] = {"SEQ", "AT", "CHANGE", "LEVEL", "TIER",
+					   "ACTOR", "REASON", "EVENT_ID"};
+	struct table t = {HZ_ARRAY_LEN(head), 0, 0, head, NULL};
+	for (size_t i = 0; i < nh; i++) {
+		const struct hz_history_row *h = &hist[i];
+		char seq[16], at[40], change[48];
+		snprintf(seq, sizeof(seq), "%d", h->seq);
+		snprintf(change, sizeof(change), "%s->%s",
+			 h->from_state ? hz_state_name(h->from_state) : "",
+			 hz_state_name(h->to_state));
+		table_add(&t, seq, fmt_time(h->at_us, at, sizeof(at)), change,
+			  h->level ? hz_level_name(h->level) : "-",
+			  h->tier ? hz_tier_name(h->tier) : "-", h->actor,
+			  *h->reason ? h->reason : "-", *h->event_id ? h->event_id : "-");
+	}
+	table_print(&t, stdout);
+	table_free(&t);
+	free(row);
+	free(hist);
+	return 0;
+}
+
+static int cmd_tickets(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		const struct command *cm = find_command("tickets");
+		if (argc < 2)
+			return usage_error("tickets", "expected \"list\" or \"show\"");
+		printf("usage: hazardctl %s\n\n%s", cm->synopsis, cm->help);
+		return 0;
+	}
+	if (strcmp(argv[1], "list") == 0)
+		return tickets_list(argc - 1, argv + 1);
+	if (strcmp(argv[1], "show") == 0)
+		return tickets_show(argc - 1, argv + 1);
+	return usage_error("tickets", "unknown tickets command \"%s\" (expected list or show)",
+			   argv[1]);
+}
+
+/* ---- dead letters ---- */
+
+static char *base64(const unsigned char *p, size_t n)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		*o++ = tab[(v >> 18) & 63];
+		*o++ = tab[(v >> 12) & 63];
+		*o++ = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+		*o++ = i + 2 < n ? tab[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+/* A one-line preview: printable UTF-8 as text, anything else as hex. */
+static void preview(const unsigned char *p, size_t n, char *out, size_t outlen)
+{
+	size_t show = HZ_MIN(n, (size_t)48);
+	while (show < n && show > 0 && (p[show] & 0xC0) == 0x80)
+		show--; /* end on a character boundary */
+	bool text = hz_utf8_valid((const char *)p, show);
+	for (size_t i = 0; text && i < show; i++)
+		if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
+			text = false;
+	size_t o = 0;
+	if (text) {
+		for (size_t i = 0; i < show && o + 2 < outlen; i++)
+			out[o++] = (p[i] == '\n' || p[i] == '\r' || p[i] == '\t') ? ' ' : (char)p[i];
+	} else {
+		o += (size_t)snprintf(out, outlen, "0x");
+		for (size_t i = 0; i < HZ_MIN(n, (size_t)16) && o + 3 < outlen; i++)
+			o += (size_t)snprintf(out + o, outlen - o, "%02x", p[i]);
+		show = HZ_MIN(n, (size_t)16);
+	}
+	out[o] = '\0';
+	if (show < n && o + 4 < outlen)
+		snprintf(out + o, outlen - o, "...");
+}
+
+static int cmd_dead_letters(int argc, char **argv)
+{
+	static const struct option lo[] = {{"limit", required_argument, NULL, 'n'},
+					   {"json", no_argument, NULL, 'j'},
+					   {"help", no_argument, NULL, 'h'},
+					   {0}};
+	long limit = 50;
+	bool json = false;
+	int c;
+	while ((c = cmd_getopt(argc, argv, "dead-letters", lo, "hn:")) != -1) {
+		if (c == 'h')
+			return 0;
+		if (c == 'j')
+			json = true;
+		else if (c == 'n' && parse_long(optarg, 1, &limit))
+			continue;
+		else if (c == 'n')
+			return usage_error("dead-letters", "--limit wants a positive number, got \"%s\"",
+					   optarg);
+		else
+			return usage_error("dead-letters", "bad option");
+	}
+	if (optind != argc)
+		return usage_error("dead-letters", "unexpected argument \"%s\"", argv[optind]);
+	PGconn *pg = connect_db(30000);
+	if (!pg)
+		return 1;
+	struct hz_dead_letter_row *rows;
+	size_t n;
+	bool more;
+	char err[1024];
+	int rc = hz_store_dead_letters_list(pg, limit, &rows, &n, &more, err, sizeof(err));
+	PQfinish(pg);
+	if (rc)
+		return fail(err);
+	if (json) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < n; i++) {
+			const struct hz_dead_letter_row *d = &rows[i];
+			json_t *o = json_object();
+			char *b64 = base64(d->payload, d->payload_len);
+			json_object_set_new(o, "id", json_integer(d->id));
+			json_object_set_new(o, "received_at", json_time(d->received_us));
+			json_object_set_new(o, "source", json_string(d->source));
+			json_object_set_new(o, "topic", json_string(d->topic));
+			json_object_set_new(o, "partition", d->partition >= 0 ? json_integer(d->partition) : json_null());
+			json_object_set_new(o, "offset", d->offset >= 0 ? json_integer(d->offset) : json_null());
+			json_object_set_new(o, "reason", json_string(d->reason));
+			json_object_set_new(o, "event_id", json_opt(d->event_id));
+			json_object_set_new(o, "payload_size", json_integer((json_int_t)d->payload_size));
+			json_object_set_new(o, "payload_base64", b64 ? json_string(b64) : json_null());
+			json_object_set_new(o, "payload_truncated", json_boolean(d->payload_len < d->payload_size));
+			free(b64);
+			json_array_append_new(arr, o);
+		}
+		free(rows);
+		return json_print(arr);
+	}
+	static const char *const head[] = {"ID", "RECEIVED", "SOURCE", "TOPIC", "PARTITION",
+					   "OFFSET", "BYTES", "REASON", "PAYLOAD"};
+	struct table t = {HZ_ARRAY_LEN(head), 0, 0, head, NULL};
+	for (size_t i = 0; i < n; i++) {
+		const struct hz_dead_letter_row *d = &rows[i];
+		char id[24], at[40], part[16], off[24], size[24], pv[128];
+		snprintf(id, sizeof(id), "%lld", (long long)d->id);
+		snprintf(part, sizeof(part), d->partition >= 0 ? "%d" : "-", (int)d->partition);
+		snprintf(off, sizeof(off), d->offset >= 0 ? "%lld" : "-", (long long)d->offset);
+		snprintf(size, sizeof(size), "%zu", d->payload_size);
+		preview(d->payload, d->payload_len, pv, sizeof(pv));
+		table_add(&t, id, fmt_time(d->received_us, at, sizeof(at)), d->source, d->topic,
+			  part, off, size, d->reason, pv);
+	}
+	table_print(&t, stdout);
+	table_free(&t);
+	printf("(%zu dead letter%s%s)\n", n, n == 1 ? "" : "s", more ? "; more exist, raise --limit" : "");
+	free(rows);
+	return 0;
+}
+
+/* ---- registry ---- */
+
+static int cmd_registry(int argc, char **argv)
+{
+	static const struct option lo[] = {{"json", no_argument, NULL, 'j'},
+					   {"help", no_argument, NULL, 'h'},
+					   {0}};
+	bool json = false;
+	int c;
+	while ((c = cmd_getopt(argc, argv, "registry", lo, "h")) != -1) {
+		if (c == 'h')
+			return 0;
+		if (c == 'j')
+			json = true;
+		else
+			return usage_error("registry", "bad option");
+	}
+	if (optind != argc)
+		return usage_error("registry", "unexpected argument \"%s\"", argv[optind]);
+	PGconn *pg = connect_db(0);
+	if (!pg)
+		return 1;
+	struct hz_registry *reg;
+	char err[1024];
+	int64_t t0 = hz_mono_us();
+	int rc = hz_registry_load(pg, &reg, err, sizeof(err));
+	int64_t took = hz_mono_us() - t0;
+	PQfinish(pg);
+	if (rc)
+		return fail(err);
+	struct hz_registry_stats st;
+	hz_registry_stats(reg, &st);
+	hz_registry_destroy(reg);
+	double per_dev = st.devices ? (double)st.bytes / (double)st.devices : 0;
+	if (json) {
+		json_t *j = json_pack("{sI sI sI sI sI sI sI sf sI}", "version", (json_int_t)st.version,
+				      "org_units", (json_int_t)st.orgs, "sites", (json_int_t)st.sites,
+				      "devices", (json_int_t)st.devices, "people", (json_int_t)st.people,
+				      "duty", (json_int_t)st.duty, "bytes", (json_int_t)st.bytes,
+				      "bytes_per_device", per_dev, "load_us", (json_int_t)took);
+		return json_print(j);
+	}
+	printf("registry version %lld\n", (long long)st.version);
+	printf("  org units  %zu\n  sites      %zu\n  devices    %zu\n  people     %zu\n"
+	       "  duty       %zu\n",
+	       st.orgs, st.sites, st.devices, st.people, st.duty);
+	printf("  memory     %zu bytes (%.0f per device)\n  loaded in  %.1f ms\n", st.bytes,
+	       per_dev, (double)took / 1000.0);
+	return 0;
+}
+
+/* ---- dispatch ---- */
+
+static int cmd_help(int argc, char **argv);
+
+static const struct command commands[] = {
+	{"migrate", cmd_migrate, "migrate",
+	 "Apply every sql/NNN_*.sql not yet recorded in hazard.schema_migrations, in order,\n"
+	 "each in its own transaction under an advisory lock: safe to run while a daemon\n"
+	 "starts. Refuses a database newer than the files.\n"},
+	{"import", cmd_import, "import DIR",
+	 "Load the registry from DIR/org_units.csv, sites.csv, devices.csv, people.csv and\n"
+	 "duty.csv (any subset; a header row names the columns). Rows are upserted by id;\n"
+	 "rows missing from the files are kept. All or nothing: a bad row is reported as\n"
+	 "FILE:LINE: column NAME: problem, and nothing changes. Bumps\n"
+	 "hazard.registry_version so running daemons reload.\n"
+	 "\n"
+	 "  org_units.csv  code, name, level (city|county|town|village|grid), parent_code, lat, lon\n"
+	 "  sites.csv      site_id, name, kind, risk_grade (major|significant|general|low),\n"
+	 "                 org_code, town_code, county_code, lat, lon\n"
+	 "  devices.csv    device_id, site_id, kind, metric, range_min, range_max, installed_at\n"
+	 "  people.csv     person_id, name, phone, org_code, tier (grid|town|county|city)\n"
+	 "  duty.csv       org_code, tier, person_id, role, starts_at, ends_at\n"},
+	{"tickets", cmd_tickets, "tickets list [OPTIONS] | tickets show ID [--json]",
+	 "tickets list: tickets, newest opened first.\n"
+	 "  --town CODE      in this town           --county CODE   in this county\n"
+	 "  --state STATE    discovered, confirmed, controlled, rectifying, closed, dismissed\n"
+	 "  --kind KIND      alarm, hazard, warning, fault\n"
+	 "  --level LEVEL    none, blue, yellow, orange, red\n"
+	 "  --open           not closed or dismissed\n"
+	 "  --since WHEN     opened at or after WHEN: RFC 3339, or a duration ago (90s, 15m, 2h, 7d)\n"
+	 "  --limit N        at most N tickets (default 100)\n"
+	 "  --json           a JSON array instead of a table\n"
+	 "tickets show ID: the ticket's fields and its whole history (--json: one object).\n"},
+	{"dead-letters", cmd_dead_letters, "dead-letters [--limit N] [--json]",
+	 "The newest dead letters: input that could not be processed, with its source,\n"
+	 "reason and a payload preview (--json: the payload in base64, up to 64 KiB).\n"
+	 "  --limit N   at most N (default 50)\n"},
+	{"registry", cmd_registry, "registry [--json]",
+	 "Load the registry snapshot exactly as hazardd does and print its version, counts,\n"
+	 "memory and load time. Fails on the inconsistencies the daemon would refuse.\n"},
+	{"help", cmd_help, "help [COMMAND]", "Show help for hazardctl or one command.\n"},
+};
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < HZ_ARRAY_LEN(commands); i++)
+		if (strcmp(commands[i].name, name) == 0 ||
+		    (strncmp(name, commands[i].name, strlen(commands[i].name)) == 0 &&
+		     name[strlen(commands[i].name)] == ' '))
+			return &commands[i];
+	return NULL;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(main_usage, stdout);
+		return 0;
+	}
+	const struct command *cm = find_command(argv[1]);
+	if (!cm)
+		return usage_error(NULL, "unknown command \"%s\"", argv[1]);
+	printf("usage: hazardctl %s\n\n%s", cm->synopsis, cm->help);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {{"dsn", required_argument, NULL, 'd'},
+					   {"sql-dir", required_argument, NULL, 'S'},
+					   {"help", no_argument, NULL, 'h'},
+					   {0}};
+	int c;
+	/* '+': stop at the command; its own options are parsed by it. */
+	while ((c = getopt_long(argc, argv, "+d:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'd': opt_dsn = optarg; break;
+		case 'S': opt_sql_dir = optarg; break;
+		case 'h': fputs(main_usage, stdout); return 0;
+		default: return usage_error(NULL, "bad option");
+		}
+	}
+	if (optind >= argc) {
+		fputs(main_usage, stderr);
+		return EXIT_USAGE;
+	}
+	const struct command *cm = find_command(argv[optind]);
+	if (!cm)
+		return usage_error(NULL, "unknown command \"%s\"", argv[optind]);
+	argc -= optind;
+	argv += optind;
+	optind = 0; /* reset getopt for the command (GNU: 0 re-initialises) */
+	return cm->run(argc, argv);
+}
