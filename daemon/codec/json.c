@@ -1035,14 +1035,11 @@ static bool is_default(const ProtobufCFieldDescriptor *f, const void *p)
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64:
 		return *(const uint64_t *)p == 0;
-	case PROTOBUF_C_TYPE_FLOAT: {
-		float x = *(const float *)p;
-		return x == 0 && !signbit(x);
-	}
-	case PROTOBUF_C_TYPE_DOUBLE: {
-		double x = *(const double *)p;
-		return x == 0 && !signbit(x);
-	}
+	/* -0.0 counts as default: protobuf-c does not pack it either */
+	case PROTOBUF_C_TYPE_FLOAT:
+		return *(const float *)p == 0;
+	case PROTOBUF_C_TYPE_DOUBLE:
+		return *(const double *)p == 0;
 	case PROTOBUF_C_TYPE_BOOL:
 		return !*(const protobuf_c_boolean *)p;
 	case PROTOBUF_C_TYPE_STRING: {

@@ -657,6 +657,7 @@ void hz_in_mqtt_stats(struct hz_in_mqtt *m, struct hz_in_mqtt_stats *st)
 	st->connects = atomic_load(&m->connects);
 	st->pauses = atomic_load(&m->pauses);
 	st->connected = atomic_load(&m->connected);
+	st->subscribed = atomic_load(&m->subscribed);
 	st->paused = atomic_load(&m->paused);
 	st->blocked = atomic_load(&m->blocked);
 }

@@ -68,6 +68,7 @@ struct hz_in_mqtt_stats {
 	uint64_t connects;      /* successful connections, the first included */
 	uint64_t pauses;        /* disconnects because the spool was over its limit */
 	bool connected;
+	bool subscribed;        /* the broker granted every subscription */
 	bool paused;
 	bool blocked;           /* the callback is retrying a failed spool append */
 };

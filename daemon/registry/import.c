@@ -85,47 +85,79 @@ const char *hz_import_file_name(enum hz_import_file f)
 	return (unsigned)f < HZ_IMP_NFILES ? files[f].file : "invalid";
 }
 
-/* ---- error collection ---- */
+/* ---- error collection ----
+ * Row errors are kept (up to MAX_KEPT), sorted by file and line, and the
+ * first MAX_ERRORS are reported: C checks run in line order, SQL checks
+ * per rule, and the operator wants them in file order. */
+
+#define MAX_KEPT 64
+
+struct rowerr {
+	int file;   /* enum hz_import_file, or -1 */
+	long line;
+	int seq;    /* arrival order, for a stable sort */
+	char msg[240];
+};
 
 struct errs {
-	char *buf;
-	size_t len, used;
+	const char *dir;
+	struct rowerr kept[MAX_KEPT];
+	int nkept;
 	int count;
 };
 
-static void adderr(struct errs *e, const char *path, long line, const char *fmt, ...)
+static void adderr(struct errs *e, int file, long line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-static void adderr(struct errs *e, const char *path, long line, const char *fmt, ...)
+static void adderr(struct errs *e, int file, long line, const char *fmt, ...)
 {
 	e->count++;
-	if (e->count > MAX_ERRORS || !e->buf || e->used + 1 >= e->len)
+	if (e->nkept >= MAX_KEPT)
 		return;
-	int n;
-	if (e->used)
-		e->buf[e->used++] = '\n';
-	if (line > 0)
-		n = snprintf(e->buf + e->used, e->len - e->used, "%s:%ld: ", path, line);
-	else
-		n = snprintf(e->buf + e->used, e->len - e->used, "%s: ", path);
-	if (n > 0)
-		e->used = HZ_MIN(e->used + (size_t)n, e->len - 1);
+	struct rowerr *r = &e->kept[e->nkept];
+	r->file = file;
+	r->line = line;
+	r->seq = e->nkept++;
 	va_list ap;
 	va_start(ap, fmt);
-	n = vsnprintf(e->buf + e->used, e->len - e->used, fmt, ap);
+	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		e->used = HZ_MIN(e->used + (size_t)n, e->len - 1);
 }
 
-static void finish_errs(struct errs *e)
+static int cmp_rowerr(const void *a, const void *b)
 {
-	if (e->count > MAX_ERRORS && e->buf && e->used + 1 < e->len) {
-		int n = snprintf(e->buf + e->used, e->len - e->used, "\n... and %d more errors",
-				 e->count - MAX_ERRORS);
-		if (n > 0)
-			e->used = HZ_MIN(e->used + (size_t)n, e->len - 1);
+	const struct rowerr *x = a, *y = b;
+	if (x->file != y->file)
+		return x->file < y->file ? -1 : 1;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq - y->seq;
+}
+
+static void format_errs(struct errs *e, char *err, size_t errlen)
+{
+	if (!err || errlen == 0)
+		return;
+	size_t used = 0;
+	err[0] = '\0';
+	qsort(e->kept, (size_t)e->nkept, sizeof(e->kept[0]), cmp_rowerr);
+	for (int i = 0; i < e->nkept && i < MAX_ERRORS; i++) {
+		const struct rowerr *r = &e->kept[i];
+		const char *file = r->file >= 0 ? files[r->file].file : "";
+		int n;
+		if (r->line > 0)
+			n = snprintf(err + used, errlen - used, "%s%s/%s:%ld: %s", i ? "\n" : "",
+				     e->dir, file, r->line, r->msg);
+		else
+			n = snprintf(err + used, errlen - used, "%s%s/%s: %s", i ? "\n" : "", e->dir,
+				     file, r->msg);
+		if (n < 0 || (size_t)n >= errlen - used)
+			return;
+		used += (size_t)n;
 	}
+	if (e->count > MAX_ERRORS)
+		snprintf(err + used, errlen - used, "\n... and %d more error%s",
+			 e->count - MAX_ERRORS, e->count - MAX_ERRORS == 1 ? "" : "s");
 }
 
 /* ---- field checks ---- */
@@ -319,7 +351,7 @@ static int load_file(PGconn *pg, const char *dir, enum hz_import_file fi,
 
 	int r = hz_csv_next(&csv, msg, sizeof(msg));
 	if (r <= 0) {
-		adderr(e, path, csv.record_line, "%s", r == 0 ? "empty file (expected a header row)" : msg);
+		adderr(e, (int)fi, csv.record_line, "%s", r == 0 ? "empty file (expected a header row)" : msg);
 		goto out;
 	}
 	for (size_t c = 0; c < fd->ncols; c++)
@@ -335,10 +367,10 @@ static int load_file(PGconn *pg, const char *dir, enum hz_import_file fi,
 			for (size_t c = 0; c < fd->ncols; c++)
 				snprintf(known + strlen(known), sizeof(known) - strlen(known),
 					 "%s%s", c ? ", " : "", fd->cols[c].name);
-			adderr(e, path, csv.record_line, "column %zu: unknown column \"%.40s\" (expected %s)",
+			adderr(e, (int)fi, csv.record_line, "column %zu: unknown column \"%.40s\" (expected %s)",
 			       i + 1, h, known);
 		} else if (where[map[i]] >= 0) {
-			adderr(e, path, csv.record_line, "column %zu: column \"%s\" appears twice", i + 1, h);
+			adderr(e, (int)fi, csv.record_line, "column %zu: column \"%s\" appears twice", i + 1, h);
 		} else {
 			where[map[i]] = (int)i;
 		}
@@ -350,7 +382,7 @@ static int load_file(PGconn *pg, const char *dir, enum hz_import_file fi,
 		present_cols[c] = where[c] >= 0;
 	for (size_t c = 0; c < fd->ncols; c++)
 		if (fd->cols[c].required && where[c] < 0)
-			adderr(e, path, csv.record_line, "missing required column \"%s\"", fd->cols[c].name);
+			adderr(e, (int)fi, csv.record_line, "missing required column \"%s\"", fd->cols[c].name);
 	if (e->count > errors_before)
 		goto out;
 	size_t nheader = csv.nfields;
@@ -372,7 +404,7 @@ static int load_file(PGconn *pg, const char *dir, enum hz_import_file fi,
 		int row_errors = e->count;
 		st->rows[fi]++;
 		if (csv.nfields != nheader) {
-			adderr(e, path, line, "expected %zu fields as in the header, found %zu",
+			adderr(e, (int)fi, line, "expected %zu fields as in the header, found %zu",
 			       nheader, csv.nfields);
 			continue;
 		}
@@ -380,15 +412,15 @@ static int load_file(PGconn *pg, const char *dir, enum hz_import_file fi,
 		for (size_t c = 0; c < fd->ncols; c++) {
 			v[c] = where[c] >= 0 ? hz_csv_field(&csv, (size_t)where[c]) : "";
 			if (!hz_utf8_valid(v[c], strlen(v[c]))) {
-				adderr(e, path, line,
+				adderr(e, (int)fi, line,
 				       "column %s: invalid UTF-8 (save the file as UTF-8, not GBK)",
 				       fd->cols[c].name);
 				v[c] = "";
 			} else if (!*v[c]) {
 				if (fd->cols[c].required)
-					adderr(e, path, line, "column %s: empty", fd->cols[c].name);
+					adderr(e, (int)fi, line, "column %s: empty", fd->cols[c].name);
 			} else if (!check_value(&fd->cols[c], v[c], msg, sizeof(msg))) {
-				adderr(e, path, line, "column %s: %s", fd->cols[c].name, msg);
+				adderr(e, (int)fi, line, "column %s: %s", fd->cols[c].name, msg);
 			}
 		}
 		if (e->count > row_errors)
@@ -399,13 +431,13 @@ static int load_file(PGconn *pg, const char *dir, enum hz_import_file fi,
 		switch (fi) {
 		case HZ_IMP_ORG:
 			if (*v[3] && strcmp(v[3], v[0]) == 0)
-				adderr(e, path, line, "column parent_code: an org unit cannot be its own parent");
+				adderr(e, (int)fi, line, "column parent_code: an org unit cannot be its own parent");
 			break;
 		case HZ_IMP_DEVICE:
 			if (!*v[3] && hz_registry_kind_metric(v[2]))
 				v[3] = hz_metric_name(hz_registry_kind_metric(v[2]));
 			if (*v[4] && *v[5] && parse_num(v[4], &lo) && parse_num(v[5], &hi) && lo >= hi)
-				adderr(e, path, line, "column range_max: %s is not above range_min %s",
+				adderr(e, (int)fi, line, "column range_max: %s is not above range_min %s",
 				       v[5], v[4]);
 			break;
 		case HZ_IMP_DUTY:
@@ -413,7 +445,7 @@ static int load_file(PGconn *pg, const char *dir, enum hz_import_file fi,
 				v[3] = "primary";
 			if (*v[4] && *v[5] && hz_time_parse(v[4], &a) == 0 &&
 			    hz_time_parse(v[5], &z) == 0 && a >= z)
-				adderr(e, path, line, "column ends_at: not after starts_at");
+				adderr(e, (int)fi, line, "column ends_at: not after starts_at");
 			break;
 		default:
 			break;
@@ -437,15 +469,18 @@ static int load_file(PGconn *pg, const char *dir, enum hz_import_file fi,
 			goto out;
 	}
 	if (r < 0)
-		adderr(e, path, csv.line, "%s", msg);
+		adderr(e, (int)fi, csv.line, "%s", msg);
 	if (ferror(f)) {
 		hz_errf(err, errlen, "could not read \"%s\": %s", path, strerror(errno));
 		rc = HZ_ERR;
 	}
 out:
 	if (copying) {
+		/* Row errors do not abort the COPY: that would abort the
+		 * transaction and hide the errors of the files after this one.
+		 * The rows sent are rolled back with everything else. */
 		int rc2 = rc ? HZ_OK : copy_send(pg, &row, err, errlen);
-		bool abort_copy = rc || rc2 || e->count > errors_before;
+		bool abort_copy = rc || rc2;
 		PQputCopyEnd(pg, abort_copy ? "import aborted" : NULL);
 		PGresult *res2;
 		while ((res2 = PQgetResult(pg)) != NULL) {
@@ -582,21 +617,21 @@ static const struct {
 	 " p.person_id = d.person_id)"},
 };
 
-static int run_checks(PGconn *pg, const char *dir, struct errs *e, char *err, size_t errlen)
+static int run_checks(PGconn *pg, struct errs *e, char *err, size_t errlen)
 {
 	int rc = hz_pg_exec(pg, "could not resolve org units", resolve_sql, err, errlen);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < HZ_ARRAY_LEN(checks); i++) {
-		char sql[2048], path[PATH_MAX];
+		char sql[2048];
 		snprintf(sql, sizeof(sql), "%s ORDER BY 1 LIMIT %d", checks[i].sql, MAX_ERRORS + 1);
 		PGresult *res = hz_pg_query(pg, "could not check the import", sql, 0, NULL, &rc, err,
 					    errlen);
 		if (!res)
 			return rc;
-		snprintf(path, sizeof(path), "%s/%s", dir, files[checks[i].file].file);
 		for (int r = 0; r < PQntuples(res); r++)
-			adderr(e, path, atol(PQgetvalue(res, r, 0)), "%s", PQgetvalue(res, r, 1));
+			adderr(e, (int)checks[i].file, atol(PQgetvalue(res, r, 0)), "%s",
+			       PQgetvalue(res, r, 1));
 		PQclear(res);
 	}
 	return HZ_OK;
@@ -675,17 +710,9 @@ static int upsert(PGconn *pg, enum hz_import_file fi, const bool *present_cols,
 	return rc;
 }
 
-int hz_registry_import(PGconn *pg, const char *dir, struct hz_import_stats *st, char *err,
-		       size_t errlen)
+static int import_tx(PGconn *pg, const char *dir, struct hz_import_stats *st, struct errs *e,
+		     char *err, size_t errlen)
 {
-	struct errs e = {err, errlen, 0, 0};
-	memset(st, 0, sizeof(*st));
-	if (err && errlen)
-		err[0] = '\0';
-	if (PQtransactionStatus(pg) != PQTRANS_IDLE) {
-		hz_errf(err, errlen, "cannot import inside an open transaction");
-		return HZ_ERR;
-	}
 	int rc = hz_pg_exec(pg, "could not begin the import", "BEGIN", err, errlen);
 	if (rc)
 		return rc;
@@ -709,7 +736,7 @@ int hz_registry_import(PGconn *pg, const char *dir, struct hz_import_stats *st, 
 	bool any = false;
 	bool cols[HZ_IMP_NFILES][16] = {{false}};
 	for (int fi = 0; fi < HZ_IMP_NFILES; fi++) {
-		rc = load_file(pg, dir, (enum hz_import_file)fi, st, cols[fi], &e, err, errlen);
+		rc = load_file(pg, dir, (enum hz_import_file)fi, st, cols[fi], e, err, errlen);
 		if (rc)
 			goto fail;
 		any = any || st->present[fi];
@@ -722,13 +749,13 @@ int hz_registry_import(PGconn *pg, const char *dir, struct hz_import_stats *st, 
 		rc = HZ_ENOTFOUND;
 		goto fail;
 	}
-	if (e.count == 0) {
-		rc = run_checks(pg, dir, &e, err, errlen);
+	if (e->count == 0) {
+		rc = run_checks(pg, e, err, errlen);
 		if (rc)
 			goto fail;
 	}
-	if (e.count) {
-		finish_errs(&e);
+	if (e->count) {
+		format_errs(e, err, errlen);
 		rc = HZ_EINVAL;
 		goto fail;
 	}
@@ -771,5 +798,26 @@ int hz_registry_import(PGconn *pg, const char *dir, struct hz_import_stats *st, 
 	return HZ_OK;
 fail:
 	hz_pg_rollback(pg);
+	return rc;
+}
+
+int hz_registry_import(PGconn *pg, const char *dir, struct hz_import_stats *st, char *err,
+		       size_t errlen)
+{
+	memset(st, 0, sizeof(*st));
+	if (err && errlen)
+		err[0] = '\0';
+	if (PQtransactionStatus(pg) != PQTRANS_IDLE) {
+		hz_errf(err, errlen, "cannot import inside an open transaction");
+		return HZ_ERR;
+	}
+	struct errs *e = calloc(1, sizeof(*e)); /* 15 KiB: not on the stack */
+	if (!e) {
+		hz_errf(err, errlen, "out of memory");
+		return HZ_ENOMEM;
+	}
+	e->dir = dir;
+	int rc = import_tx(pg, dir, st, e, err, errlen);
+	free(e);
 	return rc;
 }

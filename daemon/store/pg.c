@@ -309,7 +309,7 @@ static void redact_kv(struct out *o, const char *p)
 			/* Not a connection string libpq would accept; show no more of
 			 * it than we have understood. */
 			if (*p)
-				puts_(o, " ...");
+				puts_(o, "...");
 			return;
 		}
 		put(o, p, 1);

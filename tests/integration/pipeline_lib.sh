@@ -63,4 +63,4 @@ hz_reading() {
 }
 
 # hz_q SQL: one value.
-hz_q() { hz_psql "$1"; }
+hz_q() { hz_psql "$@"; }

@@ -1,0 +1,918 @@
+/*
+ * engine.c - the pipeline loop. See engine.h for the shape; the cost
+ * model is: per message one decode (arena, no malloc), one registry hash
+ * look-up and a handful of rule comparisons; per batch one transaction of
+ * a fixed number of statements, or one statement when nothing changed.
+ *
+ * Ordering of effects is the delivery guarantee:
+ *   1. messages are polled; nothing is acknowledged yet;
+ *   2. their effects + positions commit in one transaction;
+ *   3. only then are the sources told (Kafka offsets stored, MQTT spool
+ *      released) and the outputs published from memory;
+ *   4. delivered outbox rows are deleted in a later transaction; rows
+ *      left after a crash are re-published at the next start.
+ */
+#include "core/engine.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "codec/codec.h"
+#include "codec/outbox.h"
+#include "codec/units.h"
+#include "in/in_kafka.h"
+#include "in/in_mqtt.h"
+#include "out/out_kafka.h"
+#include "out/out_log.h"
+#if HZ_HAVE_OUT_MQTT
+#include "out/out_mqtt.h"
+#endif
+#include "registry/registry.h"
+#include "rules/rules.h"
+#include "store/batch.h"
+#include "store/migrate.h"
+#include "store/pg.h"
+
+#ifndef HZ_HAVE_OUT_MQTT
+#define HZ_HAVE_OUT_MQTT 0
+#endif
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_INTENTS_PER_EVENT 40
+#define SINK_KAFKA 1u
+#define SINK_MQTT 2u
+
+struct pending {
+	int64_t id;
+	unsigned sinks;      /* still waiting for these */
+	int64_t sent_us;
+};
+
+struct hz_engine {
+	const struct hz_config *cfg;
+	PGconn *pg;
+	int64_t pg_retry_at, pg_backoff_us;
+	struct hz_registry *reg;
+	int64_t reg_check_at;
+	struct hz_rules *rules;
+
+	struct hz_in_kafka *kin;
+	struct hz_in_mqtt *min;
+	struct hz_out_kafka *kout;
+	struct hz_out_mqtt *mout; /* NULL until out_mqtt lands */
+	struct hz_out_log *log;
+
+	struct hz_batch *batch;
+	struct hz_arena *arena;
+	struct hz_codec_limits lim;
+	struct hz_msg *msgs;
+	size_t n_msgs, n_kafka_msgs;
+	uint64_t mqtt_max_seq;
+	bool held;           /* msgs are polled and not yet committed */
+	bool replayed_outbox;
+
+	struct pending *pend;
+	size_t n_pend, cap_pend;
+	int64_t *done;       /* outbox rows every sink confirmed, to delete */
+	size_t n_done, cap_done;
+	int64_t done_since;
+	uint64_t tags[1024], ftags[1024];
+
+	struct hz_buf out, line;
+	struct hz_intent intents[MAX_INTENTS_PER_EVENT];
+	char mqtt_source[160];
+	struct hz_engine_stats st;
+};
+
+/* ---- PostgreSQL connection ---- */
+
+static void pg_lost(struct hz_engine *e, const char *why)
+{
+	if (e->st.pg_up)
+		hz_err("database unavailable: %s; holding input, nothing is acknowledged", why);
+	e->st.pg_up = false;
+	if (e->pg) {
+		PQfinish(e->pg);
+		e->pg = NULL;
+	}
+	int64_t now = hz_mono_us();
+	e->pg_backoff_us = e->pg_backoff_us ? HZ_MIN(e->pg_backoff_us * 2, e->cfg->pg_retry_max_us)
+					    : 100000;
+	e->pg_retry_at = now + e->pg_backoff_us;
+}
+
+static int load_registry(struct hz_engine *e, char *err, size_t errlen)
+{
+	struct hz_registry *reg;
+	int rc = hz_registry_load(e->pg, &reg, err, errlen);
+	if (rc)
+		return rc;
+	struct hz_registry_stats st;
+	hz_registry_stats(reg, &st);
+	hz_info("registry version %lld loaded: %zu org units, %zu sites, %zu devices (%zu KiB)",
+		(long long)st.version, st.orgs, st.sites, st.devices, st.bytes / 1024);
+	hz_registry_destroy(e->reg);
+	e->reg = reg;
+	return HZ_OK;
+}
+
+static bool pg_ready(struct hz_engine *e)
+{
+	if (e->pg && PQstatus(e->pg) == CONNECTION_OK)
+		return true;
+	if (e->pg)
+		pg_lost(e, PQerrorMessage(e->pg));
+	if (hz_mono_us() < e->pg_retry_at)
+		return false;
+	char err[512];
+	int timeout_ms = (int)(e->cfg->pg_statement_timeout_us / 1000);
+	e->pg = hz_pg_connect_ex(e->cfg->pg_dsn, "hazardd", timeout_ms, err, sizeof(err));
+	if (!e->pg) {
+		pg_lost(e, err);
+		return false;
+	}
+	if (!e->reg && load_registry(e, err, sizeof(err))) {
+		pg_lost(e, err);
+		return false;
+	}
+	if (!e->st.pg_up)
+		hz_info("database connected");
+	e->st.pg_up = true;
+	e->pg_backoff_us = 0;
+	return true;
+}
+
+/* Kafka asks, at each assignment, where PostgreSQL says to start. */
+static int offset_lookup(void *opaque, const char *source, int32_t partition, int64_t *next)
+{
+	struct hz_engine *e = opaque;
+	if (!pg_ready(e))
+		return HZ_ETRANSIENT;
+	char part[16];
+	snprintf(part, sizeof(part), "%d", (int)partition);
+	const char *p[] = {source, part};
+	char err[512];
+	int rc;
+	PGresult *res = hz_pg_query(e->pg, "reading a source position",
+				    "SELECT next_offset FROM hazard.source_offsets "
+				    "WHERE source = $1 AND partition = $2::int",
+				    2, p, &rc, err, sizeof(err));
+	if (!res) {
+		hz_warn("%s", err);
+		return rc;
+	}
+	rc = HZ_ENOTFOUND;
+	if (PQntuples(res) == 1) {
+		*next = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		rc = HZ_OK;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* ---- outputs ---- */
+
+static int pend_add(struct hz_engine *e, int64_t id, unsigned sinks)
+{
+	if (!sinks)
+		return HZ_OK;
+	if (e->n_pend == e->cap_pend) {
+		size_t nc = e->cap_pend ? e->cap_pend * 2 : 1024;
+		struct pending *np = realloc(e->pend, nc * sizeof(*np));
+		if (!np)
+			return HZ_ENOMEM;
+		e->pend = np;
+		e->cap_pend = nc;
+	}
+	e->pend[e->n_pend++] = (struct pending){id, sinks, hz_mono_us()};
+	return HZ_OK;
+}
+
+/* Outbox ids only grow, and entries are appended in id order, so the
+ * array stays sorted: binary search. */
+static struct pending *pend_find(struct hz_engine *e, int64_t id)
+{
+	size_t lo = 0, hi = e->n_pend;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (e->pend[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < e->n_pend && e->pend[lo].id == id ? &e->pend[lo] : NULL;
+}
+
+static void pend_done(struct hz_engine *e, int64_t id, unsigned sink)
+{
+	struct pending *p = pend_find(e, id);
+	if (!p || !(p->sinks & sink))
+		return;
+	p->sinks &= ~sink;
+	if (p->sinks)
+		return;
+	if (e->n_done == e->cap_done) {
+		size_t nc = e->cap_done ? e->cap_done * 2 : 1024;
+		int64_t *nd = realloc(e->done, nc * sizeof(*nd));
+		if (!nd)
+			return; /* the row stays and is re-sent later: harmless */
+		e->done = nd;
+		e->cap_done = nc;
+	}
+	if (!e->n_done)
+		e->done_since = hz_mono_us();
+	e->done[e->n_done++] = id;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	int64_t x = ((const struct pending *)a)->id, y = ((const struct pending *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+static void pend_compact(struct hz_engine *e)
+{
+	size_t w = 0;
+	for (size_t r = 0; r < e->n_pend; r++)
+		if (e->pend[r].sinks)
+			e->pend[w++] = e->pend[r];
+	e->n_pend = w;
+}
+
+static const char *kafka_ct(const struct hz_engine *e)
+{
+	return strcmp(e->cfg->kafka_out_format, "json") ? "application/x-protobuf"
+							: "application/json";
+}
+
+static inline const char *mqtt_ct(const struct hz_engine *e)
+{
+	return strcmp(e->cfg->mqtt_out_format, "json") ? "application/x-protobuf"
+						       : "application/json";
+}
+
+static enum hz_content_type ct_of(const char *mime)
+{
+	return strcmp(mime, "application/json") ? HZ_CT_PROTOBUF : HZ_CT_JSON;
+}
+
+/* Publish one ticket change to every sink; returns the sinks now waiting. */
+static unsigned publish_change(struct hz_engine *e, const struct hz_ticket_event *te,
+			       int64_t outbox_id, unsigned sinks)
+{
+	unsigned waiting = 0;
+	char key[24];
+	snprintf(key, sizeof(key), "%lld", (long long)te->tk.ticket_id);
+	if (sinks & SINK_KAFKA && e->kout) {
+		hz_buf_clear(&e->out);
+		const char *ct = kafka_ct(e);
+		if (hz_codec_encode_ticket_event(te, ct_of(ct), &e->out) == HZ_OK &&
+		    hz_out_kafka_publish(e->kout, e->cfg->kafka_topic_tickets, key, e->out.data,
+					 e->out.len, ct, te->event_id, (uint64_t)outbox_id) == HZ_OK)
+			waiting |= SINK_KAFKA;
+		else
+			waiting |= SINK_KAFKA; /* retried from the outbox after outbox_retry */
+	}
+#if HZ_HAVE_OUT_MQTT
+	if (sinks & SINK_MQTT && e->mout) {
+		char topic[256];
+		hz_buf_clear(&e->out);
+		const char *ct = mqtt_ct(e);
+		snprintf(topic, sizeof(topic), "%s/out/tickets/%s", e->cfg->mqtt_topic_prefix,
+			 *te->tk.town_code ? te->tk.town_code : "unknown");
+		if (hz_codec_encode_ticket_event(te, ct_of(ct), &e->out) == HZ_OK)
+			hz_out_mqtt_publish(e->mout, topic, e->out.data, e->out.len, ct, te->event_id,
+					    (uint64_t)outbox_id);
+		waiting |= SINK_MQTT;
+	}
+#endif
+	hz_out_log_format_ticket(te, &e->line);
+	if (hz_out_log_write(e->log, &e->line))
+		hz_warn("could not write the escalation log: %m");
+	e->st.changes_published++;
+	return waiting;
+}
+
+static unsigned enabled_sinks(const struct hz_engine *e)
+{
+	return (e->kout ? SINK_KAFKA : 0) | (e->mout ? SINK_MQTT : 0);
+}
+
+/* At start (and after a reconnect), re-publish what the outbox still
+ * holds: changes committed whose delivery was never confirmed. Their
+ * event ids are the same as the first time, so consumers can tell. */
+static void replay_outbox(struct hz_engine *e)
+{
+	char err[512];
+	int rc;
+	PGresult *res = hz_pg_query(e->pg, "reading the outbox",
+				    "SELECT id, payload FROM hazard.outbox WHERE kind = 'ticket' "
+				    "ORDER BY id LIMIT 100000",
+				    0, NULL, &rc, err, sizeof(err));
+	if (!res) {
+		hz_warn("%s", err);
+		return;
+	}
+	int n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		int64_t id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		size_t len;
+		unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 1), &len);
+		struct hz_ticket_event te;
+		struct hz_ticket_event_strings strs;
+		if (raw && pend_find(e, id) == NULL &&
+		    hz_codec_decode_ticket_event(raw, len, &te, &strs) == HZ_OK)
+			pend_add(e, id, publish_change(e, &te, id, enabled_sinks(e)));
+		else if (raw && !pend_find(e, id))
+			hz_warn("outbox row %lld could not be decoded: left for inspection",
+				(long long)id);
+		PQfreemem(raw);
+	}
+	if (n)
+		hz_info("re-published %d unconfirmed outputs from the outbox", n);
+	PQclear(res);
+	qsort(e->pend, e->n_pend, sizeof(*e->pend), by_id);
+}
+
+static void serve_outputs(struct hz_engine *e)
+{
+	size_t n_ok, n_fail;
+	if (e->kout) {
+		hz_out_kafka_poll(e->kout, e->tags, &n_ok, e->ftags, &n_fail, HZ_ARRAY_LEN(e->tags));
+		for (size_t i = 0; i < n_ok; i++)
+			pend_done(e, (int64_t)e->tags[i], SINK_KAFKA);
+	}
+#if HZ_HAVE_OUT_MQTT
+	if (e->mout) {
+		n_ok = hz_out_mqtt_poll_done(e->mout, e->tags, HZ_ARRAY_LEN(e->tags));
+		for (size_t i = 0; i < n_ok; i++)
+			pend_done(e, (int64_t)e->tags[i], SINK_MQTT);
+	}
+#endif
+	pend_compact(e);
+}
+
+/* ---- one message ---- */
+
+static void dead(struct hz_engine *e, const struct hz_msg *m, const char *event_id,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void dead(struct hz_engine *e, const struct hz_msg *m, const char *event_id,
+		 const char *fmt, ...)
+{
+	struct hz_dead d = {.source = m->source, .topic = m->topic, .partition = m->partition,
+			    .offset = m->offset, .event_id = event_id, .payload = m->payload,
+			    .len = m->len};
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d.reason, sizeof(d.reason), fmt, ap);
+	va_end(ap);
+	hz_debug("dead letter from %s: %s", m->topic, d.reason);
+	hz_batch_add_dead(e->batch, &d);
+	e->st.dead_letters++;
+}
+
+static void add_intents(struct hz_engine *e, const struct hz_intent *in, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		hz_batch_add_intent(e->batch, &in[i]);
+	e->st.intents += n;
+}
+
+/* Fail safe: a known device sending what no working sensor can is a fault
+ * an operator must see, besides the dead letter. */
+static void fault(struct hz_engine *e, const struct hz_msg *m, const struct hz_event *ev,
+		  const char *reason)
+{
+	dead(e, m, ev->event_id, "%s", reason);
+	if (!ev->dev)
+		return;
+	struct hz_intent in;
+	hz_rules_fault_intent(e->rules, ev, "device_fault", reason, &in);
+	add_intents(e, &in, 1);
+	e->st.fault_tickets++;
+}
+
+static bool topic_param_ok(struct hz_engine *e, const struct hz_msg *m, const struct hz_event *ev,
+			   const char **field, const char *param, const char *name)
+{
+	if (!*param)
+		return true;
+	if (!**field) {
+		*field = param;
+		return true;
+	}
+	if (strcmp(*field, param)) {
+		dead(e, m, ev->event_id, "%s \"%.64s\" in the payload does not match \"%.64s\" in the topic",
+		     name, *field, param);
+		return false;
+	}
+	return true;
+}
+
+static void process(struct hz_engine *e, const struct hz_msg *m, int64_t now_us)
+{
+	struct hz_event ev;
+	char err[512];
+	if (m->kind == HZ_EV_NONE) {
+		dead(e, m, NULL, "topic \"%.200s\" carries no known message type", m->topic);
+		return;
+	}
+	size_t mark = hz_arena_mark(e->arena);
+	int rc = hz_codec_decode(m->kind, m->ct, m->payload, m->len, &e->lim, now_us, e->arena, &ev,
+				 err, sizeof(err));
+	if (rc == HZ_EFULL) {
+		/* the batch arena is exhausted: never the message's fault */
+		hz_arena_rewind(e->arena, mark);
+		dead(e, m, NULL, "could not decode: batch memory exhausted");
+		return;
+	}
+	if (rc == HZ_EINVAL) {
+		dead(e, m, NULL, "%s", err);
+		return;
+	}
+	bool bad_value = rc == HZ_EFAULTVAL;
+	if (!topic_param_ok(e, m, &ev, &ev.device_id, m->topic_device, "device_id") ||
+	    !topic_param_ok(e, m, &ev, &ev.site_id, m->topic_site, "site_id") ||
+	    !topic_param_ok(e, m, &ev, &ev.town_code, m->topic_town, "town_code"))
+		return;
+
+	switch (ev.kind) {
+	case HZ_EV_READING:
+	case HZ_EV_STATUS:
+		ev.dev = hz_registry_device(e->reg, ev.device_id);
+		if (!ev.dev) {
+			dead(e, m, ev.event_id, "unknown device \"%.64s\"%s%s", ev.device_id,
+			     bad_value ? "; also: " : "", bad_value ? err : "");
+			return;
+		}
+		ev.site = ev.dev->site;
+		if (*ev.site_id && strcmp(ev.site_id, ev.site->site_id)) {
+			dead(e, m, ev.event_id, "device \"%s\" belongs to site \"%s\", not \"%.64s\"",
+			     ev.device_id, ev.site->site_id, ev.site_id);
+			return;
+		}
+		break;
+	case HZ_EV_REPORT:
+		ev.site = hz_registry_site(e->reg, ev.site_id);
+		if (!ev.site) {
+			dead(e, m, ev.event_id, "unknown site \"%.64s\"", ev.site_id);
+			return;
+		}
+		break;
+	case HZ_EV_WARNING:
+		for (size_t i = 0; i < ev.u.warning.area_codes.n; i++)
+			if (!hz_registry_org(e->reg, ev.u.warning.area_codes.v[i])) {
+				dead(e, m, ev.event_id, "unknown area code \"%.32s\"",
+				     ev.u.warning.area_codes.v[i]);
+				return;
+			}
+		break;
+	case HZ_EV_COMMAND:
+		dead(e, m, ev.event_id,
+		     "commands are not handled by this version of hazardd: use hazardctl");
+		return;
+	default:
+		dead(e, m, ev.event_id, "unexpected message type");
+		return;
+	}
+	if (bad_value) {
+		fault(e, m, &ev, err);
+		return;
+	}
+	if (ev.kind == HZ_EV_READING) {
+		rc = hz_units_normalise(&ev, err, sizeof(err));
+		if (rc == HZ_EINVAL) {
+			dead(e, m, ev.event_id, "%s", err);
+			return;
+		}
+		if (rc == HZ_EFAULTVAL) {
+			fault(e, m, &ev, err);
+			return;
+		}
+		const struct hz_device *d = ev.dev;
+		double v = ev.u.reading.value;
+		if (d->has_range && (v < d->range_min || v > d->range_max)) {
+			snprintf(err, sizeof(err),
+				 "%s %g is outside the range %g..%g of device \"%s\"",
+				 hz_metric_name(ev.u.reading.metric), v, d->range_min, d->range_max,
+				 d->device_id);
+			fault(e, m, &ev, err);
+			return;
+		}
+	}
+	size_t n = hz_rules_eval(e->rules, &ev, e->intents, HZ_ARRAY_LEN(e->intents));
+	add_intents(e, e->intents, n);
+}
+
+static void positions(struct hz_engine *e, const struct hz_msg *m)
+{
+	if (m->source == HZ_SRC_KAFKA) {
+		char src[300];
+		hz_batch_set_position(e->batch, hz_in_kafka_source_name(m, src, sizeof(src)),
+				      m->partition, m->offset + 1);
+	} else {
+		hz_batch_set_position(e->batch, e->mqtt_source, 0, m->offset + 1);
+	}
+}
+
+static void build(struct hz_engine *e, size_t from, size_t to)
+{
+	int64_t now = hz_now_us();
+	for (size_t i = from; i < to; i++) {
+		process(e, &e->msgs[i], now);
+		positions(e, &e->msgs[i]);
+	}
+}
+
+/* ---- batches ---- */
+
+static const struct hz_batch_topics *topics(const struct hz_engine *e)
+{
+	static struct hz_batch_topics t;
+	t.mqtt_prefix = e->cfg->mqtt_topic_prefix;
+	t.kafka_tickets = e->cfg->kafka_topic_tickets;
+	return &t;
+}
+
+static void poll_batch(struct hz_engine *e)
+{
+	size_t max = (size_t)e->cfg->batch_max, n = 0;
+	int wait_ms = (int)(e->cfg->batch_wait_us / 1000);
+	if (wait_ms < 1)
+		wait_ms = 1;
+	if (e->min)
+		n = hz_in_mqtt_poll(e->min, e->msgs, max, e->kin ? 0 : wait_ms);
+	e->mqtt_max_seq = 0;
+	for (size_t i = 0; i < n; i++)
+		if ((uint64_t)e->msgs[i].offset > e->mqtt_max_seq)
+			e->mqtt_max_seq = (uint64_t)e->msgs[i].offset;
+	size_t nk = 0;
+	if (e->kin && n < max)
+		nk = hz_in_kafka_poll(e->kin, e->msgs + n, max - n, n ? 0 : wait_ms);
+	e->n_kafka_msgs = nk;
+	e->n_msgs = n + nk;
+	e->held = e->n_msgs > 0;
+	if (e->held) {
+		hz_batch_reset(e->batch);
+		build(e, 0, e->n_msgs);
+	}
+}
+
+/* Delivered outbox rows ride along with the next batch, or go alone
+ * after a second of idleness. */
+static void add_done(struct hz_engine *e)
+{
+	for (size_t i = 0; i < e->n_done; i++)
+		hz_batch_outbox_done(e->batch, e->done[i]);
+}
+
+static void flush_done(struct hz_engine *e)
+{
+	if (!e->n_done || e->held || hz_mono_us() - e->done_since < HZ_US_PER_SEC || !pg_ready(e))
+		return;
+	char err[512];
+	hz_batch_reset(e->batch);
+	add_done(e);
+	if (hz_batch_commit(e->batch, e->pg, topics(e), err, sizeof(err)) == HZ_OK)
+		e->n_done = 0;
+	else
+		hz_warn("could not delete delivered outbox rows: %s", err);
+	hz_batch_reset(e->batch);
+}
+
+static void release_sources(struct hz_engine *e, bool committed)
+{
+	if (e->kin && e->n_kafka_msgs)
+		hz_in_kafka_release(e->kin, committed);
+	if (e->min && e->n_msgs > e->n_kafka_msgs && committed)
+		hz_in_mqtt_release(e->min, e->mqtt_max_seq);
+}
+
+static void after_commit(struct hz_engine *e)
+{
+	size_t n;
+	const struct hz_change *c = hz_batch_changes(e->batch, &n);
+	for (size_t i = 0; i < n; i++)
+		pend_add(e, c[i].outbox_id, publish_change(e, &c[i].te, c[i].outbox_id, enabled_sinks(e)));
+	release_sources(e, true);
+	e->st.messages += e->n_msgs;
+	e->st.batches++;
+	e->n_msgs = e->n_kafka_msgs = 0;
+	e->held = false;
+	hz_batch_reset(e->batch);
+	hz_arena_reset(e->arena);
+}
+
+/* The database refused the batch for good: find the message(s) it
+ * refuses by committing one message at a time; each refused one becomes
+ * a dead letter carrying the database's reason. O(batch) transactions,
+ * only on this rare path. */
+static int poison_hunt(struct hz_engine *e)
+{
+	char err[512];
+	e->st.poison_hunts++;
+	hz_warn("the database refused a batch of %zu messages: committing them one by one",
+		e->n_msgs);
+	for (size_t i = 0; i < e->n_msgs; i++) {
+		hz_batch_reset(e->batch);
+		if (i == 0)
+			add_done(e);
+		build(e, i, i + 1);
+		int rc = hz_batch_commit(e->batch, e->pg, topics(e), err, sizeof(err));
+		if (rc == HZ_ERR) {
+			hz_batch_reset(e->batch);
+			if (i == 0)
+				add_done(e);
+			dead(e, &e->msgs[i], NULL, "refused by the database: %s", err);
+			positions(e, &e->msgs[i]);
+			rc = hz_batch_commit(e->batch, e->pg, topics(e), err, sizeof(err));
+		}
+		if (rc) {
+			/* transient now, or even the dead letter is refused: start
+			 * over with the whole batch later */
+			hz_batch_reset(e->batch);
+			build(e, 0, e->n_msgs);
+			return rc;
+		}
+		size_t n;
+		const struct hz_change *c = hz_batch_changes(e->batch, &n);
+		for (size_t k = 0; k < n; k++)
+			pend_add(e, c[k].outbox_id,
+				 publish_change(e, &c[k].te, c[k].outbox_id, enabled_sinks(e)));
+	}
+	hz_batch_reset(e->batch); /* everything is committed; after_commit releases */
+	return HZ_OK;
+}
+
+static void commit(struct hz_engine *e)
+{
+	char err[512];
+	if (!pg_ready(e))
+		return;
+	if (!e->replayed_outbox) {
+		replay_outbox(e);
+		e->replayed_outbox = true;
+	}
+	size_t n_done = e->n_done;
+	add_done(e);
+	int rc = hz_batch_commit(e->batch, e->pg, topics(e), err, sizeof(err));
+	if (rc == HZ_ERR)
+		rc = poison_hunt(e);
+	if (rc == HZ_OK && n_done) {
+		/* ids confirmed after this batch was built stay for the next */
+		memmove(e->done, e->done + n_done, (e->n_done - n_done) * sizeof(*e->done));
+		e->n_done -= n_done;
+	}
+	if (rc == HZ_OK) {
+		after_commit(e);
+		return;
+	}
+	e->st.commit_retries++;
+	if (PQstatus(e->pg) != CONNECTION_OK)
+		pg_lost(e, err);
+	else
+		hz_warn("batch not committed, will retry: %s", err);
+}
+
+/* Outputs with no confirmation after outbox_retry are sent again. */
+static void retry_outputs(struct hz_engine *e)
+{
+	int64_t now = hz_mono_us();
+	if (!e->n_pend || now - e->pend[0].sent_us < e->cfg->outbox_retry_us || !pg_ready(e))
+		return;
+	/* Cheap and rare: re-read the outbox and re-send what is still due. */
+	for (size_t i = 0; i < e->n_pend; i++)
+		if (now - e->pend[i].sent_us >= e->cfg->outbox_retry_us)
+			e->pend[i].sinks = 0;
+	pend_compact(e);
+	replay_outbox(e);
+}
+
+static void check_registry(struct hz_engine *e)
+{
+	int64_t now = hz_mono_us();
+	if (now < e->reg_check_at || e->held || !pg_ready(e))
+		return;
+	e->reg_check_at = now + e->cfg->registry_refresh_us;
+	int64_t v;
+	char err[512];
+	if (hz_registry_poll_version(e->pg, &v, err, sizeof(err))) {
+		hz_warn("%s", err);
+		return;
+	}
+	if (v != hz_registry_version(e->reg) && load_registry(e, err, sizeof(err)))
+		hz_warn("registry refresh failed, keeping version %lld: %s",
+			(long long)hz_registry_version(e->reg), err);
+}
+
+static void reload_rules(struct hz_engine *e)
+{
+	char err[1024];
+	struct hz_rules *r = hz_rules_load(e->cfg->rules_file, err, sizeof(err));
+	if (!r) {
+		hz_err("rules reload refused, the old rules stay: %s", err);
+		return;
+	}
+	hz_rules_destroy(e->rules);
+	e->rules = r;
+	hz_info("rules reloaded from %s: %zu threshold rules", e->cfg->rules_file, r->n_rule);
+}
+
+int hz_engine_run(struct hz_engine *e, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
+{
+	char err[512];
+	if (e->min && hz_in_mqtt_start(e->min, err, sizeof(err))) {
+		hz_err("%s", err);
+		return HZ_ERR;
+	}
+	while (!*stop || e->held) {
+		if (*reload) {
+			*reload = 0;
+			if (!e->held)
+				reload_rules(e);
+			else
+				*reload = 1;
+		}
+		if (!e->held && !*stop)
+			poll_batch(e);
+		if (e->held)
+			commit(e);
+		serve_outputs(e);
+		if (!e->held) {
+			retry_outputs(e);
+			flush_done(e);
+			check_registry(e);
+		} else if (!e->st.pg_up) {
+			/* hold the batch; wait for the next reconnect attempt */
+			struct timespec ts = {0, 50 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+			if (*stop && hz_mono_us() > e->pg_retry_at + 5 * HZ_US_PER_SEC)
+				break; /* give up draining: the sources replay it */
+		}
+		if (!e->kin && !e->min)
+			break;
+	}
+	/* Drain: stop taking input, flush outputs, commit deletions. */
+	if (e->min)
+		hz_in_mqtt_stop(e->min);
+	if (e->held)
+		release_sources(e, false);
+	if (e->kout)
+		hz_out_kafka_flush(e->kout, 3000);
+	serve_outputs(e);
+	if (e->pg && e->n_done && !e->held) {
+		hz_batch_reset(e->batch);
+		add_done(e);
+		hz_batch_commit(e->batch, e->pg, topics(e), err, sizeof(err));
+	}
+	if (e->kin)
+		hz_in_kafka_close(e->kin);
+	return HZ_OK;
+}
+
+/* ---- construction ---- */
+
+struct hz_engine *hz_engine_new(const struct hz_config *cfg, char *err, size_t errlen)
+{
+	struct hz_engine *e = calloc(1, sizeof(*e));
+	if (!e) {
+		hz_errf(err, errlen, "out of memory");
+		return NULL;
+	}
+	e->cfg = cfg;
+	hz_codec_limits_default(&e->lim);
+	e->lim.max_payload = (size_t)cfg->max_payload;
+	e->lim.max_future_us = cfg->future_skew_us;
+	e->rules = hz_rules_load(cfg->rules_file, err, errlen);
+	if (!e->rules)
+		goto fail;
+	e->batch = hz_batch_new((size_t)cfg->batch_max);
+	e->arena = hz_arena_new((size_t)cfg->batch_max * (e->lim.arena_per_msg + 4096));
+	e->msgs = calloc((size_t)cfg->batch_max, sizeof(*e->msgs));
+	if (!e->batch || !e->arena || !e->msgs) {
+		hz_errf(err, errlen, "out of memory");
+		goto fail;
+	}
+	e->log = hz_out_log_new(cfg->escalation_log, cfg->escalation_stdout, err, errlen);
+	if (!e->log)
+		goto fail;
+
+	/* The database first: migrations, the registry, and the positions the
+	 * sources start from. Start-up waits for it (a daemon that cannot
+	 * record anything must not take input). */
+	for (int attempt = 0;; attempt++) {
+		e->pg = hz_pg_connect_ex(cfg->pg_dsn, "hazardd",
+					 (int)(cfg->pg_statement_timeout_us / 1000), err, errlen);
+		if (e->pg)
+			break;
+		if (attempt == 0)
+			hz_warn("%s; retrying", err);
+		if (attempt >= 300)
+			goto fail;
+		struct timespec ts = {0, 200 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	if (cfg->pg_migrate) {
+		int applied = 0;
+		if (hz_migrate_apply(e->pg, cfg->pg_sql_dir, &applied, err, errlen))
+			goto fail;
+		if (applied)
+			hz_info("applied %d migrations from %s", applied, cfg->pg_sql_dir);
+	}
+	if (load_registry(e, err, errlen))
+		goto fail;
+	e->st.pg_up = true;
+
+	if (cfg->mqtt_enabled) {
+		snprintf(e->mqtt_source, sizeof(e->mqtt_source), "mqtt-spool:%s", cfg->mqtt_client_id);
+		int64_t next = 0;
+		int rc = offset_lookup(e, e->mqtt_source, 0, &next);
+		if (rc && rc != HZ_ENOTFOUND) {
+			hz_errf(err, errlen, "could not read the MQTT spool position");
+			goto fail;
+		}
+		struct hz_in_mqtt_config mc = {
+			.url = cfg->mqtt_url,
+			.client_id = cfg->mqtt_client_id,
+			.username = cfg->mqtt_username,
+			.password = cfg->mqtt_password,
+			.topic_prefix = cfg->mqtt_topic_prefix,
+			.share_group = cfg->mqtt_share_group,
+			.spool_dir = cfg->mqtt_spool_dir,
+			.keepalive_s = (int)(cfg->mqtt_keepalive_us / HZ_US_PER_SEC),
+			.session_expiry_s = (int)(cfg->mqtt_session_expiry_us / HZ_US_PER_SEC),
+			.queue_max = (size_t)cfg->mqtt_queue_max,
+			.sync_interval_ms = (int)(cfg->mqtt_sync_interval_us / 1000),
+			.ca_file = cfg->mqtt_ca_file,
+			.cert_file = cfg->mqtt_cert_file,
+			.key_file = cfg->mqtt_key_file,
+			.tls_verify = cfg->mqtt_tls_verify,
+		};
+		e->min = hz_in_mqtt_new(&mc, (uint64_t)next, err, errlen);
+		if (!e->min)
+			goto fail;
+#if HZ_HAVE_OUT_MQTT
+		if (cfg->mqtt_out_enabled) {
+			struct hz_out_mqtt_config oc = {
+				.url = cfg->mqtt_url,
+				.client_id = cfg->mqtt_client_id,
+				.username = cfg->mqtt_username,
+				.password = cfg->mqtt_password,
+				.ca_file = cfg->mqtt_ca_file,
+				.cert_file = cfg->mqtt_cert_file,
+				.key_file = cfg->mqtt_key_file,
+				.tls_verify = cfg->mqtt_tls_verify,
+			};
+			e->mout = hz_out_mqtt_new(&oc, err, errlen);
+			if (!e->mout)
+				goto fail;
+		}
+#endif
+	}
+	if (cfg->kafka_enabled) {
+		e->kin = hz_in_kafka_new(cfg, offset_lookup, e, err, errlen);
+		if (!e->kin)
+			goto fail;
+		if (cfg->kafka_out_enabled && !(e->kout = hz_out_kafka_new(cfg, err, errlen)))
+			goto fail;
+	}
+	return e;
+fail:
+	hz_engine_destroy(e);
+	return NULL;
+}
+
+void hz_engine_stats(const struct hz_engine *e, struct hz_engine_stats *st)
+{
+	*st = e->st;
+}
+
+void hz_engine_destroy(struct hz_engine *e)
+{
+	if (!e)
+		return;
+	hz_in_kafka_destroy(e->kin);
+	hz_in_mqtt_destroy(e->min);
+	hz_out_kafka_destroy(e->kout);
+#if HZ_HAVE_OUT_MQTT
+	hz_out_mqtt_destroy(e->mout);
+#endif
+	hz_out_log_destroy(e->log);
+	hz_batch_destroy(e->batch);
+	hz_arena_destroy(e->arena);
+	hz_registry_destroy(e->reg);
+	hz_rules_destroy(e->rules);
+	if (e->pg)
+		PQfinish(e->pg);
+	free(e->msgs);
+	free(e->pend);
+	free(e->done);
+	hz_buf_free(&e->out);
+	hz_buf_free(&e->line);
+	free(e);
+}
