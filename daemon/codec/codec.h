@@ -63,9 +63,10 @@ void hz_codec_limits_default(struct hz_codec_limits *lim);
  *   HZ_EFAULTVAL  a SensorReading otherwise valid whose value is NaN or
  *                 infinite: *ev is fully filled (value as received) so the
  *                 caller can open a device-fault ticket; err says why.
- *   HZ_EFULL      `arena` itself is out of room (not this message's fault):
- *                 reset the batch arena and retry the message.
- *   HZ_ENOMEM     malloc failed (inside jansson): retry later.
+ *   HZ_EFULL      `arena` itself is out of room, or malloc failed inside
+ *                 jansson: not this message's fault; retry it once the
+ *                 batch arena has been reset. The arena is rewound.
+ * Nothing else is returned.
  */
 int hz_codec_decode(enum hz_ev_kind kind, enum hz_content_type ct, const void *buf, size_t len,
 		    const struct hz_codec_limits *lim, int64_t now_us, struct hz_arena *arena,

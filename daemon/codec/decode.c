@@ -490,6 +490,8 @@ int hz_codec_decode(enum hz_ev_kind kind, enum hz_content_type ct, const void *b
 	} else if (rc != HZ_OK && aa.why == ARENA_FULL) {
 		hz_errf(err, errlen, "decode arena full");
 		rc = HZ_EFULL;
+	} else if (rc == HZ_ENOMEM) {
+		rc = HZ_EFULL; /* malloc failed inside jansson: err says so */
 	}
 	if (rc == HZ_OK)
 		rc = convert(&v, kind, m, ev);

@@ -146,17 +146,30 @@ __attribute__((format(printf, 2, 3))) static int ferr(struct jctx *c, const char
 	return HZ_EINVAL;
 }
 
+/* Append ".name" or "[idx]" to the error path; no printf on the hot path. */
 static size_t path_push(struct jctx *c, const char *name, long idx)
 {
 	size_t old = c->pathlen;
-	size_t room = sizeof(c->path) - c->pathlen;
-	int n;
-	if (idx >= 0)
-		n = snprintf(c->path + c->pathlen, room, "[%ld]", idx);
-	else
-		n = snprintf(c->path + c->pathlen, room, "%s%s", c->pathlen ? "." : "", name);
-	if (n > 0)
-		c->pathlen = HZ_MIN(c->pathlen + (size_t)n, sizeof(c->path) - 1);
+	char tmp[24];
+	const char *add = name;
+	if (idx >= 0) {
+		char *p = tmp + sizeof(tmp);
+		*--p = '\0';
+		*--p = ']';
+		do {
+			*--p = (char)('0' + idx % 10);
+			idx /= 10;
+		} while (idx > 0);
+		*--p = '[';
+		add = p;
+	} else if (c->pathlen && c->pathlen < sizeof(c->path) - 1) {
+		c->path[c->pathlen++] = '.';
+	}
+	size_t n = strlen(add);
+	n = HZ_MIN(n, sizeof(c->path) - 1 - c->pathlen);
+	memcpy(c->path + c->pathlen, add, n);
+	c->pathlen += n;
+	c->path[c->pathlen] = '\0';
 	return old;
 }
 

@@ -76,36 +76,56 @@ static size_t packed_count(ProtobufCType t, const uint8_t *p, size_t n)
 	}
 }
 
-static void field_path(char *out, size_t outlen, const char *prefix, const char *name)
+/* The dotted path of a field ("observed_at.seconds"), kept as a chain on
+ * the stack and only printed when there is an error to report. */
+struct fpath {
+	const struct fpath *up;
+	const char *name;
+};
+
+static const char *path_str(const struct fpath *p, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%s%s%s", prefix, *prefix ? "." : "", name);
+	const char *names[HZ_WIRE_MAX_DEPTH + 1];
+	int n = 0;
+	for (; p && n < HZ_WIRE_MAX_DEPTH + 1; p = p->up)
+		names[n++] = p->name;
+	size_t o = 0;
+	out[0] = '\0';
+	while (n-- > 0 && o < outlen) {
+		int w = snprintf(out + o, outlen - o, "%s%s", o ? "." : "", names[n]);
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
+	return out;
 }
 
-static int check_string(struct scan *s, const char *path, const uint8_t *p, size_t n)
+static int check_string(struct scan *s, const struct fpath *fp, const uint8_t *p, size_t n)
 {
+	char path[160];
 	if (n > s->max_string) {
-		hz_errf(s->err, s->errlen, "field \"%s\": %zu bytes, the limit is %zu", path, n,
-			s->max_string);
+		hz_errf(s->err, s->errlen, "field \"%s\": %zu bytes, the limit is %zu",
+			path_str(fp, path, sizeof(path)), n, s->max_string);
 		return HZ_EINVAL;
 	}
 	const void *nul = memchr(p, 0, n);
 	if (nul) {
-		hz_errf(s->err, s->errlen, "field \"%s\": contains a NUL byte at byte %zu", path,
-			(size_t)((const uint8_t *)nul - p));
+		hz_errf(s->err, s->errlen, "field \"%s\": contains a NUL byte at byte %zu",
+			path_str(fp, path, sizeof(path)), (size_t)((const uint8_t *)nul - p));
 		return HZ_EINVAL;
 	}
 	if (!hz_utf8_valid((const char *)p, n)) {
-		hz_errf(s->err, s->errlen, "field \"%s\": invalid UTF-8", path);
+		hz_errf(s->err, s->errlen, "field \"%s\": invalid UTF-8", path_str(fp, path, sizeof(path)));
 		return HZ_EINVAL;
 	}
 	return HZ_OK;
 }
 
 static int scan_msg(struct scan *s, const ProtobufCMessageDescriptor *d, const uint8_t *p,
-		    size_t len, const char *prefix, int depth)
+		    size_t len, const struct fpath *up, int depth)
 {
 	uint32_t counts[COUNTED_FIELDS];
-	memset(counts, 0, sizeof(counts));
+	memset(counts, 0, sizeof(counts[0]) * HZ_MIN(d->n_fields, (unsigned)COUNTED_FIELDS));
 	size_t i = 0;
 	while (i < len) {
 		size_t off = (size_t)(p + i - s->start);
@@ -166,12 +186,12 @@ static int scan_msg(struct scan *s, const ProtobufCMessageDescriptor *d, const u
 		if (!f)
 			continue; /* unknown: protobuf-c keeps it aside, we ignore it */
 		char path[160];
-		field_path(path, sizeof(path), prefix, f->name);
+		struct fpath fp = {up, f->name};
 		bool repeated = f->label == PROTOBUF_C_LABEL_REPEATED;
 		bool packed = repeated && wt == 2 && is_packable(f->type);
 		if (wt != wire_type_of(f->type) && !packed) {
-			hz_errf(s->err, s->errlen, "field \"%s\": wire type %u, expected %u", path, wt,
-				wire_type_of(f->type));
+			hz_errf(s->err, s->errlen, "field \"%s\": wire type %u, expected %u",
+				path_str(&fp, path, sizeof(path)), wt, wire_type_of(f->type));
 			return HZ_EINVAL;
 		}
 		if (repeated) {
@@ -179,29 +199,29 @@ static int scan_msg(struct scan *s, const ProtobufCMessageDescriptor *d, const u
 			size_t add = packed ? packed_count(f->type, val, vlen) : 1;
 			if (idx < COUNTED_FIELDS) {
 				if (add > s->max_repeated || counts[idx] + add > s->max_repeated) {
-					hz_errf(s->err, s->errlen, "field \"%s\": more than %zu items", path,
-						s->max_repeated);
+					hz_errf(s->err, s->errlen, "field \"%s\": more than %zu items",
+						path_str(&fp, path, sizeof(path)), s->max_repeated);
 					return HZ_EINVAL;
 				}
 				counts[idx] += (uint32_t)add;
 			}
 		}
 		if (f->type == PROTOBUF_C_TYPE_STRING) {
-			if (check_string(s, path, val, vlen))
+			if (check_string(s, &fp, val, vlen))
 				return HZ_EINVAL;
 		} else if (f->type == PROTOBUF_C_TYPE_BYTES) {
 			if (vlen > s->max_string) {
-				hz_errf(s->err, s->errlen, "field \"%s\": %zu bytes, the limit is %zu", path,
-					vlen, s->max_string);
+				hz_errf(s->err, s->errlen, "field \"%s\": %zu bytes, the limit is %zu",
+					path_str(&fp, path, sizeof(path)), vlen, s->max_string);
 				return HZ_EINVAL;
 			}
 		} else if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
 			if (depth + 1 > HZ_WIRE_MAX_DEPTH) {
-				hz_errf(s->err, s->errlen, "field \"%s\": nested deeper than %d levels", path,
-					HZ_WIRE_MAX_DEPTH);
+				hz_errf(s->err, s->errlen, "field \"%s\": nested deeper than %d levels",
+					path_str(&fp, path, sizeof(path)), HZ_WIRE_MAX_DEPTH);
 				return HZ_EINVAL;
 			}
-			if (scan_msg(s, f->descriptor, val, vlen, path, depth + 1))
+			if (scan_msg(s, f->descriptor, val, vlen, &fp, depth + 1))
 				return HZ_EINVAL;
 		}
 	}
@@ -214,5 +234,5 @@ int hz_wire_scan(const ProtobufCMessageDescriptor *d, const uint8_t *buf, size_t
 	struct scan s = {max_string, max_repeated, err, errlen, buf};
 	if (!buf)
 		return len ? HZ_EINVAL : HZ_OK;
-	return scan_msg(&s, d, buf, len, "", 1);
+	return scan_msg(&s, d, buf, len, NULL, 1);
 }

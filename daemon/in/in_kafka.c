@@ -124,7 +124,12 @@ struct hz_in_kafka *hz_in_kafka_new(const struct hz_config *cfg, hz_offset_looku
 	    set(c, "group.id", cfg->kafka_group_id, err, errlen) ||
 	    set(c, "auto.offset.reset", "earliest", err, errlen) ||
 	    set(c, "client.id", "hazardd", err, errlen) ||
-	    set(c, "max.poll.interval.ms", "600000", err, errlen) ||
+	    set(c, "max.poll.interval.ms", "60000", err, errlen) ||
+	    set(c, "session.timeout.ms", "10000", err, errlen) ||
+	    /* Static membership: a restarted instance (same client id) takes
+	     * its partitions back at once instead of waiting for the dead
+	     * member's session to expire. */
+	    set(c, "group.instance.id", cfg->mqtt_client_id, err, errlen) ||
 	    hz_kafka_conf_apply(c, cfg, err, errlen) ||
 	    set(c, "enable.auto.offset.store", "false", err, errlen) ||
 	    set(c, "enable.auto.commit", "true", err, errlen) ||

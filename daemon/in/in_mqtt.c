@@ -50,8 +50,9 @@ struct hz_in_mqtt {
 
 	/* shared with Paho's threads */
 	atomic_bool connected, paused, stopping, blocked, subscribed;
-	_Atomic uint64_t received, spooled, spool_errors, connects, pauses;
+	_Atomic uint64_t received, spool_errors, connects, pauses;
 	_Atomic int64_t blocked_logged_us;
+	_Atomic int64_t subscribe_us;  /* last subscribe sent */
 
 	/* housekeeping thread */
 	pthread_t hk;
@@ -60,7 +61,6 @@ struct hz_in_mqtt {
 	pthread_cond_t hk_cond;
 	bool hk_stop;            /* hk_lock */
 	bool disc_done;          /* hk_lock: the stop's disconnect completed */
-	int64_t hk_subscribed_us; /* last subscribe retry */
 
 	/* engine thread */
 	uint64_t recovered_seq, handed_seq, released_seq;
@@ -180,7 +180,6 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
 			hz_err("%s", err);
 		}
 	}
-	atomic_fetch_add_explicit(&m->spooled, 1, memory_order_relaxed);
 done:
 	MQTTAsync_freeMessage(&msg);
 	MQTTAsync_free(topic);
@@ -210,8 +209,12 @@ static void on_subscribed(void *ctx, MQTTAsync_successData5 *d)
 static void on_subscribe_failed(void *ctx, MQTTAsync_failureData5 *d)
 {
 	struct hz_in_mqtt *m = ctx;
+	if (atomic_load(&m->stopping) || atomic_load(&m->paused))
+		return; /* cancelled by our own disconnect */
 	hz_err("could not subscribe to MQTT topics under \"%s\": %s", m->prefix,
-	       d->message ? d->message : MQTTReasonCode_toString(d->reasonCode));
+	       d->message	 ? d->message
+	       : d->reasonCode ? MQTTReasonCode_toString(d->reasonCode)
+			       : MQTTAsync_strerror(d->code));
 }
 
 static void subscribe(struct hz_in_mqtt *m)
@@ -238,6 +241,7 @@ static void on_connected(void *ctx, char *cause)
 	hz_info("%s MQTT broker \"%s\" as \"%s\"", n ? "reconnected to" : "connected to", m->url,
 		m->client_id);
 	atomic_store(&m->subscribed, false);
+	atomic_store(&m->subscribe_us, hz_mono_us());
 	subscribe(m);
 }
 
@@ -393,8 +397,9 @@ static void hk_flow(struct hz_in_mqtt *m)
 			atomic_store(&m->paused, false);
 	} else if (!paused && atomic_load(&m->connected) && !atomic_load(&m->subscribed)) {
 		int64_t now = hz_mono_us();
-		if (now - m->hk_subscribed_us > 5 * HZ_US_PER_SEC) { /* refused or failed */
-			m->hk_subscribed_us = now;
+		if (now - atomic_load(&m->subscribe_us) > 5 * HZ_US_PER_SEC) {
+			/* no SUBACK, or a refusal: ask again */
+			atomic_store(&m->subscribe_us, now);
 			subscribe(m);
 		}
 	}
@@ -646,7 +651,7 @@ void hz_in_mqtt_stats(struct hz_in_mqtt *m, struct hz_in_mqtt_stats *st)
 	hz_spool_stats(m->sp, &ss);
 	memset(st, 0, sizeof(*st));
 	st->received = atomic_load(&m->received);
-	st->spooled = atomic_load(&m->spooled);
+	st->spooled = ss.appends;
 	st->delivered = m->delivered;
 	st->replayed = m->replayed;
 	st->queue_depth = ss.next_seq - 1 > m->handed_seq ? ss.next_seq - 1 - m->handed_seq : 0;

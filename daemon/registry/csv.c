@@ -14,10 +14,7 @@ void hz_csv_init(struct hz_csv *c, FILE *f)
 	c->line = 1;
 }
 
-void hz_csv_free(struct hz_csv *c)
-{
-	hz_buf_free(&c->buf);
-}
+void hz_csv_free(struct hz_csv *c) { hz_buf_free(&c->buf); }
 
 static int end_field(struct hz_csv *c, size_t start, char *err, size_t errlen)
 {
@@ -46,7 +43,8 @@ int hz_csv_next(struct hz_csv *c, char *err, size_t errlen)
 			if (b0 == 0xEF) {
 				int b1 = getc_unlocked(c->f), b2 = getc_unlocked(c->f);
 				if (b1 != 0xBB || b2 != 0xBF) {
-					hz_errf(err, errlen, "not UTF-8 (a broken byte order mark)");
+					hz_errf(err, errlen,
+						"not UTF-8 (a broken byte order mark)");
 					return HZ_EINVAL;
 				}
 			} else if (b0 != EOF) {

@@ -15,10 +15,10 @@
 
 struct hz_csv {
 	FILE *f;
-	long line;            /* the next physical line to read, from 1 */
-	long record_line;     /* the line the last record started on */
+	long line;        /* the next physical line to read, from 1 */
+	long record_line; /* the line the last record started on */
 	size_t nfields;
-	size_t off[HZ_CSV_MAX_FIELDS];  /* field i is buf.data + off[i], NUL-terminated */
+	size_t off[HZ_CSV_MAX_FIELDS]; /* field i is buf.data + off[i], NUL-terminated */
 	struct hz_buf buf;
 	bool started;
 };

@@ -24,54 +24,71 @@
 #include <string.h>
 
 #define MAX_ERRORS 10
+#define MAX_COLS 16 /* columns of the widest file */
 
-enum ctype { T_ID, T_CODE, T_TEXT, T_PHONE, T_LEVEL, T_RISK, T_TIER, T_METRIC, T_KIND, T_NUM,
-	     T_LAT, T_LON, T_TIME };
+enum ctype {
+	T_ID,
+	T_CODE,
+	T_TEXT,
+	T_PHONE,
+	T_LEVEL,
+	T_RISK,
+	T_TIER,
+	T_METRIC,
+	T_KIND,
+	T_NUM,
+	T_LAT,
+	T_LON,
+	T_TIME
+};
 
 struct coldef {
 	const char *name;
 	enum ctype type;
 	bool required;
-	bool key;             /* part of the primary key (conflict target) */
+	bool key; /* part of the primary key (conflict target) */
 };
 
 struct filedef {
-	const char *file, *table;   /* "sites.csv", "sites" (hazard.sites, temp imp_sites) */
+	const char *file, *table; /* "sites.csv", "sites" (hazard.sites, temp imp_sites) */
 	const struct coldef *cols;
 	size_t ncols;
-	const char *always_set;     /* columns updated even when absent from the header */
+	const char *always_set; /* columns updated even when absent from the header */
 };
 
 static const struct coldef org_cols[] = {
-	{"code", T_CODE, true, true}, {"name", T_TEXT, true, false},
+	{"code", T_CODE, true, true},    {"name", T_TEXT, true, false},
 	{"level", T_LEVEL, true, false}, {"parent_code", T_CODE, false, false},
-	{"lat", T_LAT, false, false}, {"lon", T_LON, false, false},
+	{"lat", T_LAT, false, false},    {"lon", T_LON, false, false},
 };
 static const struct coldef site_cols[] = {
-	{"site_id", T_ID, true, true}, {"name", T_TEXT, false, false},
-	{"kind", T_KIND, true, false}, {"risk_grade", T_RISK, true, false},
-	{"org_code", T_CODE, true, false}, {"town_code", T_CODE, false, false},
+	{"site_id", T_ID, true, true},         {"name", T_TEXT, false, false},
+	{"kind", T_KIND, true, false},         {"risk_grade", T_RISK, true, false},
+	{"org_code", T_CODE, true, false},     {"town_code", T_CODE, false, false},
 	{"county_code", T_CODE, false, false}, {"lat", T_LAT, false, false},
 	{"lon", T_LON, false, false},
 };
 static const struct coldef device_cols[] = {
-	{"device_id", T_ID, true, true}, {"site_id", T_ID, true, false},
-	{"kind", T_KIND, true, false}, {"metric", T_METRIC, false, false},
-	{"range_min", T_NUM, false, false}, {"range_max", T_NUM, false, false},
+	{"device_id", T_ID, true, true},        {"site_id", T_ID, true, false},
+	{"kind", T_KIND, true, false},          {"metric", T_METRIC, false, false},
+	{"range_min", T_NUM, false, false},     {"range_max", T_NUM, false, false},
 	{"installed_at", T_TIME, false, false},
 };
 static const struct coldef person_cols[] = {
-	{"person_id", T_ID, true, true}, {"name", T_TEXT, true, false},
+	{"person_id", T_ID, true, true},  {"name", T_TEXT, true, false},
 	{"phone", T_PHONE, false, false}, {"org_code", T_CODE, true, false},
 	{"tier", T_TIER, true, false},
 };
 static const struct coldef duty_cols[] = {
-	{"org_code", T_CODE, true, true}, {"tier", T_TIER, true, true},
-	{"person_id", T_ID, true, true}, {"role", T_KIND, false, false},
+	{"org_code", T_CODE, true, true},    {"tier", T_TIER, true, true},
+	{"person_id", T_ID, true, true},     {"role", T_KIND, false, false},
 	{"starts_at", T_TIME, false, false}, {"ends_at", T_TIME, false, false},
 };
 
-#define FD(f, t, c, a) {f, t, c, HZ_ARRAY_LEN(c), a}
+#define FD(f, t, c, a)                      \
+	{                                   \
+		f, t, c, HZ_ARRAY_LEN(c), a \
+	}
 static const struct filedef files[HZ_IMP_NFILES] = {
 	[HZ_IMP_ORG] = FD("org_units.csv", "org_units", org_cols, ""),
 	[HZ_IMP_SITE] = FD("sites.csv", "sites", site_cols, "town_code county_code"),
@@ -93,9 +110,9 @@ const char *hz_import_file_name(enum hz_import_file f)
 #define MAX_KEPT 64
 
 struct rowerr {
-	int file;   /* enum hz_import_file, or -1 */
+	int file; /* enum hz_import_file, or -1 */
 	long line;
-	int seq;    /* arrival order, for a stable sort */
+	int seq; /* arrival order, for a stable sort */
 	char msg[240];
 };
 
@@ -111,16 +128,16 @@ static void adderr(struct errs *e, int file, long line, const char *fmt, ...)
 
 static void adderr(struct errs *e, int file, long line, const char *fmt, ...)
 {
-	e->count++;
-	if (e->nkept >= MAX_KEPT)
-		return;
-	struct rowerr *r = &e->kept[e->nkept];
-	r->file = file;
-	r->line = line;
-	r->seq = e->nkept++;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	e->count++;
+	if (e->nkept < MAX_KEPT) {
+		struct rowerr *r = &e->kept[e->nkept];
+		r->file = file;
+		r->line = line;
+		r->seq = e->nkept++;
+		vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	}
 	va_end(ap);
 }
 
@@ -149,8 +166,8 @@ static void format_errs(struct errs *e, char *err, size_t errlen)
 			n = snprintf(err + used, errlen - used, "%s%s/%s:%ld: %s", i ? "\n" : "",
 				     e->dir, file, r->line, r->msg);
 		else
-			n = snprintf(err + used, errlen - used, "%s%s/%s: %s", i ? "\n" : "", e->dir,
-				     file, r->msg);
+			n = snprintf(err + used, errlen - used, "%s%s/%s: %s", i ? "\n" : "",
+				     e->dir, file, r->msg);
 		if (n < 0 || (size_t)n >= errlen - used)
 			return;
 		used += (size_t)n;
@@ -234,20 +251,22 @@ static bool check_value(const struct coldef *cd, const char *v, char *msg, size_
 		if (hz_org_level_parse(v))
 			return true;
 		snprintf(msg, msglen,
-			 "invalid level \"%.40s\" (expected city, county, town, village or grid)", v);
+			 "invalid level \"%.40s\" (expected city, county, town, village or grid)",
+			 v);
 		return false;
 	case T_RISK:
 		if (hz_risk_parse(v))
 			return true;
 		snprintf(msg, msglen,
-			 "invalid risk grade \"%.40s\" (expected major, significant, general or low)",
+			 "invalid risk grade \"%.40s\" (expected major, significant, general or "
+			 "low)",
 			 v);
 		return false;
 	case T_TIER:
 		if (hz_tier_parse(v))
 			return true;
-		snprintf(msg, msglen, "invalid tier \"%.40s\" (expected grid, town, county or city)",
-			 v);
+		snprintf(msg, msglen,
+			 "invalid tier \"%.40s\" (expected grid, town, county or city)", v);
 		return false;
 	case T_METRIC:
 		if (hz_metric_parse(v))
@@ -261,7 +280,8 @@ static bool check_value(const struct coldef *cd, const char *v, char *msg, size_
 		if (n <= 31 && kind_chars(v))
 			return true;
 		snprintf(msg, msglen,
-			 "invalid value \"%.40s\" (expected lowercase letters, digits and _, at most "
+			 "invalid value \"%.40s\" (expected lowercase letters, digits and _, at "
+			 "most "
 			 "31)",
 			 v);
 		return false;
@@ -344,17 +364,18 @@ static int load_file(PGconn *pg, const char *dir, enum hz_import_file fi,
 	struct hz_csv csv;
 	struct hz_buf row = HZ_BUF_INIT, sql = HZ_BUF_INIT;
 	int map[HZ_CSV_MAX_FIELDS]; /* csv column -> coldef */
-	int where[16];              /* coldef -> csv column, -1 when absent */
+	int where[MAX_COLS];        /* coldef -> csv column, -1 when absent */
 	int rc = HZ_OK, errors_before = e->count;
 	bool copying = false;
 	hz_csv_init(&csv, f);
 
 	int r = hz_csv_next(&csv, msg, sizeof(msg));
 	if (r <= 0) {
-		adderr(e, (int)fi, csv.record_line, "%s", r == 0 ? "empty file (expected a header row)" : msg);
+		adderr(e, (int)fi, csv.record_line, "%s",
+		       r == 0 ? "empty file (expected a header row)" : msg);
 		goto out;
 	}
-	for (size_t c = 0; c < fd->ncols; c++)
+	for (size_t c = 0; c < HZ_ARRAY_LEN(where); c++)
 		where[c] = -1;
 	for (size_t i = 0; i < csv.nfields; i++) {
 		const char *h = hz_csv_field(&csv, i);
@@ -367,10 +388,12 @@ static int load_file(PGconn *pg, const char *dir, enum hz_import_file fi,
 			for (size_t c = 0; c < fd->ncols; c++)
 				snprintf(known + strlen(known), sizeof(known) - strlen(known),
 					 "%s%s", c ? ", " : "", fd->cols[c].name);
-			adderr(e, (int)fi, csv.record_line, "column %zu: unknown column \"%.40s\" (expected %s)",
-			       i + 1, h, known);
+			adderr(e, (int)fi, csv.record_line,
+			       "column %zu: unknown column \"%.40s\" (expected %s)", i + 1, h,
+			       known);
 		} else if (where[map[i]] >= 0) {
-			adderr(e, (int)fi, csv.record_line, "column %zu: column \"%s\" appears twice", i + 1, h);
+			adderr(e, (int)fi, csv.record_line,
+			       "column %zu: column \"%s\" appears twice", i + 1, h);
 		} else {
 			where[map[i]] = (int)i;
 		}
@@ -382,7 +405,8 @@ static int load_file(PGconn *pg, const char *dir, enum hz_import_file fi,
 		present_cols[c] = where[c] >= 0;
 	for (size_t c = 0; c < fd->ncols; c++)
 		if (fd->cols[c].required && where[c] < 0)
-			adderr(e, (int)fi, csv.record_line, "missing required column \"%s\"", fd->cols[c].name);
+			adderr(e, (int)fi, csv.record_line, "missing required column \"%s\"",
+			       fd->cols[c].name);
 	if (e->count > errors_before)
 		goto out;
 	size_t nheader = csv.nfields;
@@ -408,7 +432,7 @@ static int load_file(PGconn *pg, const char *dir, enum hz_import_file fi,
 			       nheader, csv.nfields);
 			continue;
 		}
-		const char *v[16];
+		const char *v[MAX_COLS] = {NULL};
 		for (size_t c = 0; c < fd->ncols; c++) {
 			v[c] = where[c] >= 0 ? hz_csv_field(&csv, (size_t)where[c]) : "";
 			if (!hz_utf8_valid(v[c], strlen(v[c]))) {
@@ -418,7 +442,8 @@ static int load_file(PGconn *pg, const char *dir, enum hz_import_file fi,
 				v[c] = "";
 			} else if (!*v[c]) {
 				if (fd->cols[c].required)
-					adderr(e, (int)fi, line, "column %s: empty", fd->cols[c].name);
+					adderr(e, (int)fi, line, "column %s: empty",
+					       fd->cols[c].name);
 			} else if (!check_value(&fd->cols[c], v[c], msg, sizeof(msg))) {
 				adderr(e, (int)fi, line, "column %s: %s", fd->cols[c].name, msg);
 			}
@@ -431,14 +456,17 @@ static int load_file(PGconn *pg, const char *dir, enum hz_import_file fi,
 		switch (fi) {
 		case HZ_IMP_ORG:
 			if (*v[3] && strcmp(v[3], v[0]) == 0)
-				adderr(e, (int)fi, line, "column parent_code: an org unit cannot be its own parent");
+				adderr(e, (int)fi, line,
+				       "column parent_code: an org unit cannot be its own parent");
 			break;
 		case HZ_IMP_DEVICE:
 			if (!*v[3] && hz_registry_kind_metric(v[2]))
 				v[3] = hz_metric_name(hz_registry_kind_metric(v[2]));
-			if (*v[4] && *v[5] && parse_num(v[4], &lo) && parse_num(v[5], &hi) && lo >= hi)
-				adderr(e, (int)fi, line, "column range_max: %s is not above range_min %s",
-				       v[5], v[4]);
+			if (*v[4] && *v[5] && parse_num(v[4], &lo) && parse_num(v[5], &hi) &&
+			    lo >= hi)
+				adderr(e, (int)fi, line,
+				       "column range_max: %s is not above range_min %s", v[5],
+				       v[4]);
 			break;
 		case HZ_IMP_DUTY:
 			if (!*v[3])
@@ -447,8 +475,7 @@ static int load_file(PGconn *pg, const char *dir, enum hz_import_file fi,
 			    hz_time_parse(v[5], &z) == 0 && a >= z)
 				adderr(e, (int)fi, line, "column ends_at: not after starts_at");
 			break;
-		default:
-			break;
+		default: break;
 		}
 		if (e->count > row_errors || e->count > errors_before)
 			continue; /* keep checking, stop sending */
@@ -562,7 +589,8 @@ static const struct {
 	 " FROM imp_sites) x WHERE line <> first"},
 	{HZ_IMP_SITE,
 	 "SELECT s.line, format('column org_code: unknown org unit \"%s\"', s.org_code)"
-	 " FROM imp_sites s WHERE NOT EXISTS (SELECT 1 FROM imp_org_all a WHERE a.code = s.org_code)"},
+	 " FROM imp_sites s WHERE NOT EXISTS (SELECT 1 FROM imp_org_all a WHERE a.code = "
+	 "s.org_code)"},
 	{HZ_IMP_SITE,
 	 "SELECT DISTINCT s.line, format('column org_code: \"%s\" is a %s; a site belongs to a"
 	 " town, village or grid', s.org_code, a.level) FROM imp_sites s"
@@ -625,8 +653,8 @@ static int run_checks(PGconn *pg, struct errs *e, char *err, size_t errlen)
 	for (size_t i = 0; i < HZ_ARRAY_LEN(checks); i++) {
 		char sql[2048];
 		snprintf(sql, sizeof(sql), "%s ORDER BY 1 LIMIT %d", checks[i].sql, MAX_ERRORS + 1);
-		PGresult *res = hz_pg_query(pg, "could not check the import", sql, 0, NULL, &rc, err,
-					    errlen);
+		PGresult *res = hz_pg_query(pg, "could not check the import", sql, 0, NULL, &rc,
+					    err, errlen);
 		if (!res)
 			return rc;
 		for (int r = 0; r < PQntuples(res); r++)
@@ -668,7 +696,8 @@ static int upsert(PGconn *pg, enum hz_import_file fi, const bool *present_cols,
 	hz_buf_appendf(&sql, ") DO ");
 	size_t nset = 0;
 	for (size_t c = 0; c < fd->ncols; c++)
-		if (!fd->cols[c].key && (present_cols[c] || in_list(fd->always_set, fd->cols[c].name)))
+		if (!fd->cols[c].key &&
+		    (present_cols[c] || in_list(fd->always_set, fd->cols[c].name)))
 			nset++;
 	if (nset == 0) {
 		hz_buf_appendf(&sql, "NOTHING");
@@ -693,7 +722,8 @@ static int upsert(PGconn *pg, enum hz_import_file fi, const bool *present_cols,
 		for (size_t c = 0; c < fd->ncols; c++)
 			if (!fd->cols[c].key &&
 			    (present_cols[c] || in_list(fd->always_set, fd->cols[c].name)))
-				hz_buf_appendf(&sql, "%sEXCLUDED.%s", k++ ? ", " : "", fd->cols[c].name);
+				hz_buf_appendf(&sql, "%sEXCLUDED.%s", k++ ? ", " : "",
+					       fd->cols[c].name);
 		hz_buf_appendf(&sql, ")");
 	}
 	if (hz_buf_cstr(&sql)) {
@@ -734,7 +764,7 @@ static int import_tx(PGconn *pg, const char *dir, struct hz_import_stats *st, st
 	if (rc)
 		goto fail;
 	bool any = false;
-	bool cols[HZ_IMP_NFILES][16] = {{false}};
+	bool cols[HZ_IMP_NFILES][MAX_COLS] = {{false}};
 	for (int fi = 0; fi < HZ_IMP_NFILES; fi++) {
 		rc = load_file(pg, dir, (enum hz_import_file)fi, st, cols[fi], e, err, errlen);
 		if (rc)
@@ -743,7 +773,8 @@ static int import_tx(PGconn *pg, const char *dir, struct hz_import_stats *st, st
 	}
 	if (!any) {
 		hz_errf(err, errlen,
-			"no registry files in \"%s\" (expected org_units.csv, sites.csv, devices.csv,"
+			"no registry files in \"%s\" (expected org_units.csv, sites.csv, "
+			"devices.csv,"
 			" people.csv or duty.csv)",
 			dir);
 		rc = HZ_ENOTFOUND;
@@ -776,7 +807,8 @@ static int import_tx(PGconn *pg, const char *dir, struct hz_import_stats *st, st
 		goto fail;
 	if (PQntuples(res)) {
 		hz_errf(err, errlen,
-			"org unit \"%s\" (a %s) would belong to \"%s\", now a %s: import its row too",
+			"org unit \"%s\" (a %s) would belong to \"%s\", now a %s: import its row "
+			"too",
 			PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
 			PQgetvalue(res, 0, 3));
 		PQclear(res);

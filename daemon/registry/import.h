@@ -28,14 +28,20 @@
 
 #include <libpq-fe.h>
 
-enum hz_import_file { HZ_IMP_ORG, HZ_IMP_SITE, HZ_IMP_DEVICE, HZ_IMP_PERSON, HZ_IMP_DUTY,
-		      HZ_IMP_NFILES };
+enum hz_import_file {
+	HZ_IMP_ORG,
+	HZ_IMP_SITE,
+	HZ_IMP_DEVICE,
+	HZ_IMP_PERSON,
+	HZ_IMP_DUTY,
+	HZ_IMP_NFILES
+};
 
 struct hz_import_stats {
 	bool present[HZ_IMP_NFILES];
-	size_t rows[HZ_IMP_NFILES];     /* rows read */
-	size_t changed[HZ_IMP_NFILES];  /* rows inserted or different from before */
-	int64_t version;                /* registry_version after the import */
+	size_t rows[HZ_IMP_NFILES];    /* rows read */
+	size_t changed[HZ_IMP_NFILES]; /* rows inserted or different from before */
+	int64_t version;               /* registry_version after the import */
 };
 
 /* The file name of each kind ("org_units.csv", ...). */

@@ -51,7 +51,7 @@ struct hz_registry_builder {
 	size_t cap_orgs, cap_sites, cap_devices, cap_people, cap_duty;
 	char (*parent_codes)[HZ_REG_CODE_MAX];
 	struct duty_tmp *duty_tmp;
-	bool sealed;     /* org parents resolved; no more org units */
+	bool sealed; /* org parents resolved; no more org units */
 	int seal_rc;
 	char seal_err[256];
 };
@@ -62,7 +62,7 @@ static const char *const risk_names[] = {"none", "low", "general", "significant"
 const char *hz_org_level_name(int level)
 {
 	return level >= 0 && (size_t)level < HZ_ARRAY_LEN(level_names) ? level_names[level]
-									: "invalid";
+								       : "invalid";
 }
 
 const char *hz_risk_name(int risk)
@@ -83,10 +83,7 @@ int hz_org_level_parse(const char *s)
 	return parse_name(level_names, HZ_ARRAY_LEN(level_names), s);
 }
 
-int hz_risk_parse(const char *s)
-{
-	return parse_name(risk_names, HZ_ARRAY_LEN(risk_names), s);
-}
+int hz_risk_parse(const char *s) { return parse_name(risk_names, HZ_ARRAY_LEN(risk_names), s); }
 
 enum hz_metric hz_registry_kind_metric(const char *kind)
 {
@@ -144,9 +141,18 @@ static size_t table_slots(size_t n)
 typedef const char *(*key_fn)(const struct hz_registry *reg, uint32_t i);
 
 static const char *org_key(const struct hz_registry *reg, uint32_t i) { return reg->orgs[i].code; }
-static const char *site_key(const struct hz_registry *reg, uint32_t i) { return reg->sites[i].site_id; }
-static const char *dev_key(const struct hz_registry *reg, uint32_t i) { return reg->devices[i].device_id; }
-static const char *person_key(const struct hz_registry *reg, uint32_t i) { return reg->people[i].person_id; }
+static const char *site_key(const struct hz_registry *reg, uint32_t i)
+{
+	return reg->sites[i].site_id;
+}
+static const char *dev_key(const struct hz_registry *reg, uint32_t i)
+{
+	return reg->devices[i].device_id;
+}
+static const char *person_key(const struct hz_registry *reg, uint32_t i)
+{
+	return reg->people[i].person_id;
+}
 
 /* Index of `key`, or -1. O(1) expected; no allocation. */
 static long table_find(const struct hz_registry *reg, const struct table *t, key_fn key,
@@ -187,10 +193,7 @@ static int table_insert(struct hz_registry *reg, struct table *t, key_fn key, ui
 
 /* ---- builder ---- */
 
-static size_t align16(size_t n)
-{
-	return (n + 15) & ~(size_t)15;
-}
+static size_t align16(size_t n) { return (n + 15) & ~(size_t)15; }
 
 struct hz_registry_builder *hz_registry_builder_new(size_t orgs, size_t sites, size_t devices,
 						    size_t people, size_t duty)
@@ -387,8 +390,7 @@ static const struct hz_org_unit *find_org(const struct hz_registry *reg, const c
 
 int hz_registry_add_site(struct hz_registry_builder *b, const char *site_id, const char *name,
 			 const char *kind, int risk, const char *org_code, const char *town_code,
-			 const char *county_code, double lat, double lon, char *err,
-			 size_t errlen)
+			 const char *county_code, double lat, double lon, char *err, size_t errlen)
 {
 	struct hz_registry *reg = b->reg;
 	int rc = seal(b, err, errlen);
@@ -513,9 +515,9 @@ fail:
 	return rc;
 }
 
-int hz_registry_add_person(struct hz_registry_builder *b, const char *person_id,
-			   const char *name, const char *phone, const char *org_code, int tier,
-			   char *err, size_t errlen)
+int hz_registry_add_person(struct hz_registry_builder *b, const char *person_id, const char *name,
+			   const char *phone, const char *org_code, int tier, char *err,
+			   size_t errlen)
 {
 	struct hz_registry *reg = b->reg;
 	int rc = seal(b, err, errlen);
@@ -647,10 +649,7 @@ int hz_registry_builder_finish(struct hz_registry_builder *b, int64_t version,
 
 /* ---- access ---- */
 
-void hz_registry_destroy(struct hz_registry *reg)
-{
-	free(reg);
-}
+void hz_registry_destroy(struct hz_registry *reg) { free(reg); }
 
 const struct hz_device *hz_registry_device(const struct hz_registry *reg, const char *device_id)
 {
@@ -682,8 +681,7 @@ const struct hz_person *hz_registry_person(const struct hz_registry *reg, const 
 }
 
 const struct hz_duty *hz_registry_duty_entries(const struct hz_registry *reg,
-					       const struct hz_org_unit *org, int tier,
-					       size_t *n)
+					       const struct hz_org_unit *org, int tier, size_t *n)
 {
 	*n = 0;
 	if (!reg || !org || tier < HZ_TIER_GRID || tier > HZ_TIER_CITY || org < reg->orgs ||
@@ -695,11 +693,11 @@ const struct hz_duty *hz_registry_duty_entries(const struct hz_registry *reg,
 	return z > a ? &reg->duty[a] : NULL;
 }
 
-const struct hz_person *const *hz_registry_duty(const struct hz_registry *reg,
-						const char *org_code, int tier, size_t *n)
+const struct hz_person *const *hz_registry_duty(const struct hz_registry *reg, const char *org_code,
+						int tier, size_t *n)
 {
-	const struct hz_duty *d = hz_registry_duty_entries(reg, hz_registry_org(reg, org_code),
-							   tier, n);
+	const struct hz_duty *d =
+		hz_registry_duty_entries(reg, hz_registry_org(reg, org_code), tier, n);
 	return d ? &reg->duty_people[d - reg->duty] : NULL;
 }
 
@@ -720,8 +718,8 @@ static size_t on_duty(const struct hz_registry *reg, const struct hz_org_unit *o
 }
 
 size_t hz_registry_duty_for_site(const struct hz_registry *reg, const struct hz_site *site,
-				 int tier, int64_t now_us, const struct hz_person **out,
-				 size_t max, const struct hz_org_unit **org)
+				 int tier, int64_t now_us, const struct hz_person **out, size_t max,
+				 const struct hz_org_unit **org)
 {
 	if (org)
 		*org = NULL;
@@ -739,17 +737,10 @@ size_t hz_registry_duty_for_site(const struct hz_registry *reg, const struct hz_
 			}
 		}
 		return 0;
-	case HZ_TIER_TOWN:
-		u = site->town;
-		break;
-	case HZ_TIER_COUNTY:
-		u = site->county;
-		break;
-	case HZ_TIER_CITY:
-		u = site->city;
-		break;
-	default:
-		return 0;
+	case HZ_TIER_TOWN: u = site->town; break;
+	case HZ_TIER_COUNTY: u = site->county; break;
+	case HZ_TIER_CITY: u = site->city; break;
+	default: return 0;
 	}
 	size_t k = on_duty(reg, u, tier, now_us, out, max);
 	if (k && org)
@@ -757,10 +748,7 @@ size_t hz_registry_duty_for_site(const struct hz_registry *reg, const struct hz_
 	return HZ_MIN(k, max);
 }
 
-int64_t hz_registry_version(const struct hz_registry *reg)
-{
-	return reg ? reg->version : 0;
-}
+int64_t hz_registry_version(const struct hz_registry *reg) { return reg ? reg->version : 0; }
 
 void hz_registry_stats(const struct hz_registry *reg, struct hz_registry_stats *st)
 {

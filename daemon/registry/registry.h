@@ -23,12 +23,17 @@
 #include <libpq-fe.h>
 
 enum hz_org_level {
-	HZ_ORG_NONE = 0, HZ_ORG_CITY, HZ_ORG_COUNTY, HZ_ORG_TOWN, HZ_ORG_VILLAGE, HZ_ORG_GRID
+	HZ_ORG_NONE = 0,
+	HZ_ORG_CITY,
+	HZ_ORG_COUNTY,
+	HZ_ORG_TOWN,
+	HZ_ORG_VILLAGE,
+	HZ_ORG_GRID
 };
 enum hz_risk { HZ_RISK_NONE = 0, HZ_RISK_LOW, HZ_RISK_GENERAL, HZ_RISK_SIGNIFICANT, HZ_RISK_MAJOR };
 
-#define HZ_REG_CODE_MAX 32   /* org unit codes */
-#define HZ_REG_ID_MAX 64     /* site, device and person ids */
+#define HZ_REG_CODE_MAX 32 /* org unit codes */
+#define HZ_REG_ID_MAX 64   /* site, device and person ids */
 
 struct hz_org_unit {
 	char code[HZ_REG_CODE_MAX];
@@ -40,19 +45,19 @@ struct hz_org_unit {
 struct hz_site {
 	char site_id[HZ_REG_ID_MAX];
 	char name[96];
-	char kind[32];                    /* factory, shop, ebike_shed, ... */
-	int risk;                         /* enum hz_risk */
-	const struct hz_org_unit *org;    /* its grid or village */
+	char kind[32];                 /* factory, shop, ebike_shed, ... */
+	int risk;                      /* enum hz_risk */
+	const struct hz_org_unit *org; /* its grid or village */
 	const struct hz_org_unit *town, *county;
-	const struct hz_org_unit *city;   /* the county's city ancestor; NULL when none */
-	double lat, lon;                  /* NAN when unknown */
+	const struct hz_org_unit *city; /* the county's city ancestor; NULL when none */
+	double lat, lon;                /* NAN when unknown */
 };
 
 struct hz_device {
 	char device_id[HZ_REG_ID_MAX];
-	char kind[32];                    /* smoke_detector, gas_detector, ... */
-	enum hz_metric metric;            /* HZ_METRIC_NONE when the device measures nothing */
-	double range_min, range_max;      /* physical range; valid when has_range */
+	char kind[32];               /* smoke_detector, gas_detector, ... */
+	enum hz_metric metric;       /* HZ_METRIC_NONE when the device measures nothing */
+	double range_min, range_max; /* physical range; valid when has_range */
 	bool has_range;
 	const struct hz_site *site;
 };
@@ -61,23 +66,23 @@ struct hz_person {
 	char person_id[HZ_REG_ID_MAX];
 	char name[32];
 	char phone[24];
-	int tier;                         /* enum hz_tier they normally serve */
+	int tier; /* enum hz_tier they normally serve */
 	const struct hz_org_unit *org;
 };
 
 /* One duty roster entry. Times are µs since the epoch; 0 = unbounded. */
 struct hz_duty {
 	const struct hz_person *person;
-	char role[16];                    /* "primary" sorts first, then by role, person */
+	char role[16]; /* "primary" sorts first, then by role, person */
 	int64_t starts_us, ends_us;
 };
 
 struct hz_registry;
 
-const char *hz_org_level_name(int level);  /* "city", ..., "grid"; "none" */
-int hz_org_level_parse(const char *s);     /* 0 when unknown */
-const char *hz_risk_name(int risk);        /* "low", "general", "significant", "major" */
-int hz_risk_parse(const char *s);          /* 0 when unknown */
+const char *hz_org_level_name(int level); /* "city", ..., "grid"; "none" */
+int hz_org_level_parse(const char *s);    /* 0 when unknown */
+const char *hz_risk_name(int risk);       /* "low", "general", "significant", "major" */
+int hz_risk_parse(const char *s);         /* 0 when unknown */
 
 /* ---- loading ---- */
 
@@ -102,20 +107,19 @@ const struct hz_person *hz_registry_person(const struct hz_registry *reg, const 
 
 /* Everyone rostered for (org_code, tier), primary first; *n is the count
  * (0 and NULL when none). Ignores shift times; see hz_registry_duty_entries. */
-const struct hz_person *const *hz_registry_duty(const struct hz_registry *reg,
-						const char *org_code, int tier, size_t *n);
+const struct hz_person *const *hz_registry_duty(const struct hz_registry *reg, const char *org_code,
+						int tier, size_t *n);
 /* The same entries with role and shift times, in the same order. */
 const struct hz_duty *hz_registry_duty_entries(const struct hz_registry *reg,
-					       const struct hz_org_unit *org, int tier,
-					       size_t *n);
+					       const struct hz_org_unit *org, int tier, size_t *n);
 /* Who answers for `site` at `tier` at time `now_us` (0: ignore shifts):
  * grid tier asks the site's org unit, then its ancestors up to the town;
  * town, county and city ask site->town, ->county, ->city. Fills up to `max`
  * people into out[] (primary first) and returns how many; also sets *org
  * (may be NULL) to the unit whose roster answered. */
 size_t hz_registry_duty_for_site(const struct hz_registry *reg, const struct hz_site *site,
-				 int tier, int64_t now_us, const struct hz_person **out,
-				 size_t max, const struct hz_org_unit **org);
+				 int tier, int64_t now_us, const struct hz_person **out, size_t max,
+				 const struct hz_org_unit **org);
 
 /* ---- whole-snapshot access ---- */
 
@@ -123,7 +127,7 @@ int64_t hz_registry_version(const struct hz_registry *reg);
 
 struct hz_registry_stats {
 	size_t orgs, sites, devices, people, duty;
-	size_t bytes;       /* the snapshot's allocation */
+	size_t bytes; /* the snapshot's allocation */
 	int64_t version;
 };
 void hz_registry_stats(const struct hz_registry *reg, struct hz_registry_stats *st);
@@ -154,15 +158,14 @@ int hz_registry_add_org(struct hz_registry_builder *b, const char *code, const c
  * chain; when given they must be the town and county of that chain. */
 int hz_registry_add_site(struct hz_registry_builder *b, const char *site_id, const char *name,
 			 const char *kind, int risk, const char *org_code, const char *town_code,
-			 const char *county_code, double lat, double lon, char *err,
-			 size_t errlen);
+			 const char *county_code, double lat, double lon, char *err, size_t errlen);
 int hz_registry_add_device(struct hz_registry_builder *b, const char *device_id,
 			   const char *site_id, const char *kind, enum hz_metric metric,
 			   bool has_range, double range_min, double range_max, char *err,
 			   size_t errlen);
-int hz_registry_add_person(struct hz_registry_builder *b, const char *person_id,
-			   const char *name, const char *phone, const char *org_code, int tier,
-			   char *err, size_t errlen);
+int hz_registry_add_person(struct hz_registry_builder *b, const char *person_id, const char *name,
+			   const char *phone, const char *org_code, int tier, char *err,
+			   size_t errlen);
 int hz_registry_add_duty(struct hz_registry_builder *b, const char *org_code, int tier,
 			 const char *person_id, const char *role, int64_t starts_us,
 			 int64_t ends_us, char *err, size_t errlen);

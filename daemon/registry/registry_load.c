@@ -58,8 +58,8 @@ static int device_row(struct hz_registry_builder *b, const PGresult *res, int r,
 	bool has_range = !PQgetisnull(res, r, 4) || !PQgetisnull(res, r, 5);
 	double lo = PQgetisnull(res, r, 4) ? -INFINITY : num(res, r, 4);
 	double hi = PQgetisnull(res, r, 5) ? INFINITY : num(res, r, 5);
-	return hz_registry_add_device(b, val(res, r, 0), val(res, r, 1), kind, m, has_range, lo,
-				      hi, err, errlen);
+	return hz_registry_add_device(b, val(res, r, 0), val(res, r, 1), kind, m, has_range, lo, hi,
+				      err, errlen);
 }
 
 static int person_row(struct hz_registry_builder *b, const PGresult *res, int r, char *err,
@@ -77,8 +77,8 @@ static int duty_row(struct hz_registry_builder *b, const PGresult *res, int r, c
 				    err, errlen);
 }
 
-static int stream(PGconn *pg, struct hz_registry_builder *b, const char *what,
-		  const char *select, row_fn fn, char *err, size_t errlen)
+static int stream(PGconn *pg, struct hz_registry_builder *b, const char *what, const char *select,
+		  row_fn fn, char *err, size_t errlen)
 {
 	char sql[1024], ctx[96];
 	snprintf(ctx, sizeof(ctx), "could not read %s", what);
@@ -186,7 +186,8 @@ int hz_registry_poll_version(PGconn *pg, int64_t *version, char *err, size_t err
 		return rc;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		hz_errf(err, errlen, "hazard.registry_version has no row (was the schema migrated?)");
+		hz_errf(err, errlen,
+			"hazard.registry_version has no row (was the schema migrated?)");
 		return HZ_ERR;
 	}
 	*version = i64(res, 0, 0);

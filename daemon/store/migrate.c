@@ -24,11 +24,11 @@ struct mfile {
 	char name[256];
 };
 
-#define LEDGER_SQL                                                         \
-	"CREATE SCHEMA IF NOT EXISTS hazard;\n"                            \
-	"CREATE TABLE IF NOT EXISTS hazard.schema_migrations (\n"          \
-	"  version int PRIMARY KEY,\n"                                     \
-	"  name text NOT NULL,\n"                                          \
+#define LEDGER_SQL                                                \
+	"CREATE SCHEMA IF NOT EXISTS hazard;\n"                   \
+	"CREATE TABLE IF NOT EXISTS hazard.schema_migrations (\n" \
+	"  version int PRIMARY KEY,\n"                            \
+	"  name text NOT NULL,\n"                                 \
 	"  applied_at timestamptz NOT NULL DEFAULT now())"
 
 static int cmp_mfile(const void *a, const void *b)
@@ -257,8 +257,8 @@ static int apply_one(PGconn *pg, const char *dir, const struct mfile *mf, int *d
 		goto out;
 	}
 	PGresult *res = PQexec(pg, sql);
-	if (!res || (PQresultStatus(res) != PGRES_COMMAND_OK &&
-		     PQresultStatus(res) != PGRES_TUPLES_OK)) {
+	if (!res ||
+	    (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)) {
 		rc = hz_pg_check(pg, res, PGRES_COMMAND_OK, "error", msg, sizeof(msg));
 		const char *pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION) : NULL;
 		/* skip hz_pg_check's "error: " prefix */
@@ -275,7 +275,8 @@ static int apply_one(PGconn *pg, const char *dir, const struct mfile *mf, int *d
 	char v[16];
 	snprintf(v, sizeof(v), "%d", mf->version);
 	const char *params[] = {v, mf->name};
-	res = PQexecParams(pg, "INSERT INTO hazard.schema_migrations (version, name) VALUES ($1, $2)",
+	res = PQexecParams(pg,
+			   "INSERT INTO hazard.schema_migrations (version, name) VALUES ($1, $2)",
 			   2, NULL, params, NULL, NULL, 0);
 	rc = hz_pg_check(pg, res, PGRES_COMMAND_OK, "could not record migration", err, errlen);
 	PQclear(res);
@@ -361,9 +362,10 @@ int hz_migrate_status(PGconn *pg, const char *sql_dir, int *db_version, int *fil
 	if (db_version) {
 		*db_version = 0;
 		int rc;
-		PGresult *res = hz_pg_query(pg, "could not read the migration ledger",
-					    "SELECT to_regclass('hazard.schema_migrations') IS NULL",
-					    0, NULL, &rc, err, errlen);
+		PGresult *res =
+			hz_pg_query(pg, "could not read the migration ledger",
+				    "SELECT to_regclass('hazard.schema_migrations') IS NULL", 0,
+				    NULL, &rc, err, errlen);
 		if (!res)
 			return rc;
 		bool missing = PQgetvalue(res, 0, 0)[0] == 't';

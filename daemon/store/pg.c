@@ -10,6 +10,7 @@
  * retrying too often is safe and dead-lettering good input is not.
  */
 #include "store/pg.h"
+#include "core/log.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -56,13 +57,26 @@ static void describe_target(const PGconn *pg, char *out, size_t outlen)
 		 port && *port ? port : "?", db && *db ? db : "?", user && *user ? user : "?");
 }
 
+/* Server notices go to the diagnostic log, not straight to stderr: warnings
+ * at warn, the rest ("relation already exists, skipping") at debug. */
+static void notice_receiver(void *arg, const PGresult *res)
+{
+	(void)arg;
+	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	if (sev && strcmp(sev, "WARNING") == 0)
+		hz_warn("postgresql: %s", msg ? msg : "");
+	else
+		hz_debug("postgresql %s: %s", sev ? sev : "notice", msg ? msg : "");
+}
+
 PGconn *hz_pg_connect(const char *dsn, char *err, size_t errlen)
 {
 	return hz_pg_connect_ex(dsn, NULL, 0, err, errlen);
 }
 
-PGconn *hz_pg_connect_ex(const char *dsn, const char *app_name, int statement_timeout_ms,
-			 char *err, size_t errlen)
+PGconn *hz_pg_connect_ex(const char *dsn, const char *app_name, int statement_timeout_ms, char *err,
+			 size_t errlen)
 {
 	/* Defaults first, the DSN last: libpq keeps the last value of a
 	 * repeated keyword, so anything the DSN says wins. */
@@ -101,6 +115,7 @@ PGconn *hz_pg_connect_ex(const char *dsn, const char *app_name, int statement_ti
 		PQfinish(pg);
 		return NULL;
 	}
+	PQsetNoticeReceiver(pg, notice_receiver, NULL);
 	if (statement_timeout_ms > 0) {
 		char sql[64];
 		snprintf(sql, sizeof(sql), "SET statement_timeout = %d", statement_timeout_ms);
@@ -142,8 +157,8 @@ bool hz_pg_is_transient(const PGconn *pg, const PGresult *res)
 	return hz_pg_sqlstate_is_transient(hz_pg_sqlstate(res));
 }
 
-int hz_pg_check(PGconn *pg, const PGresult *res, ExecStatusType want, const char *what,
-		char *err, size_t errlen)
+int hz_pg_check(PGconn *pg, const PGresult *res, ExecStatusType want, const char *what, char *err,
+		size_t errlen)
 {
 	if (res && PQresultStatus(res) == want)
 		return HZ_OK;
@@ -228,10 +243,7 @@ static void put(struct out *o, const char *s, size_t n)
 		o->buf[o->pos++] = s[i];
 }
 
-static void puts_(struct out *o, const char *s)
-{
-	put(o, s, strlen(s));
-}
+static void puts_(struct out *o, const char *s) { put(o, s, strlen(s)); }
 
 #define MASK "********"
 
@@ -347,7 +359,8 @@ const char *hz_pg_redact(const char *dsn, char *buf, size_t len)
 		return buf;
 	struct out o = {buf, len, 0};
 	if (dsn) {
-		if ((strncmp(dsn, "postgresql://", 13) == 0 || strncmp(dsn, "postgres://", 11) == 0))
+		if ((strncmp(dsn, "postgresql://", 13) == 0 ||
+		     strncmp(dsn, "postgres://", 11) == 0))
 			redact_uri(&o, dsn);
 		else
 			redact_kv(&o, dsn);

@@ -24,12 +24,13 @@ PGconn *hz_pg_connect(const char *dsn, char *err, size_t errlen);
  * application_name (the DSN wins); NULL means "hazardd". A positive
  * `statement_timeout_ms` is set for the session, so a stalled server is
  * detected (SQLSTATE 57014, transient). Also sets connect_timeout=10 unless
- * the DSN sets it, and client_encoding UTF8.
+ * the DSN sets it, and client_encoding UTF8. Server notices go to the
+ * diagnostic log (core/log.h), not to stderr.
  * Returns a connection owned by the caller (PQfinish), or NULL with
  * err = `could not connect to "host=db1 dbname=hazard": connection refused`
  * (password redacted). */
-PGconn *hz_pg_connect_ex(const char *dsn, const char *app_name, int statement_timeout_ms,
-			 char *err, size_t errlen);
+PGconn *hz_pg_connect_ex(const char *dsn, const char *app_name, int statement_timeout_ms, char *err,
+			 size_t errlen);
 
 /* Run `sql` (no parameters; several statements allowed) and expect success.
  * Returns 0, HZ_ETRANSIENT (see hz_pg_is_transient) or HZ_ERR with
@@ -45,8 +46,8 @@ PGresult *hz_pg_query(PGconn *pg, const char *what, const char *sql, int nparams
 /* Check a result for `want` (PGRES_COMMAND_OK, PGRES_TUPLES_OK, ...).
  * Returns 0, or HZ_ETRANSIENT / HZ_ERR with err filled as hz_pg_exec. Does
  * not clear `res`; `res` may be NULL (out of memory or lost connection). */
-int hz_pg_check(PGconn *pg, const PGresult *res, ExecStatusType want, const char *what,
-		char *err, size_t errlen);
+int hz_pg_check(PGconn *pg, const PGresult *res, ExecStatusType want, const char *what, char *err,
+		size_t errlen);
 
 /* The SQLSTATE of a failed result, or "" when there is none (client-side
  * errors, a lost connection). Never NULL. */

@@ -15,20 +15,44 @@
 
 #define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
-#define TICKET_COLS                                                                          \
-	"t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, t.site_id, t.town_code,"      \
-	" t.county_code, t.hazard_type, t.device_id, " US("t.opened_at") ", " US(            \
-		"t.updated_at") ", " US("t.acked_at") ", " US("t.deadline_at") ", " US(       \
-		"t.closed_at") ", t.event_count, t.episode_key, t.first_event_id,"            \
-			       " t.last_event_id, s.name, o.name"                                   \
-			       " FROM hazard.tickets t"                                             \
-			       " LEFT JOIN hazard.sites s ON s.site_id = t.site_id"                 \
-			       " LEFT JOIN hazard.org_units o ON o.code = t.town_code"
+/* clang-format off */
+#define TICKET_COLS                                                                   \
+	"t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, t.site_id, t.town_code," \
+	" t.county_code, t.hazard_type, t.device_id,"                                   \
+	" " US("t.opened_at") ", " US("t.updated_at") ", " US("t.acked_at") ","         \
+	" " US("t.deadline_at") ", " US("t.closed_at") ","                              \
+	" t.event_count, t.episode_key, t.first_event_id, t.last_event_id, s.name, o.name" \
+	" FROM hazard.tickets t"                                                        \
+	" LEFT JOIN hazard.sites s ON s.site_id = t.site_id"                            \
+	" LEFT JOIN hazard.org_units o ON o.code = t.town_code"
+/* clang-format on */
 
 /* Column numbers in TICKET_COLS. */
-enum { C_ID, C_KIND, C_STATE, C_LEVEL, C_TIER, C_MODE, C_SITE, C_TOWN, C_COUNTY, C_TYPE,
-       C_DEVICE, C_OPENED, C_UPDATED, C_ACKED, C_DEADLINE, C_CLOSED, C_COUNT, C_EPISODE,
-       C_FIRST, C_LAST, C_SITE_NAME, C_TOWN_NAME, C_NCOLS };
+enum {
+	C_ID,
+	C_KIND,
+	C_STATE,
+	C_LEVEL,
+	C_TIER,
+	C_MODE,
+	C_SITE,
+	C_TOWN,
+	C_COUNTY,
+	C_TYPE,
+	C_DEVICE,
+	C_OPENED,
+	C_UPDATED,
+	C_ACKED,
+	C_DEADLINE,
+	C_CLOSED,
+	C_COUNT,
+	C_EPISODE,
+	C_FIRST,
+	C_LAST,
+	C_SITE_NAME,
+	C_TOWN_NAME,
+	C_NCOLS
+};
 
 static const char *val(const PGresult *res, int r, int c)
 {
@@ -40,10 +64,7 @@ static int64_t i64(const PGresult *res, int r, int c)
 	return PQgetisnull(res, r, c) ? 0 : strtoll(PQgetvalue(res, r, c), NULL, 10);
 }
 
-static void fixed(char *dst, size_t size, const char *src)
-{
-	snprintf(dst, size, "%s", src);
-}
+static void fixed(char *dst, size_t size, const char *src) { snprintf(dst, size, "%s", src); }
 
 /* A bump allocator over the strings area of a packed block. */
 struct pack {
@@ -112,8 +133,8 @@ static int pack_tickets(const PGresult *res, size_t max, struct hz_ticket_row **
 	if (nr == 0)
 		return HZ_OK;
 	size_t head = nr * sizeof(struct hz_ticket_row);
-	char *block = malloc(head + strings_size(res, ticket_str_cols,
-						 HZ_ARRAY_LEN(ticket_str_cols)));
+	char *block =
+		malloc(head + strings_size(res, ticket_str_cols, HZ_ARRAY_LEN(ticket_str_cols)));
 	if (!block) {
 		hz_errf(err, errlen, "out of memory reading %zu tickets", nr);
 		return HZ_ENOMEM;
@@ -127,9 +148,8 @@ static int pack_tickets(const PGresult *res, size_t max, struct hz_ticket_row **
 	return HZ_OK;
 }
 
-int hz_store_tickets_list(PGconn *pg, const struct hz_ticket_filter *f,
-			  struct hz_ticket_row **rows, size_t *n, bool *more, char *err,
-			  size_t errlen)
+int hz_store_tickets_list(PGconn *pg, const struct hz_ticket_filter *f, struct hz_ticket_row **rows,
+			  size_t *n, bool *more, char *err, size_t errlen)
 {
 	char sql[2048], num[8][32];
 	const char *params[8];
@@ -139,11 +159,11 @@ int hz_store_tickets_list(PGconn *pg, const struct hz_ticket_filter *f,
 	*n = 0;
 	if (more)
 		*more = false;
-#define ADD(cond, value)                                                                     \
-	do {                                                                                 \
-		params[np] = (value);                                                        \
-		np++;                                                                        \
-		len += (size_t)snprintf(sql + len, sizeof(sql) - len, cond, np);           \
+#define ADD(cond, value)                                                         \
+	do {                                                                     \
+		params[np] = (value);                                            \
+		np++;                                                            \
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len, cond, np); \
 	} while (0)
 	if (f->town_code && *f->town_code)
 		ADD(" AND t.town_code = $%d", f->town_code);
@@ -160,7 +180,8 @@ int hz_store_tickets_list(PGconn *pg, const struct hz_ticket_filter *f,
 					" AND t.state NOT IN ('closed', 'dismissed')");
 	if (f->since_us) {
 		snprintf(num[np], sizeof(num[np]), "%lld", (long long)f->since_us);
-		ADD(" AND t.opened_at >= timestamptz 'epoch' + $%d::bigint * interval '1 microsecond'",
+		ADD(" AND t.opened_at >= timestamptz 'epoch' + $%d::bigint * interval '1 "
+		    "microsecond'",
 		    num[np]);
 	}
 #undef ADD
@@ -168,8 +189,8 @@ int hz_store_tickets_list(PGconn *pg, const struct hz_ticket_filter *f,
 	snprintf(sql + len, sizeof(sql) - len,
 		 " ORDER BY t.opened_at DESC, t.ticket_id DESC LIMIT %ld", limit + 1);
 	int rc;
-	PGresult *res = hz_pg_query(pg, "could not list tickets", sql, np, params, &rc, err,
-				    errlen);
+	PGresult *res =
+		hz_pg_query(pg, "could not list tickets", sql, np, params, &rc, err, errlen);
 	if (!res)
 		return rc;
 	if (more)
@@ -202,8 +223,8 @@ int hz_store_ticket_get(PGconn *pg, int64_t ticket_id, struct hz_ticket_row **ro
 	return rc;
 }
 
-int hz_store_ticket_history(PGconn *pg, int64_t ticket_id, struct hz_history_row **rows,
-			    size_t *n, char *err, size_t errlen)
+int hz_store_ticket_history(PGconn *pg, int64_t ticket_id, struct hz_history_row **rows, size_t *n,
+			    char *err, size_t errlen)
 {
 	char id[32];
 	snprintf(id, sizeof(id), "%lld", (long long)ticket_id);
@@ -214,7 +235,8 @@ int hz_store_ticket_history(PGconn *pg, int64_t ticket_id, struct hz_history_row
 	PGresult *res = hz_pg_query(
 		pg, "could not read ticket history",
 		"SELECT ticket_id, seq, " US("at") ", from_state, to_state, level, tier, actor,"
-		" reason, event_id FROM hazard.ticket_history WHERE ticket_id = $1 ORDER BY seq",
+						   " reason, event_id FROM hazard.ticket_history "
+						   "WHERE ticket_id = $1 ORDER BY seq",
 		1, params, &rc, err, errlen);
 	if (!res)
 		return rc;
@@ -256,8 +278,8 @@ int hz_store_ticket_history(PGconn *pg, int64_t ticket_id, struct hz_history_row
 
 #define DL_PAYLOAD_MAX 65536
 
-int hz_store_dead_letters_list(PGconn *pg, long limit, struct hz_dead_letter_row **rows,
-			       size_t *n, bool *more, char *err, size_t errlen)
+int hz_store_dead_letters_list(PGconn *pg, long limit, struct hz_dead_letter_row **rows, size_t *n,
+			       bool *more, char *err, size_t errlen)
 {
 	char sql[512];
 	int rc;
@@ -268,13 +290,14 @@ int hz_store_dead_letters_list(PGconn *pg, long limit, struct hz_dead_letter_row
 	if (limit <= 0)
 		limit = 50;
 	snprintf(sql, sizeof(sql),
-		 "SELECT id, " US("received_at") ", source, topic, reason, event_id,"
-		 " coalesce(partition, -1), coalesce(\"offset\", -1),"
-		 " substring(payload FROM 1 FOR %d), length(payload)"
-		 " FROM hazard.dead_letters ORDER BY id DESC LIMIT %ld",
+		 "SELECT id, " US(
+			 "received_at") ", source, topic, reason, event_id,"
+					" coalesce(partition, -1), coalesce(\"offset\", -1),"
+					" substring(payload FROM 1 FOR %d), length(payload)"
+					" FROM hazard.dead_letters ORDER BY id DESC LIMIT %ld",
 		 DL_PAYLOAD_MAX, limit + 1);
-	PGresult *res = hz_pg_query(pg, "could not list dead letters", sql, 0, NULL, &rc, err,
-				    errlen);
+	PGresult *res =
+		hz_pg_query(pg, "could not list dead letters", sql, 0, NULL, &rc, err, errlen);
 	if (!res)
 		return rc;
 	size_t nr = HZ_MIN((size_t)PQntuples(res), (size_t)limit);

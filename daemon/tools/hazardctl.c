@@ -221,10 +221,7 @@ static json_t *json_time(int64_t us)
 	return us ? json_string(hz_time_format(us, buf)) : json_null();
 }
 
-static json_t *json_opt(const char *s)
-{
-	return s && *s ? json_string(s) : json_null();
-}
+static json_t *json_opt(const char *s) { return s && *s ? json_string(s) : json_null(); }
 
 static int json_print(json_t *j)
 {
@@ -255,7 +252,11 @@ static bool parse_since(const char *s, int64_t *us)
 	long n = strtol(s, &end, 10);
 	if (end == s || n < 0 || strlen(end) != 1)
 		return false;
-	int64_t unit = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
+	int64_t unit = *end == 's'   ? 1
+		       : *end == 'm' ? 60
+		       : *end == 'h' ? 3600
+		       : *end == 'd' ? 86400
+				     : 0;
 	if (!unit)
 		return false;
 	*us = hz_now_us() - (int64_t)n * unit * HZ_US_PER_SEC;
@@ -341,7 +342,8 @@ static int cmd_import(int argc, char **argv)
 	for (int f = 0; f < HZ_IMP_NFILES; f++) {
 		if (st.present[f])
 			printf("%-14s %7zu rows, %7zu new or changed\n",
-			       hz_import_file_name((enum hz_import_file)f), st.rows[f], st.changed[f]);
+			       hz_import_file_name((enum hz_import_file)f), st.rows[f],
+			       st.changed[f]);
 		else
 			printf("%-14s (absent)\n", hz_import_file_name((enum hz_import_file)f));
 	}
@@ -383,18 +385,17 @@ static json_t *ticket_json(const struct hz_ticket_row *r)
 static int tickets_list(int argc, char **argv)
 {
 	enum { O_TOWN = 256, O_COUNTY, O_STATE, O_KIND, O_LEVEL, O_OPEN, O_SINCE, O_LIMIT, O_JSON };
-	static const struct option lo[] = {
-		{"town", required_argument, NULL, O_TOWN},
-		{"county", required_argument, NULL, O_COUNTY},
-		{"state", required_argument, NULL, O_STATE},
-		{"kind", required_argument, NULL, O_KIND},
-		{"level", required_argument, NULL, O_LEVEL},
-		{"open", no_argument, NULL, O_OPEN},
-		{"since", required_argument, NULL, O_SINCE},
-		{"limit", required_argument, NULL, O_LIMIT},
-		{"json", no_argument, NULL, O_JSON},
-		{"help", no_argument, NULL, 'h'},
-		{0}};
+	static const struct option lo[] = {{"town", required_argument, NULL, O_TOWN},
+					   {"county", required_argument, NULL, O_COUNTY},
+					   {"state", required_argument, NULL, O_STATE},
+					   {"kind", required_argument, NULL, O_KIND},
+					   {"level", required_argument, NULL, O_LEVEL},
+					   {"open", no_argument, NULL, O_OPEN},
+					   {"since", required_argument, NULL, O_SINCE},
+					   {"limit", required_argument, NULL, O_LIMIT},
+					   {"json", no_argument, NULL, O_JSON},
+					   {"help", no_argument, NULL, 'h'},
+					   {0}};
 	struct hz_ticket_filter f = {0};
 	bool json = false;
 	int c;
@@ -405,24 +406,39 @@ static int tickets_list(int argc, char **argv)
 		case O_COUNTY: f.county_code = optarg; break;
 		case O_STATE:
 			if (!(f.state = hz_state_parse(optarg)))
-				return usage_error("tickets list", "unknown state \"%s\" (expected discovered, confirmed, controlled, rectifying, closed or dismissed)", optarg);
+				return usage_error(
+					"tickets list",
+					"unknown state \"%s\" (expected discovered, confirmed, "
+					"controlled, rectifying, closed or dismissed)",
+					optarg);
 			break;
 		case O_KIND:
 			if (!(f.kind = hz_kind_parse(optarg)))
-				return usage_error("tickets list", "unknown kind \"%s\" (expected alarm, hazard, warning or fault)", optarg);
+				return usage_error("tickets list",
+						   "unknown kind \"%s\" (expected alarm, hazard, "
+						   "warning or fault)",
+						   optarg);
 			break;
 		case O_LEVEL:
 			if (!(f.level = hz_level_parse(optarg)))
-				return usage_error("tickets list", "unknown level \"%s\" (expected blue, yellow, orange or red)", optarg);
+				return usage_error("tickets list",
+						   "unknown level \"%s\" (expected blue, yellow, "
+						   "orange or red)",
+						   optarg);
 			break;
 		case O_OPEN: f.open_only = true; break;
 		case O_SINCE:
 			if (!parse_since(optarg, &f.since_us))
-				return usage_error("tickets list", "--since wants an RFC 3339 time or a duration like 2h, got \"%s\"", optarg);
+				return usage_error("tickets list",
+						   "--since wants an RFC 3339 time or a duration "
+						   "like 2h, got \"%s\"",
+						   optarg);
 			break;
 		case O_LIMIT:
 			if (!parse_long(optarg, 1, &f.limit))
-				return usage_error("tickets list", "--limit wants a positive number, got \"%s\"", optarg);
+				return usage_error("tickets list",
+						   "--limit wants a positive number, got \"%s\"",
+						   optarg);
 			break;
 		case O_JSON: json = true; break;
 		default: return usage_error("tickets list", "bad option");
@@ -448,8 +464,9 @@ static int tickets_list(int argc, char **argv)
 		free(rows);
 		return json_print(arr);
 	}
-	static const char *const head[] = {"ID", "KIND", "STATE", "LEVEL", "TIER", "TOWN",
-					   "SITE", "HAZARD_TYPE", "EVENTS", "OPENED", "UPDATED"};
+	static const char *const head[] = {"ID",     "KIND",   "STATE",  "LEVEL",
+					   "TIER",   "TOWN",   "SITE",   "HAZARD_TYPE",
+					   "EVENTS", "OPENED", "UPDATED"};
 	struct table t = {HZ_ARRAY_LEN(head), 0, 0, head, NULL};
 	for (size_t i = 0; i < n; i++) {
 		const struct hz_ticket *tk = &rows[i].tk;
@@ -464,7 +481,8 @@ static int tickets_list(int argc, char **argv)
 	}
 	table_print(&t, stdout);
 	table_free(&t);
-	printf("(%zu ticket%s%s)\n", n, n == 1 ? "" : "s", more ? "; more match, raise --limit" : "");
+	printf("(%zu ticket%s%s)\n", n, n == 1 ? "" : "s",
+	       more ? "; more match, raise --limit" : "");
 	free(rows);
 	return 0;
 }
@@ -479,9 +497,8 @@ static void show_field(const char *name, const char *value, const char *extra)
 
 static int tickets_show(int argc, char **argv)
 {
-	static const struct option lo[] = {{"json", no_argument, NULL, 'j'},
-					   {"help", no_argument, NULL, 'h'},
-					   {0}};
+	static const struct option lo[] = {
+		{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
 	bool json = false;
 	int c;
 	while ((c = cmd_getopt(argc, argv, "tickets show", lo, "h")) != -1) {
@@ -520,13 +537,17 @@ static int tickets_show(int argc, char **argv)
 			json_t *o = json_object();
 			json_object_set_new(o, "seq", json_integer(h->seq));
 			json_object_set_new(o, "at", json_time(h->at_us));
-			json_object_set_new(o, "from_state", h->from_state
-				? json_string(hz_state_name(h->from_state)) : json_null());
+			json_object_set_new(o, "from_state",
+					    h->from_state
+						    ? json_string(hz_state_name(h->from_state))
+						    : json_null());
 			json_object_set_new(o, "to_state", json_string(hz_state_name(h->to_state)));
-			json_object_set_new(o, "level", h->level
-				? json_string(hz_level_name(h->level)) : json_null());
-			json_object_set_new(o, "tier", h->tier
-				? json_string(hz_tier_name(h->tier)) : json_null());
+			json_object_set_new(o, "level",
+					    h->level ? json_string(hz_level_name(h->level))
+						     : json_null());
+			json_object_set_new(o, "tier",
+					    h->tier ? json_string(hz_tier_name(h->tier))
+						    : json_null());
 			json_object_set_new(o, "actor", json_string(h->actor));
 			json_object_set_new(o, "reason", json_opt(h->reason));
 			json_object_set_new(o, "event_id", json_opt(h->event_id));
@@ -541,8 +562,10 @@ static int tickets_show(int argc, char **argv)
 	char buf[64], ev[160];
 	printf("ticket %lld: %s %s, level %s, tier %s%s\n", (long long)tk->ticket_id,
 	       hz_kind_name(tk->kind), hz_state_name(tk->state), hz_level_name(tk->level),
-	       hz_tier_name(tk->tier), tk->mode == HZ_MODE_ACTUAL ? "" :
-	       tk->mode == HZ_MODE_EXERCISE ? " [exercise]" : " [test]");
+	       hz_tier_name(tk->tier),
+	       tk->mode == HZ_MODE_ACTUAL     ? ""
+	       : tk->mode == HZ_MODE_EXERCISE ? " [exercise]"
+					      : " [test]");
 	show_field("site", tk->site_id, row->site_name);
 	show_field("town", tk->town_code, row->town_name);
 	show_field("county", tk->county_code, NULL);
@@ -555,19 +578,20 @@ static int tickets_show(int argc, char **argv)
 	show_field("deadline", fmt_time(tk->deadline_us, buf, sizeof(buf)), NULL);
 	show_field("closed", fmt_time(tk->closed_us, buf, sizeof(buf)), NULL);
 	snprintf(buf, sizeof(buf), "%lld", (long long)tk->event_count);
-	snprintf(ev, sizeof(ev), "first %s, last %s", *row->first_event_id ? row->first_event_id : "-",
+	snprintf(ev, sizeof(ev), "first %s, last %s",
+		 *row->first_event_id ? row->first_event_id : "-",
 		 *row->last_event_id ? row->last_event_id : "-");
 	show_field("events", buf, ev);
 	printf("\nhistory:\n");
-	static const char *const head[] = {"SEQ", "AT", "CHANGE", "LEVEL", "TIER",
-					   "ACTOR", "REASON", "EVENT_ID"};
+	static const char *const head[] = {"SEQ",  "AT",    "CHANGE", "LEVEL",
+					   "TIER", "ACTOR", "REASON", "EVENT_ID"};
 	struct table t = {HZ_ARRAY_LEN(head), 0, 0, head, NULL};
 	for (size_t i = 0; i < nh; i++) {
 		const struct hz_history_row *h = &hist[i];
 		char seq[16], at[40], change[48];
 		snprintf(seq, sizeof(seq), "%d", h->seq);
-		snprintf(change, sizeof(change), "%s->%s",
-			 h->from_state ? hz_state_name(h->from_state) : "",
+		snprintf(change, sizeof(change), "%s -> %s",
+			 h->from_state ? hz_state_name(h->from_state) : "(new)",
 			 hz_state_name(h->to_state));
 		table_add(&t, seq, fmt_time(h->at_us, at, sizeof(at)), change,
 			  h->level ? hz_level_name(h->level) : "-",
@@ -635,7 +659,8 @@ static void preview(const unsigned char *p, size_t n, char *out, size_t outlen)
 	size_t o = 0;
 	if (text) {
 		for (size_t i = 0; i < show && o + 2 < outlen; i++)
-			out[o++] = (p[i] == '\n' || p[i] == '\r' || p[i] == '\t') ? ' ' : (char)p[i];
+			out[o++] =
+				(p[i] == '\n' || p[i] == '\r' || p[i] == '\t') ? ' ' : (char)p[i];
 	} else {
 		o += (size_t)snprintf(out, outlen, "0x");
 		for (size_t i = 0; i < HZ_MIN(n, (size_t)16) && o + 3 < outlen; i++)
@@ -664,8 +689,8 @@ static int cmd_dead_letters(int argc, char **argv)
 		else if (c == 'n' && parse_long(optarg, 1, &limit))
 			continue;
 		else if (c == 'n')
-			return usage_error("dead-letters", "--limit wants a positive number, got \"%s\"",
-					   optarg);
+			return usage_error("dead-letters",
+					   "--limit wants a positive number, got \"%s\"", optarg);
 		else
 			return usage_error("dead-letters", "bad option");
 	}
@@ -692,21 +717,27 @@ static int cmd_dead_letters(int argc, char **argv)
 			json_object_set_new(o, "received_at", json_time(d->received_us));
 			json_object_set_new(o, "source", json_string(d->source));
 			json_object_set_new(o, "topic", json_string(d->topic));
-			json_object_set_new(o, "partition", d->partition >= 0 ? json_integer(d->partition) : json_null());
-			json_object_set_new(o, "offset", d->offset >= 0 ? json_integer(d->offset) : json_null());
+			json_object_set_new(o, "partition",
+					    d->partition >= 0 ? json_integer(d->partition)
+							      : json_null());
+			json_object_set_new(o, "offset",
+					    d->offset >= 0 ? json_integer(d->offset) : json_null());
 			json_object_set_new(o, "reason", json_string(d->reason));
 			json_object_set_new(o, "event_id", json_opt(d->event_id));
-			json_object_set_new(o, "payload_size", json_integer((json_int_t)d->payload_size));
-			json_object_set_new(o, "payload_base64", b64 ? json_string(b64) : json_null());
-			json_object_set_new(o, "payload_truncated", json_boolean(d->payload_len < d->payload_size));
+			json_object_set_new(o, "payload_size",
+					    json_integer((json_int_t)d->payload_size));
+			json_object_set_new(o, "payload_base64",
+					    b64 ? json_string(b64) : json_null());
+			json_object_set_new(o, "payload_truncated",
+					    json_boolean(d->payload_len < d->payload_size));
 			free(b64);
 			json_array_append_new(arr, o);
 		}
 		free(rows);
 		return json_print(arr);
 	}
-	static const char *const head[] = {"ID", "RECEIVED", "SOURCE", "TOPIC", "PARTITION",
-					   "OFFSET", "BYTES", "REASON", "PAYLOAD"};
+	static const char *const head[] = {"ID",     "RECEIVED", "SOURCE", "TOPIC",  "PARTITION",
+					   "OFFSET", "BYTES",    "REASON", "PAYLOAD"};
 	struct table t = {HZ_ARRAY_LEN(head), 0, 0, head, NULL};
 	for (size_t i = 0; i < n; i++) {
 		const struct hz_dead_letter_row *d = &rows[i];
@@ -721,7 +752,8 @@ static int cmd_dead_letters(int argc, char **argv)
 	}
 	table_print(&t, stdout);
 	table_free(&t);
-	printf("(%zu dead letter%s%s)\n", n, n == 1 ? "" : "s", more ? "; more exist, raise --limit" : "");
+	printf("(%zu dead letter%s%s)\n", n, n == 1 ? "" : "s",
+	       more ? "; more exist, raise --limit" : "");
 	free(rows);
 	return 0;
 }
@@ -730,9 +762,8 @@ static int cmd_dead_letters(int argc, char **argv)
 
 static int cmd_registry(int argc, char **argv)
 {
-	static const struct option lo[] = {{"json", no_argument, NULL, 'j'},
-					   {"help", no_argument, NULL, 'h'},
-					   {0}};
+	static const struct option lo[] = {
+		{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
 	bool json = false;
 	int c;
 	while ((c = cmd_getopt(argc, argv, "registry", lo, "h")) != -1) {
@@ -761,9 +792,10 @@ static int cmd_registry(int argc, char **argv)
 	hz_registry_destroy(reg);
 	double per_dev = st.devices ? (double)st.bytes / (double)st.devices : 0;
 	if (json) {
-		json_t *j = json_pack("{sI sI sI sI sI sI sI sf sI}", "version", (json_int_t)st.version,
-				      "org_units", (json_int_t)st.orgs, "sites", (json_int_t)st.sites,
-				      "devices", (json_int_t)st.devices, "people", (json_int_t)st.people,
+		json_t *j = json_pack("{sI sI sI sI sI sI sI sf sI}", "version",
+				      (json_int_t)st.version, "org_units", (json_int_t)st.orgs,
+				      "sites", (json_int_t)st.sites, "devices",
+				      (json_int_t)st.devices, "people", (json_int_t)st.people,
 				      "duty", (json_int_t)st.duty, "bytes", (json_int_t)st.bytes,
 				      "bytes_per_device", per_dev, "load_us", (json_int_t)took);
 		return json_print(j);
@@ -793,7 +825,8 @@ static const struct command commands[] = {
 	 "FILE:LINE: column NAME: problem, and nothing changes. Bumps\n"
 	 "hazard.registry_version so running daemons reload.\n"
 	 "\n"
-	 "  org_units.csv  code, name, level (city|county|town|village|grid), parent_code, lat, lon\n"
+	 "  org_units.csv  code, name, level (city|county|town|village|grid), parent_code, lat, "
+	 "lon\n"
 	 "  sites.csv      site_id, name, kind, risk_grade (major|significant|general|low),\n"
 	 "                 org_code, town_code, county_code, lat, lon\n"
 	 "  devices.csv    device_id, site_id, kind, metric, range_min, range_max, installed_at\n"
@@ -806,7 +839,8 @@ static const struct command commands[] = {
 	 "  --kind KIND      alarm, hazard, warning, fault\n"
 	 "  --level LEVEL    none, blue, yellow, orange, red\n"
 	 "  --open           not closed or dismissed\n"
-	 "  --since WHEN     opened at or after WHEN: RFC 3339, or a duration ago (90s, 15m, 2h, 7d)\n"
+	 "  --since WHEN     opened at or after WHEN: RFC 3339, or a duration ago (90s, 15m, 2h, "
+	 "7d)\n"
 	 "  --limit N        at most N tickets (default 100)\n"
 	 "  --json           a JSON array instead of a table\n"
 	 "tickets show ID: the ticket's fields and its whole history (--json: one object).\n"},

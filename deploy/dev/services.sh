@@ -20,6 +20,11 @@
 #   services.sh mosquitto-stop DIR | mosquitto-start DIR | mosquitto-kill DIR
 #   services.sh mosquitto-freeze DIR | mosquitto-thaw DIR
 #   services.sh kafka [DIR] COMMAND...   e.g. kafka down 1; kafka errors Fetch 5 NOT_LEADER_FOR_PARTITION
+#       (DIR defaults to $HZ_RUN_DIR; commands: down ID, up ID, rtt ID MS,
+#       leader TOPIC PARTITION ID, errors APIKEY COUNT ERR, clear APIKEY,
+#       topic NAME PARTITIONS, topic-error TOPIC ERR, coordinator, reset;
+#       see build/kmock -h. Waits for kmock's reply, fails if it refused.)
+#   services.sh kafka-stop DIR      stop the mock (heal starts a new one on new ports)
 #
 # Environment: HZ_KMOCK (kmock binary, default build/kmock), HZ_KMOCK_BROKERS
 # (3), HZ_KMOCK_PARTITIONS (8), HZ_PGBIN (/usr/lib/postgresql/15/bin).

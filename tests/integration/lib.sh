@@ -144,6 +144,7 @@ hz_wait_log() {
 
 # hz_tmp [NAME]: the test's temp dir under the run dir, or its subdir NAME
 # (created). Kept with the logs when the run fails.
+# shellcheck disable=SC2120 # optional arguments
 hz_tmp() {
 	local d=$HZ_TEST_DIR/tmp${1:+/$1}
 	mkdir -p "$d"
@@ -152,6 +153,7 @@ hz_tmp() {
 
 # hz_unique [PREFIX]: a name no other test or run uses, e.g. for an MQTT
 # client id, a consumer group or a topic: PREFIX-TEST-RANDOM.
+# shellcheck disable=SC2120 # optional arguments
 hz_unique() {
 	local n=${HZ_TEST_NAME#t_}
 	printf '%s-%s-%s%04x%04x\n' "${1:-hz}" "${n//_/-}" "$(date +%s%N | tail -c 7)" "$RANDOM" "$RANDOM"
@@ -159,6 +161,7 @@ hz_unique() {
 
 # hz_mqtt_client_id [PREFIX]: a unique MQTT client id (at most 23 bytes, the
 # limit MQTT 3.1.1 brokers must accept).
+# shellcheck disable=SC2120 # optional arguments
 hz_mqtt_client_id() {
 	local id
 	id=$(printf '%s-%s%04x' "${1:-hz}" "$(date +%s%N | tail -c 9)" "$RANDOM")
@@ -208,6 +211,7 @@ hz_psql_file() {
 # role hazard, from TEMPLATE or $HZ_DB_TEMPLATE or template0) and point
 # PGDATABASE, HZ_PG_DSN, HZ_PG_URL and HZ_DB at it. Dropped when the test
 # passes. Call directly, not in $( ).
+# shellcheck disable=SC2120 # optional arguments
 hz_fresh_db() {
 	local tpl=${1:-${HZ_DB_TEMPLATE:-template0}} n
 	HZ__SEQ=$((HZ__SEQ + 1))
@@ -284,6 +288,7 @@ hz_start_daemon() {
 }
 
 # hz_daemon_alive [PID]: true while the daemon runs.
+# shellcheck disable=SC2120 # optional arguments
 hz_daemon_alive() { svc_pid_alive "${1:-$HZ_DAEMON_PID}"; }
 
 hz__reap() {
@@ -335,7 +340,7 @@ hz__on_err() {
 }
 
 hz__on_exit() {
-	local rc=$? entry pid log c db
+	local rc=$? entry pid log c db shown=" "
 	set +e
 	trap - ERR
 	for c in "${HZ__CLEANUP[@]}"; do eval "$c"; done
@@ -347,8 +352,9 @@ hz__on_exit() {
 		fi
 		wait "$pid" 2>/dev/null
 		rm -f "$HZ_RUN_DIR/pids/hazardd.$pid"
-		if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [[ $shown != *" $log "* ]]; then
 			svc_tail "$log" 40
+			shown+="$log "
 		fi
 	done
 	if [ "$rc" -eq 0 ]; then

@@ -5,12 +5,13 @@
  * against a raw Paho subscriber. Prints lines a shell script can check.
  *
  *   pub URL COUNT [-p PREFIX] [-s START] [-w WINDOW]
- *   recv URL -c CLIENT -d SPOOL [-n COMMITTED_NEXT] [-u IDS] [-b COMMIT_EVERY]
+ *   recv URL -c CLIENT -d SPOOL [-n COMMITTED_NEXT] [-u IDS] [-b COMMIT_EVERY] [-L LAG]
  *        [-S SLEEP_US] [-t TIMEOUT_S] [-I IDLE_MS] [-p PREFIX] [-q]
  *        (-u IDS: until ids 0..IDS-1 were all seen; -I: or nothing came for IDLE_MS)
  *   drain URL -c CLIENT -d SPOOL -u COUNT [-p PREFIX]     (through hz_in_mqtt)
  *   raw URL -c CLIENT -u COUNT [-p PREFIX] [-e]           (raw Paho; -e: set up
  *        the session only)
+ *   forget URL -c CLIENT  remove the client's broker session
  *   paho-lock URL        how long another client's Paho call waits while an
  *                        arrival callback is blocked
  *
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,7 +34,7 @@
 #include "in/in_mqtt.h"
 
 static const char *url, *client_id, *spool_dir, *prefix = "hazard/v1";
-static uint64_t committed_next, until_ids, commit_every = 100, sleep_us;
+static uint64_t committed_next, until_ids, commit_every = 100, commit_lag, sleep_us;
 static unsigned start_id, window = 1000;
 static int timeout_s = 60, idle_ms;
 static bool quiet, setup_only;
@@ -224,6 +226,20 @@ static int cmd_pub(unsigned count)
 	return atomic_load(&acked) == count ? 0 : 1;
 }
 
+/* CPU and context switches of this process so far. */
+static void print_usage(const char *what, uint64_t n)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		     (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+	printf("usage %s: cpu %.3f s (user %.3f) = %.2f us/msg, voluntary switches %ld "
+	       "(%.2f/msg), involuntary %ld\n",
+	       what, cpu, (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+	       n ? cpu * 1e6 / (double)n : 0.0, ru.ru_nvcsw, n ? (double)ru.ru_nvcsw / (double)n : 0.0,
+	       ru.ru_nivcsw);
+}
+
 /* ---- recv and drain: through hz_in_mqtt ---- */
 
 static struct hz_in_mqtt *source_start(void)
@@ -235,6 +251,7 @@ static struct hz_in_mqtt *source_start(void)
 		.spool_dir = spool_dir,
 		.queue_max = 100000,
 		.segment_bytes = 16 << 20,
+		.sync_interval_ms = getenv("HZ_CHECK_SYNC_MS") ? atoi(getenv("HZ_CHECK_SYNC_MS")) : 0,
 	};
 	char err[512];
 	struct hz_in_mqtt *m = hz_in_mqtt_new(&cfg, committed_next, err, sizeof(err));
@@ -316,12 +333,13 @@ static int cmd_recv(void)
 		}
 		got += n;
 		since_commit += n;
-		if (n && since_commit >= commit_every) {
+		if (n && since_commit >= commit_every && last_seq > commit_lag) {
 			/* The pipeline's order: the position is durable (here: the
-			 * COMMIT line is out) before the source may forget. */
-			printf("COMMIT %" PRIu64 "\n", last_seq);
+			 * COMMIT line is out) before the source may forget. -L keeps
+			 * the last L handed out uncommitted, like batches in flight. */
+			printf("COMMIT %" PRIu64 "\n", last_seq - commit_lag);
 			fflush(stdout);
-			hz_in_mqtt_release(m, last_seq);
+			hz_in_mqtt_release(m, last_seq - commit_lag);
 			since_commit = 0;
 		}
 		fflush(stdout);
@@ -369,6 +387,8 @@ static int cmd_drain(void)
 	       "(from start %.3f s) spooled=%" PRIu64 "\n",
 	       got, last - first, got > 1 ? (got - 1) / (last - first) : 0.0, last - t0,
 	       st.spooled);
+	if (getenv("HZ_CHECK_USAGE"))
+		print_usage("source", got);
 	return got >= until_ids ? 0 : 1;
 }
 
@@ -435,6 +455,8 @@ static int cmd_raw(void)
 	printf("drain raw got=%lu first_to_last=%.3f s rate=%.0f msg/s (from start %.3f s)\n",
 	       got, raw_last - raw_first, got > 1 ? (got - 1) / (raw_last - raw_first) : 0.0,
 	       raw_last - t0);
+	if (getenv("HZ_CHECK_USAGE"))
+		print_usage("raw", got);
 	return got >= until_ids ? 0 : 1;
 }
 
@@ -504,13 +526,14 @@ int main(int argc, char **argv)
 	}
 	optind = optind_;
 	int c;
-	while ((c = getopt(argc, argv, "c:d:n:u:b:S:t:p:s:w:qeI:")) != -1) {
+	while ((c = getopt(argc, argv, "c:d:n:u:b:L:S:t:p:s:w:qeI:")) != -1) {
 		switch (c) {
 		case 'c': client_id = optarg; break;
 		case 'd': spool_dir = optarg; break;
 		case 'n': committed_next = strtoull(optarg, NULL, 10); break;
 		case 'u': until_ids = strtoull(optarg, NULL, 10); break;
 		case 'b': commit_every = strtoull(optarg, NULL, 10); break;
+		case 'L': commit_lag = strtoull(optarg, NULL, 10); break;
 		case 'S': sleep_us = strtoull(optarg, NULL, 10); break;
 		case 't': timeout_s = atoi(optarg); break;
 		case 'p': prefix = optarg; break;
@@ -532,6 +555,15 @@ int main(int argc, char **argv)
 		die("-c CLIENT is required");
 	if (strcmp(cmd, "raw") == 0)
 		return cmd_raw();
+	if (strcmp(cmd, "forget") == 0) {
+		/* Clean start and no session expiry: the broker drops the session. */
+		MQTTAsync cli = connect_client(client_id, 1, false, NULL, NULL);
+		MQTTAsync_disconnectOptions dopt = MQTTAsync_disconnectOptions_initializer5;
+		MQTTAsync_disconnect(cli, &dopt);
+		sleep_us_(100000);
+		MQTTAsync_destroy(&cli);
+		return 0;
+	}
 	if (!spool_dir)
 		die("-d SPOOL is required");
 	if (strcmp(cmd, "recv") == 0)

@@ -9,7 +9,7 @@
 N=${HZ_KILL9_MESSAGES:-10000}
 hz_pipeline_setup
 # small batches so that the run lasts long enough to be killed inside it
-echo "pipeline.batch_max = 50" >>"$HZ_CONF"
+echo "pipeline.batch_max = 10" >>"$HZ_CONF"
 hz_q "select device_id || ' ' || site_id from hazard.devices where metric = 'smoke' order by device_id" >"$(hz_tmp)/devs"
 [ "$(wc -l <"$(hz_tmp)/devs")" -ge 10 ] || hz_fail "need at least 10 smoke devices"
 
@@ -37,7 +37,7 @@ for round in 1 2 3 4; do
 	# wait for progress, then kill at a moment that moves each round
 	before=$(consumed)
 	hz_poll "[ \$(consumed) -gt $before ]" 30 || true
-	sleep "0.$((round * 2))"
+	sleep "0.$((round - 1))"
 	if [ "$(consumed)" -lt "$N" ]; then
 		hz_kill_daemon "$HZ_DAEMON_PID" KILL
 		kills=$((kills + 1))
