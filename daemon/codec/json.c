@@ -151,7 +151,7 @@ static size_t path_push(struct jctx *c, const char *name, long idx)
 {
 	size_t old = c->pathlen;
 	char tmp[24];
-	const char *add = name;
+	const char *add = name ? name : "";
 	if (idx >= 0) {
 		char *p = tmp + sizeof(tmp);
 		*--p = '\0';
@@ -961,12 +961,36 @@ static int put_timestamp(struct hz_buf *b, const ProtobufCMessage *m)
 
 static int put_message(struct hz_buf *b, const ProtobufCMessage *m);
 
+/* Decimal integer, optionally quoted (64-bit types are strings in proto3
+ * JSON); by hand, since vsnprintf costs more than the rest of a field. */
+static int put_int(struct hz_buf *b, uint64_t mag, bool neg, bool quote)
+{
+	char tmp[24];
+	char *p = tmp + sizeof(tmp);
+	if (quote)
+		*--p = '"';
+	do {
+		*--p = (char)('0' + mag % 10);
+		mag /= 10;
+	} while (mag);
+	if (neg)
+		*--p = '-';
+	if (quote)
+		*--p = '"';
+	return put(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static int put_i64(struct hz_buf *b, int64_t v, bool quote)
+{
+	return put_int(b, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0, quote);
+}
+
 static int put_enum(struct hz_buf *b, const ProtobufCEnumDescriptor *ed, int32_t v)
 {
 	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(ed, v);
 	if (ev)
 		return put_str(b, ev->name, strlen(ev->name));
-	return hz_buf_appendf(b, "%" PRId32, v);
+	return put_i64(b, v, false);
 }
 
 static int put_value(struct hz_buf *b, const ProtobufCFieldDescriptor *f, const void *p)
@@ -975,17 +999,17 @@ static int put_value(struct hz_buf *b, const ProtobufCFieldDescriptor *f, const 
 	case PROTOBUF_C_TYPE_INT32:
 	case PROTOBUF_C_TYPE_SINT32:
 	case PROTOBUF_C_TYPE_SFIXED32:
-		return hz_buf_appendf(b, "%" PRId32, *(const int32_t *)p);
+		return put_i64(b, *(const int32_t *)p, false);
 	case PROTOBUF_C_TYPE_UINT32:
 	case PROTOBUF_C_TYPE_FIXED32:
-		return hz_buf_appendf(b, "%" PRIu32, *(const uint32_t *)p);
+		return put_int(b, *(const uint32_t *)p, false, false);
 	case PROTOBUF_C_TYPE_INT64:
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
-		return hz_buf_appendf(b, "\"%" PRId64 "\"", *(const int64_t *)p);
+		return put_i64(b, *(const int64_t *)p, true);
 	case PROTOBUF_C_TYPE_UINT64:
 	case PROTOBUF_C_TYPE_FIXED64:
-		return hz_buf_appendf(b, "\"%" PRIu64 "\"", *(const uint64_t *)p);
+		return put_int(b, *(const uint64_t *)p, false, true);
 	case PROTOBUF_C_TYPE_FLOAT:
 		return put_double(b, *(const float *)p, true);
 	case PROTOBUF_C_TYPE_DOUBLE:

@@ -874,6 +874,7 @@ struct hz_engine *hz_engine_new(const struct hz_config *cfg, char *err, size_t e
 		}
 #endif
 	}
+	hz_info("mqtt output: %s", e->mout ? "on" : HZ_HAVE_OUT_MQTT ? "off" : "not built in");
 	if (cfg->kafka_enabled) {
 		e->kin = hz_in_kafka_new(cfg, offset_lookup, e, err, errlen);
 		if (!e->kin)

@@ -31,6 +31,10 @@
 #define N_TOPICS 5
 #define SCRATCH 256
 #define HK_TICK_MS 100
+/* Having waited for a first message, poll waits this much more for a fuller
+ * batch: without it a reader as fast as the broker wakes once per message
+ * (measured: 1.2 context switches per message, 40 % of the drain rate). */
+#define POLL_LINGER_US 1000
 #define BLOCKED_LOG_US (10 * HZ_US_PER_SEC)
 
 struct hz_in_mqtt {
@@ -599,7 +603,8 @@ size_t hz_in_mqtt_poll(struct hz_in_mqtt *m, struct hz_msg *out, size_t max, int
 	while (n < max) {
 		size_t got = hz_spool_read(m->sp, m->scratch, HZ_MIN(max - n, (size_t)SCRATCH));
 		if (got == 0) {
-			if (n || waited || timeout_ms <= 0 || !hz_spool_wait(m->sp, timeout_ms))
+			if (n || waited || timeout_ms <= 0 ||
+			    !hz_spool_wait(m->sp, max, POLL_LINGER_US, timeout_ms))
 				break;
 			waited = true;
 			continue;

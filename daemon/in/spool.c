@@ -74,6 +74,7 @@ struct hz_spool {
 	_Atomic uint64_t written_seq;
 	uint64_t disk_bytes, nsegs, appends, append_errors;
 	int waiters;
+	uint64_t wake_seq;         /* signal waiters once this seq is written */
 	bool dir_dirty;
 
 	_Atomic uint64_t synced_seq;
@@ -586,7 +587,7 @@ int hz_spool_append(struct hz_spool *sp, const char *topic, size_t topic_len, ui
 	atomic_store_explicit(&sp->written_seq, q, memory_order_release);
 	sp->disk_bytes += n;
 	sp->appends++;
-	if (sp->waiters)
+	if (sp->waiters && q >= sp->wake_seq)
 		pthread_cond_broadcast(&sp->cond);
 	pthread_mutex_unlock(&sp->lock);
 	if (seq)
@@ -810,29 +811,43 @@ size_t hz_spool_read(struct hz_spool *sp, struct hz_spool_rec *recs, size_t max)
 	return n;
 }
 
-bool hz_spool_wait(struct hz_spool *sp, int timeout_ms)
+static void abs_deadline(struct timespec *ts, int64_t mono_us)
+{
+	ts->tv_sec = (time_t)(mono_us / HZ_US_PER_SEC);
+	ts->tv_nsec = (long)(mono_us % HZ_US_PER_SEC) * 1000;
+}
+
+bool hz_spool_wait(struct hz_spool *sp, size_t want, int linger_us, int timeout_ms)
 {
 	struct chunk *c = sp->cur;
-	if ((c && c->filled - c->len >= HDR_LEN) || atomic_load(&sp->written_seq) > sp->read_seq)
-		return true;
-	if (timeout_ms <= 0)
-		return false;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	if (c && c->filled - c->len >= HDR_LEN)
+		return true; /* read ahead already */
+	if (want == 0)
+		want = 1;
+	uint64_t avail = atomic_load(&sp->written_seq) - sp->read_seq;
+	if (avail >= want || (avail && linger_us <= 0) || (!avail && timeout_ms <= 0))
+		return avail > 0;
+	int64_t now = hz_mono_us(), end = now + (int64_t)timeout_ms * 1000;
+	int64_t linger_end = avail ? HZ_MIN(end, now + linger_us) : 0;
 	pthread_mutex_lock(&sp->lock);
 	sp->waiters++;
-	int rc = 0;
-	while (atomic_load(&sp->written_seq) <= sp->read_seq && rc == 0)
-		rc = pthread_cond_timedwait(&sp->cond, &sp->lock, &ts);
+	for (;;) {
+		avail = atomic_load(&sp->written_seq) - sp->read_seq;
+		if (avail && !linger_end)
+			linger_end = HZ_MIN(end, now + linger_us);
+		if (avail >= want || now >= (avail ? linger_end : end))
+			break;
+		/* Appenders signal only when this is reached: one wake-up per
+		 * batch, not one per record. */
+		sp->wake_seq = sp->read_seq + (avail ? want : 1);
+		struct timespec ts;
+		abs_deadline(&ts, avail ? linger_end : end);
+		pthread_cond_timedwait(&sp->cond, &sp->lock, &ts);
+		now = hz_mono_us();
+	}
 	sp->waiters--;
 	pthread_mutex_unlock(&sp->lock);
-	return atomic_load(&sp->written_seq) > sp->read_seq;
+	return avail > 0;
 }
 
 /* ---- committing ---- */

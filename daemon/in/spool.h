@@ -86,9 +86,11 @@ int hz_spool_append(struct hz_spool *sp, const char *topic, size_t topic_len, ui
  * One reader thread only. */
 size_t hz_spool_read(struct hz_spool *sp, struct hz_spool_rec *recs, size_t max);
 
-/* Wait up to timeout_ms until a record is there to read. Returns true when
- * one is. Reader thread only. */
-bool hz_spool_wait(struct hz_spool *sp, int timeout_ms);
+/* Wait up to timeout_ms until a record is there to read; then up to
+ * linger_us more (within the timeout) until `want` are, so that a reader
+ * keeping up with the appenders wakes once per batch rather than once per
+ * record. Returns true when one is there. Reader thread only. */
+bool hz_spool_wait(struct hz_spool *sp, size_t want, int linger_us, int timeout_ms);
 
 /* Everything <= seq is done (committed downstream): free the read buffers
  * that hold only such records, delete the segments that hold only such

@@ -117,7 +117,7 @@ struct rowerr {
 };
 
 struct errs {
-	const char *dir;
+	char dir[PATH_MAX]; /* as given, without trailing slashes */
 	struct rowerr kept[MAX_KEPT];
 	int nkept;
 	int count;
@@ -848,8 +848,10 @@ int hz_registry_import(PGconn *pg, const char *dir, struct hz_import_stats *st, 
 		hz_errf(err, errlen, "out of memory");
 		return HZ_ENOMEM;
 	}
-	e->dir = dir;
-	int rc = import_tx(pg, dir, st, e, err, errlen);
+	snprintf(e->dir, sizeof(e->dir), "%s", dir);
+	for (size_t n = strlen(e->dir); n > 1 && e->dir[n - 1] == '/'; n--)
+		e->dir[n - 1] = '\0';
+	int rc = import_tx(pg, e->dir, st, e, err, errlen);
 	free(e);
 	return rc;
 }

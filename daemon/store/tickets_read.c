@@ -185,7 +185,7 @@ int hz_store_tickets_list(PGconn *pg, const struct hz_ticket_filter *f, struct h
 		    num[np]);
 	}
 #undef ADD
-	long limit = f->limit > 0 ? f->limit : 100;
+	long limit = f->limit > 0 ? HZ_MIN(f->limit, 1000000L) : 100;
 	snprintf(sql + len, sizeof(sql) - len,
 		 " ORDER BY t.opened_at DESC, t.ticket_id DESC LIMIT %ld", limit + 1);
 	int rc;
@@ -289,6 +289,7 @@ int hz_store_dead_letters_list(PGconn *pg, long limit, struct hz_dead_letter_row
 		*more = false;
 	if (limit <= 0)
 		limit = 50;
+	limit = HZ_MIN(limit, 100000L);
 	snprintf(sql, sizeof(sql),
 		 "SELECT id, " US(
 			 "received_at") ", source, topic, reason, event_id,"

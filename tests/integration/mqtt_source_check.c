@@ -19,6 +19,7 @@
  * the payload: "id=I kind=K site=S device=D town=T ct=C" ("-" for empty).
  */
 #include <MQTTAsync.h>
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -238,6 +239,33 @@ static void print_usage(const char *what, uint64_t n)
 	       what, cpu, (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
 	       n ? cpu * 1e6 / (double)n : 0.0, ru.ru_nvcsw, n ? (double)ru.ru_nvcsw / (double)n : 0.0,
 	       ru.ru_nivcsw);
+	/* Per thread, to see who switches. */
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[300], comm[64] = "?", line[256];
+		long vol = -1, inv = -1;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", de->d_name);
+		FILE *f = fopen(path, "r");
+		if (f) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = 0;
+			fclose(f);
+		}
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status", de->d_name);
+		if ((f = fopen(path, "r"))) {
+			while (fgets(line, sizeof(line), f)) {
+				sscanf(line, "voluntary_ctxt_switches: %ld", &vol);
+				sscanf(line, "nonvoluntary_ctxt_switches: %ld", &inv);
+			}
+			fclose(f);
+		}
+		printf("  thread %-16s voluntary %ld involuntary %ld\n", comm, vol, inv);
+	}
+	if (d)
+		closedir(d);
 }
 
 /* ---- recv and drain: through hz_in_mqtt ---- */
@@ -382,13 +410,13 @@ static int cmd_drain(void)
 	}
 	struct hz_in_mqtt_stats st;
 	hz_in_mqtt_stats(m, &st);
+	if (getenv("HZ_CHECK_USAGE"))
+		print_usage("source", got);
 	hz_in_mqtt_destroy(m);
 	printf("drain source got=%" PRIu64 " first_to_last=%.3f s rate=%.0f msg/s "
 	       "(from start %.3f s) spooled=%" PRIu64 "\n",
 	       got, last - first, got > 1 ? (got - 1) / (last - first) : 0.0, last - t0,
 	       st.spooled);
-	if (getenv("HZ_CHECK_USAGE"))
-		print_usage("source", got);
 	return got >= until_ids ? 0 : 1;
 }
 
@@ -442,6 +470,8 @@ static int cmd_raw(void)
 		while (atomic_load(&raw_got) < until_ids && now_s() - t0 < timeout_s)
 			sleep_us_(1000);
 	unsigned long got = atomic_load(&raw_got);
+	if (getenv("HZ_CHECK_USAGE") && !setup_only)
+		print_usage("raw", got);
 	MQTTAsync_disconnectOptions dopt = MQTTAsync_disconnectOptions_initializer5;
 	MQTTAsync_disconnect(cli, &dopt);
 	sleep_us_(200000);
@@ -455,8 +485,6 @@ static int cmd_raw(void)
 	printf("drain raw got=%lu first_to_last=%.3f s rate=%.0f msg/s (from start %.3f s)\n",
 	       got, raw_last - raw_first, got > 1 ? (got - 1) / (raw_last - raw_first) : 0.0,
 	       raw_last - t0);
-	if (getenv("HZ_CHECK_USAGE"))
-		print_usage("raw", got);
 	return got >= until_ids ? 0 : 1;
 }
 

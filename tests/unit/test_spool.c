@@ -148,9 +148,9 @@ static void test_order(void **state)
 	struct hz_spool *sp = open_spool(0, 0);
 	for (unsigned i = 0; i < 1000; i++)
 		assert_int_equal(append_rec(sp, i), i + 1);
-	assert_true(hz_spool_wait(sp, 0));
+	assert_true(hz_spool_wait(sp, 1, 0, 0));
 	assert_int_equal(read_all(sp, 1, 0), 1000);
-	assert_false(hz_spool_wait(sp, 10));
+	assert_false(hz_spool_wait(sp, 1, 0, 10));
 	/* Interleaved appends and reads. */
 	for (unsigned i = 1000; i < 1100; i++) {
 		append_rec(sp, i);
@@ -418,7 +418,7 @@ static void test_concurrent_appends(void **state)
 	size_t got = 0;
 	struct hz_spool_rec r[64];
 	while (got < 2 * PER_THREAD) {
-		if (!hz_spool_wait(sp, 1000))
+		if (!hz_spool_wait(sp, 64, 1000, 1000))
 			fail_msg("reader starved after %zu records", got);
 		size_t n = hz_spool_read(sp, r, HZ_ARRAY_LEN(r));
 		for (size_t k = 0; k < n; k++) {
