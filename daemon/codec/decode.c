@@ -493,6 +493,10 @@ int hz_codec_decode(enum hz_ev_kind kind, enum hz_content_type ct, const void *b
 	} else if (rc == HZ_ENOMEM) {
 		rc = HZ_EFULL; /* malloc failed inside jansson: err says so */
 	}
+	if (rc == HZ_OK && !m) {
+		fail(&v, "internal error: no message decoded");
+		rc = HZ_EINVAL;
+	}
 	if (rc == HZ_OK)
 		rc = convert(&v, kind, m, ev);
 	if (rc != HZ_OK && rc != HZ_EFAULTVAL)

@@ -135,14 +135,19 @@ static void *jalloc(struct jctx *c, size_t n)
 	return p;
 }
 
-__attribute__((format(printf, 2, 3))) static int ferr(struct jctx *c, const char *fmt, ...)
+/* "field \"<path>\": <message>"; always HZ_EINVAL. */
+static int ferr(struct jctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int ferr(struct jctx *c, const char *fmt, ...)
 {
-	char msg[192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	hz_errf(c->err, c->errlen, "field \"%s\": %s", c->path, msg);
+	if (c->err && c->errlen) {
+		int n = snprintf(c->err, c->errlen, "field \"%s\": ", c->path);
+		if (n >= 0 && (size_t)n < c->errlen) {
+			va_list ap;
+			va_start(ap, fmt);
+			vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+			va_end(ap);
+		}
+	}
 	return HZ_EINVAL;
 }
 
@@ -424,7 +429,7 @@ static int get_enum(struct jctx *c, const ProtobufCEnumDescriptor *ed, const jso
 	}
 	if (!json_is_number(v))
 		return ferr(c, "expected an enum name or number, got %s", jtype(v));
-	int64_t x;
+	int64_t x = 0;
 	int rc = get_i64(c, v, INT32_MIN, INT32_MAX, &x);
 	if (rc == HZ_OK)
 		*out = (int32_t)x;
@@ -511,9 +516,9 @@ static int set_message(struct jctx *c, const ProtobufCMessageDescriptor *sd, jso
 static int set_value(struct jctx *c, const ProtobufCFieldDescriptor *f, json_t *v, void *slot)
 {
 	int rc;
-	int64_t i;
-	uint64_t u;
-	double dv;
+	int64_t i = 0;
+	uint64_t u = 0;
+	double dv = 0;
 	switch (f->type) {
 	case PROTOBUF_C_TYPE_INT32:
 	case PROTOBUF_C_TYPE_SINT32:

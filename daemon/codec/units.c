@@ -42,38 +42,38 @@ enum conv { LINEAR, DB_TO_PCT, F_TO_C, K_TO_C };
 
 /* canonical = value * mul for LINEAR; the others are formulas. */
 static const struct {
-	enum hz_metric metric;
 	const char *unit;
+	enum hz_metric metric;
 	enum conv conv;
 	double mul;
 } alias[] = {
-	{HZ_METRIC_SMOKE, "%/m", LINEAR, 1},
-	{HZ_METRIC_SMOKE, "dB/m", DB_TO_PCT, 0},
-	{HZ_METRIC_TEMPERATURE, "degC", LINEAR, 1},
-	{HZ_METRIC_TEMPERATURE, "C", LINEAR, 1},
-	{HZ_METRIC_TEMPERATURE, "\xc2\xb0" "C", LINEAR, 1},   /* °C */
-	{HZ_METRIC_TEMPERATURE, "\xe2\x84\x83", LINEAR, 1},   /* ℃ */
-	{HZ_METRIC_TEMPERATURE, "F", F_TO_C, 0},
-	{HZ_METRIC_TEMPERATURE, "degF", F_TO_C, 0},
-	{HZ_METRIC_TEMPERATURE, "\xc2\xb0" "F", F_TO_C, 0},   /* °F */
-	{HZ_METRIC_TEMPERATURE, "\xe2\x84\x89", F_TO_C, 0},   /* ℉ */
-	{HZ_METRIC_TEMPERATURE, "K", K_TO_C, 0},
-	{HZ_METRIC_GAS_LEL, "%LEL", LINEAR, 1},
-	{HZ_METRIC_GAS_LEL, "ppm", LINEAR, 1.0 / 500},        /* methane: 100 %LEL = 5 % vol */
-	{HZ_METRIC_CO, "ppm", LINEAR, 1},
-	{HZ_METRIC_CO, "mg/m3", LINEAR, 24.45 / 28.01},       /* molar volume / molar mass, 25 °C */
-	{HZ_METRIC_CO, "mg/m\xc2\xb3", LINEAR, 24.45 / 28.01}, /* mg/m³ */
-	{HZ_METRIC_CHARGER_CURRENT, "A", LINEAR, 1},
-	{HZ_METRIC_CHARGER_CURRENT, "mA", LINEAR, 0.001},
-	{HZ_METRIC_RESIDUAL_CURRENT, "mA", LINEAR, 1},
-	{HZ_METRIC_RESIDUAL_CURRENT, "A", LINEAR, 1000},
-	{HZ_METRIC_WATER_LEVEL, "m", LINEAR, 1},
-	{HZ_METRIC_WATER_LEVEL, "cm", LINEAR, 0.01},
-	{HZ_METRIC_WATER_LEVEL, "mm", LINEAR, 0.001},
-	{HZ_METRIC_PRESSURE, "MPa", LINEAR, 1},
-	{HZ_METRIC_PRESSURE, "kPa", LINEAR, 0.001},
-	{HZ_METRIC_PRESSURE, "bar", LINEAR, 0.1},
-	{HZ_METRIC_PRESSURE, "Pa", LINEAR, 1e-6},
+	{"%/m", HZ_METRIC_SMOKE, LINEAR, 1},
+	{"dB/m", HZ_METRIC_SMOKE, DB_TO_PCT, 0},
+	{"degC", HZ_METRIC_TEMPERATURE, LINEAR, 1},
+	{"C", HZ_METRIC_TEMPERATURE, LINEAR, 1},
+	{"\xc2\xb0" "C", HZ_METRIC_TEMPERATURE, LINEAR, 1},   /* °C */
+	{"\xe2\x84\x83", HZ_METRIC_TEMPERATURE, LINEAR, 1},   /* ℃ */
+	{"F", HZ_METRIC_TEMPERATURE, F_TO_C, 0},
+	{"degF", HZ_METRIC_TEMPERATURE, F_TO_C, 0},
+	{"\xc2\xb0" "F", HZ_METRIC_TEMPERATURE, F_TO_C, 0},   /* °F */
+	{"\xe2\x84\x89", HZ_METRIC_TEMPERATURE, F_TO_C, 0},   /* ℉ */
+	{"K", HZ_METRIC_TEMPERATURE, K_TO_C, 0},
+	{"%LEL", HZ_METRIC_GAS_LEL, LINEAR, 1},
+	{"ppm", HZ_METRIC_GAS_LEL, LINEAR, 1.0 / 500},        /* methane: 100 %LEL = 5 % vol */
+	{"ppm", HZ_METRIC_CO, LINEAR, 1},
+	{"mg/m3", HZ_METRIC_CO, LINEAR, 24.45 / 28.01},       /* molar volume / molar mass, 25 °C */
+	{"mg/m\xc2\xb3", HZ_METRIC_CO, LINEAR, 24.45 / 28.01}, /* mg/m³ */
+	{"A", HZ_METRIC_CHARGER_CURRENT, LINEAR, 1},
+	{"mA", HZ_METRIC_CHARGER_CURRENT, LINEAR, 0.001},
+	{"mA", HZ_METRIC_RESIDUAL_CURRENT, LINEAR, 1},
+	{"A", HZ_METRIC_RESIDUAL_CURRENT, LINEAR, 1000},
+	{"m", HZ_METRIC_WATER_LEVEL, LINEAR, 1},
+	{"cm", HZ_METRIC_WATER_LEVEL, LINEAR, 0.01},
+	{"mm", HZ_METRIC_WATER_LEVEL, LINEAR, 0.001},
+	{"MPa", HZ_METRIC_PRESSURE, LINEAR, 1},
+	{"kPa", HZ_METRIC_PRESSURE, LINEAR, 0.001},
+	{"bar", HZ_METRIC_PRESSURE, LINEAR, 0.1},
+	{"Pa", HZ_METRIC_PRESSURE, LINEAR, 1e-6},
 };
 
 const char *hz_units_canonical(enum hz_metric m)

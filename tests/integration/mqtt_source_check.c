@@ -227,7 +227,15 @@ static int cmd_pub(unsigned count)
 	return atomic_load(&acked) == count ? 0 : 1;
 }
 
-/* CPU and context switches of this process so far. */
+static double cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* CPU and context switches of this process so far, per thread. */
 static void print_usage(const char *what, uint64_t n)
 {
 	struct rusage ru;
@@ -412,11 +420,12 @@ static int cmd_drain(void)
 	hz_in_mqtt_stats(m, &st);
 	if (getenv("HZ_CHECK_USAGE"))
 		print_usage("source", got);
+	double cpu = cpu_s();
 	hz_in_mqtt_destroy(m);
 	printf("drain source got=%" PRIu64 " first_to_last=%.3f s rate=%.0f msg/s "
-	       "(from start %.3f s) spooled=%" PRIu64 "\n",
+	       "(from start %.3f s) cpu=%.2f us/msg spooled=%" PRIu64 "\n",
 	       got, last - first, got > 1 ? (got - 1) / (last - first) : 0.0, last - t0,
-	       st.spooled);
+	       got ? cpu * 1e6 / (double)got : 0.0, st.spooled);
 	return got >= until_ids ? 0 : 1;
 }
 
@@ -472,6 +481,7 @@ static int cmd_raw(void)
 	unsigned long got = atomic_load(&raw_got);
 	if (getenv("HZ_CHECK_USAGE") && !setup_only)
 		print_usage("raw", got);
+	double cpu = cpu_s();
 	MQTTAsync_disconnectOptions dopt = MQTTAsync_disconnectOptions_initializer5;
 	MQTTAsync_disconnect(cli, &dopt);
 	sleep_us_(200000);
@@ -482,9 +492,10 @@ static int cmd_raw(void)
 		printf("session set up for %s\n", client_id);
 		return 0;
 	}
-	printf("drain raw got=%lu first_to_last=%.3f s rate=%.0f msg/s (from start %.3f s)\n",
+	printf("drain raw got=%lu first_to_last=%.3f s rate=%.0f msg/s (from start %.3f s) "
+	       "cpu=%.2f us/msg\n",
 	       got, raw_last - raw_first, got > 1 ? (got - 1) / (raw_last - raw_first) : 0.0,
-	       raw_last - t0);
+	       raw_last - t0, got ? cpu * 1e6 / (double)got : 0.0);
 	return got >= until_ids ? 0 : 1;
 }
 
