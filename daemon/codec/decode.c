@@ -16,12 +16,11 @@
 #include <strings.h>
 
 #include "codec/json.h"
+#include "codec/pbmeta.h"
 #include "codec/wire.h"
 #include "google/protobuf/timestamp.pb-c.h"
 #include "hazard.pb-c.h"
 
-#define TS_MIN_SEC INT64_C(-62135596800) /* 0001-01-01T00:00:00Z */
-#define TS_MAX_SEC INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
 #define US_PER_DAY (INT64_C(86400) * HZ_US_PER_SEC)
 
 void hz_codec_limits_default(struct hz_codec_limits *lim)
@@ -218,8 +217,7 @@ static int get_time(struct vctx *v, const char *name, const Google__Protobuf__Ti
 		    int64_t *us)
 {
 	char tb[HZ_TIME_BUFLEN], mb[HZ_TIME_BUFLEN];
-	if (ts->seconds < TS_MIN_SEC || ts->seconds > TS_MAX_SEC || ts->nanos < 0 ||
-	    ts->nanos > 999999999)
+	if (!hz_pb_ts_valid(ts))
 		return fail(v, "field \"%s\": timestamp out of range", name);
 	*us = ts->seconds * HZ_US_PER_SEC + ts->nanos / 1000;
 	if (*us < v->lim->min_time_us)

@@ -5,7 +5,7 @@
  * caller's strings (protobuf-c never writes through them), and hands it to
  * emit(): the size is computed once and the message packed straight into
  * the output buffer. The JSON form comes from the same struct through
- * json.c, so the two can never disagree. Encoders for EscalationNotice,
+ * json_write.c, so the two can never disagree. Encoders for EscalationNotice,
  * CommandResult and TownRating follow the same pattern once their plain
  * structs exist.
  */

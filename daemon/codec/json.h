@@ -3,8 +3,8 @@
  * that every message in proto/ (and any later one) is read and written by
  * the same code instead of hand-written per-message parsers.
  *
- * Reading uses jansson (it validates UTF-8 and rejects duplicate keys);
- * writing appends to an hz_buf. Well-known types: google.protobuf.Timestamp
+ * Reading (json_read.c) uses jansson: it validates UTF-8 and rejects
+ * duplicate keys. Writing (json_write.c) appends to an hz_buf. Well-known types: google.protobuf.Timestamp
  * only (the one the schema uses). Does not validate hazardd's own rules
  * (required fields, id lengths, enum ranges): that is decode.c's job.
  */

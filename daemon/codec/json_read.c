@@ -1,15 +1,14 @@
 /*
- * json.c - proto3 JSON <-> protobuf-c structs, generic over descriptors.
+ * json_read.c - proto3 JSON text -> a protobuf-c struct, generic over
+ * descriptors (see json.h for what is accepted).
  *
- * Reading: jansson builds a tree (it mallocs per value: JSON is the slow
- * input format and costs ~2-3x protobuf, see the codec bench), then one
+ * jansson builds a tree (it mallocs per value: JSON is the slow input
+ * format, ~10x protobuf, see tests/bench/bench_codec.c), then one
  * recursive walk fills a generated struct from the caller's allocator.
  * The nesting depth is checked on the raw text before jansson sees it, so
  * a hostile "[[[[..." costs one linear scan and no allocation. Field
  * lookup is a binary search on the original name, then a linear scan for
  * the lowerCamelCase name: O(fields) per key, and messages here have <= 17.
- *
- * Writing appends to an hz_buf with no allocation besides its growth.
  * Not handled: map fields, well-known types other than Timestamp.
  */
 #include "codec/json.h"
@@ -24,49 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TS_NAME "google.protobuf.Timestamp"
-#define TS_MIN_SEC INT64_C(-62135596800) /* 0001-01-01T00:00:00Z */
-#define TS_MAX_SEC INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
-
-/* ---------------------------------------------------------------- common */
-
-static bool is_timestamp(const ProtobufCMessageDescriptor *d)
-{
-	return d && d->name && strcmp(d->name, TS_NAME) == 0;
-}
-
-/* Size of one element of a repeated field, as protobuf-c lays it out. */
-static size_t elt_size(ProtobufCType t)
-{
-	switch (t) {
-	case PROTOBUF_C_TYPE_INT32:
-	case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-	case PROTOBUF_C_TYPE_ENUM:
-		return 4;
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		return 8;
-	case PROTOBUF_C_TYPE_FLOAT:
-		return sizeof(float);
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return sizeof(double);
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_STRING:
-		return sizeof(char *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(ProtobufCMessage *);
-	}
-	return 0;
-}
+#include "codec/pbmeta.h"
 
 /* Does JSON key `key` name field `name` by its lowerCamelCase JSON name?
  * Same rule as protoc's ToJsonName: '_' dropped, next character upper. */
@@ -99,8 +56,6 @@ static const ProtobufCFieldDescriptor *find_field(const ProtobufCMessageDescript
 			return &d->fields[i];
 	return NULL;
 }
-
-/* ------------------------------------------------------------ JSON -> pb */
 
 struct jctx {
 	ProtobufCAllocator *alloc;
@@ -139,15 +94,13 @@ static void *jalloc(struct jctx *c, size_t n)
 static int ferr(struct jctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int ferr(struct jctx *c, const char *fmt, ...)
 {
-	if (c->err && c->errlen) {
-		int n = snprintf(c->err, c->errlen, "field \"%s\": ", c->path);
-		if (n >= 0 && (size_t)n < c->errlen) {
-			va_list ap;
-			va_start(ap, fmt);
-			vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
-			va_end(ap);
-		}
-	}
+	char msg[192];
+	va_list ap;
+	va_start(ap, fmt);
+	/* the analyzer sometimes misses the va_start above */
+	vsnprintf(msg, sizeof(msg), fmt, ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
+	va_end(ap);
+	hz_errf(c->err, c->errlen, "field \"%s\": %s", c->path, msg);
 	return HZ_EINVAL;
 }
 
@@ -439,7 +392,12 @@ static int get_enum(struct jctx *c, const ProtobufCEnumDescriptor *ed, const jso
 static int map_object(struct jctx *c, const ProtobufCMessageDescriptor *d, json_t *obj,
 		      ProtobufCMessage *m);
 
-static int check_timestamp(struct jctx *c, const ProtobufCMessage *m);
+static int check_timestamp(struct jctx *c, const ProtobufCMessage *m)
+{
+	if (!hz_pb_ts_valid((const Google__Protobuf__Timestamp *)m))
+		return ferr(c, "timestamp out of range");
+	return HZ_OK;
+}
 
 static int set_timestamp_str(struct jctx *c, const json_t *v, ProtobufCMessage *m)
 {
@@ -448,9 +406,10 @@ static int set_timestamp_str(struct jctx *c, const json_t *v, ProtobufCMessage *
 	if (hz_time_parse(json_string_value(v), &us) != HZ_OK)
 		return ferr(c, "invalid RFC 3339 timestamp \"%s\"",
 			    quote_for_err(json_string_value(v), tmp, sizeof(tmp)));
-	int64_t sec = us / HZ_US_PER_SEC, frac = us % HZ_US_PER_SEC;
-	if (frac < 0)
-		sec--;
+	Google__Protobuf__Timestamp *ts = (Google__Protobuf__Timestamp *)m;
+	ts->seconds = us / HZ_US_PER_SEC;
+	if (us % HZ_US_PER_SEC < 0)
+		ts->seconds--;
 	/* hz_time_parse keeps µs; take all nine digits of the fraction here.
 	 * Offsets are whole minutes, so they never change the fraction. */
 	int32_t ns = 0;
@@ -462,38 +421,14 @@ static int set_timestamp_str(struct jctx *c, const json_t *v, ProtobufCMessage *
 		for (; k < 9; k++)
 			ns *= 10;
 	}
-	/* The generated Timestamp struct is {base, int64 seconds, int32 nanos};
-	 * reach it through the descriptor so this file needs no *.pb-c.h. */
-	const ProtobufCMessageDescriptor *d = m->descriptor;
-	const ProtobufCFieldDescriptor *fs = protobuf_c_message_descriptor_get_field_by_name(d, "seconds");
-	const ProtobufCFieldDescriptor *fn = protobuf_c_message_descriptor_get_field_by_name(d, "nanos");
-	if (!fs || !fn)
-		return ferr(c, "malformed Timestamp descriptor");
-	memcpy((char *)m + fs->offset, &sec, sizeof(sec));
-	memcpy((char *)m + fn->offset, &ns, sizeof(ns));
+	ts->nanos = ns;
 	return check_timestamp(c, m);
-}
-
-static int check_timestamp(struct jctx *c, const ProtobufCMessage *m)
-{
-	const ProtobufCMessageDescriptor *d = m->descriptor;
-	const ProtobufCFieldDescriptor *fs = protobuf_c_message_descriptor_get_field_by_name(d, "seconds");
-	const ProtobufCFieldDescriptor *fn = protobuf_c_message_descriptor_get_field_by_name(d, "nanos");
-	int64_t sec;
-	int32_t ns;
-	if (!fs || !fn)
-		return ferr(c, "malformed Timestamp descriptor");
-	memcpy(&sec, (const char *)m + fs->offset, sizeof(sec));
-	memcpy(&ns, (const char *)m + fn->offset, sizeof(ns));
-	if (sec < TS_MIN_SEC || sec > TS_MAX_SEC || ns < 0 || ns > 999999999)
-		return ferr(c, "timestamp out of range");
-	return HZ_OK;
 }
 
 static int set_message(struct jctx *c, const ProtobufCMessageDescriptor *sd, json_t *v,
 		       ProtobufCMessage **slot)
 {
-	bool ts = is_timestamp(sd);
+	bool ts = hz_pb_is_timestamp(sd);
 	if (!json_is_object(v) && !(ts && json_is_string(v))) {
 		if (ts)
 			return ferr(c, "expected an RFC 3339 string or an object, got %s", jtype(v));
@@ -594,7 +529,7 @@ static int set_repeated(struct jctx *c, const ProtobufCFieldDescriptor *f, json_
 {
 	if (!json_is_array(v))
 		return ferr(c, "expected an array, got %s", jtype(v));
-	size_t n = json_array_size(v), siz = elt_size(f->type);
+	size_t n = json_array_size(v), siz = hz_pb_elt_size(f->type);
 	size_t *np = (size_t *)((char *)m + f->quantifier_offset);
 	void **ap = (void **)((char *)m + f->offset);
 	if (n == 0)
@@ -790,7 +725,7 @@ int hz_json_to_pb(const ProtobufCMessageDescriptor *d, const char *text, size_t 
 	if (m) {
 		protobuf_c_message_init(d, m);
 		rc = map_object(&c, d, root, m);
-		if (rc == HZ_OK && is_timestamp(d))
+		if (rc == HZ_OK && hz_pb_is_timestamp(d))
 			rc = check_timestamp(&c, m);
 	}
 	json_decref(root);
@@ -804,356 +739,4 @@ int hz_json_to_pb(const ProtobufCMessageDescriptor *d, const char *text, size_t 
 	}
 	*out = m;
 	return HZ_OK;
-}
-
-/* ------------------------------------------------------------ pb -> JSON */
-
-static int put(struct hz_buf *b, const char *s, size_t n)
-{
-	return hz_buf_append(b, s, n);
-}
-
-static int put_name(struct hz_buf *b, const char *name)
-{
-	if (hz_buf_reserve(b, strlen(name) + 3))
-		return HZ_ENOMEM;
-	b->data[b->len++] = '"';
-	bool up = false;
-	for (; *name; name++) {
-		char ch = *name;
-		if (ch == '_') {
-			up = true;
-			continue;
-		}
-		b->data[b->len++] = (unsigned char)(up ? toupper((unsigned char)ch) : ch);
-		up = false;
-	}
-	b->data[b->len++] = '"';
-	b->data[b->len++] = ':';
-	return HZ_OK;
-}
-
-/* Length of the valid UTF-8 sequence at s (max n bytes), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned ch = s[0];
-	size_t k;
-	unsigned cp;
-	if (ch < 0x80)
-		return 1;
-	if ((ch & 0xE0) == 0xC0) {
-		k = 1;
-		cp = ch & 0x1F;
-	} else if ((ch & 0xF0) == 0xE0) {
-		k = 2;
-		cp = ch & 0x0F;
-	} else if ((ch & 0xF8) == 0xF0) {
-		k = 3;
-		cp = ch & 0x07;
-	} else {
-		return 0;
-	}
-	if (k >= n)
-		return 0;
-	for (size_t i = 1; i <= k; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-		return 0;
-	return k + 1;
-}
-
-/* A JSON string literal; invalid UTF-8 becomes U+FFFD, controls are \u-escaped. */
-static int put_str(struct hz_buf *b, const char *str, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *s = (const unsigned char *)str;
-	if (n > (SIZE_MAX - 2) / 6 || hz_buf_reserve(b, n * 6 + 2))
-		return HZ_ENOMEM;
-	unsigned char *o = b->data + b->len;
-	*o++ = '"';
-	for (size_t i = 0; i < n;) {
-		unsigned char ch = s[i];
-		if (ch >= 0x80) {
-			size_t k = utf8_seq(s + i, n - i);
-			if (k == 0) {
-				memcpy(o, "\\ufffd", 6);
-				o += 6;
-				i++;
-			} else {
-				memcpy(o, s + i, k);
-				o += k;
-				i += k;
-			}
-			continue;
-		}
-		i++;
-		if (ch == '"' || ch == '\\') {
-			*o++ = '\\';
-			*o++ = ch;
-		} else if (ch == '\n') {
-			*o++ = '\\';
-			*o++ = 'n';
-		} else if (ch == '\t') {
-			*o++ = '\\';
-			*o++ = 't';
-		} else if (ch == '\r') {
-			*o++ = '\\';
-			*o++ = 'r';
-		} else if (ch < 0x20 || ch == 0x7f) {
-			memcpy(o, "\\u00", 4);
-			o[4] = (unsigned char)hex[ch >> 4];
-			o[5] = (unsigned char)hex[ch & 15];
-			o += 6;
-		} else {
-			*o++ = ch;
-		}
-	}
-	*o++ = '"';
-	b->len = (size_t)(o - b->data);
-	return HZ_OK;
-}
-
-/* Shortest %g form that reads back as the same double (or float). */
-static int put_double(struct hz_buf *b, double d, bool is_float)
-{
-	if (isnan(d))
-		return put(b, "\"NaN\"", 5);
-	if (isinf(d))
-		return d > 0 ? put(b, "\"Infinity\"", 10) : put(b, "\"-Infinity\"", 11);
-	if (d == 0 && signbit(d))
-		return put(b, "-0.0", 4); /* "-0" would read back as the integer 0 */
-	char tmp[40];
-	int lo = is_float ? 6 : 15, hi = is_float ? 9 : 17;
-	for (int prec = lo; prec <= hi; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
-		double back = strtod(tmp, NULL);
-		if (is_float ? (float)back == (float)d : back == d)
-			break;
-	}
-	return put(b, tmp, strlen(tmp));
-}
-
-static int put_timestamp(struct hz_buf *b, const ProtobufCMessage *m)
-{
-	const ProtobufCMessageDescriptor *d = m->descriptor;
-	const ProtobufCFieldDescriptor *fs = protobuf_c_message_descriptor_get_field_by_name(d, "seconds");
-	const ProtobufCFieldDescriptor *fn = protobuf_c_message_descriptor_get_field_by_name(d, "nanos");
-	int64_t sec;
-	int32_t ns;
-	if (!fs || !fn)
-		return HZ_EINVAL;
-	memcpy(&sec, (const char *)m + fs->offset, sizeof(sec));
-	memcpy(&ns, (const char *)m + fn->offset, sizeof(ns));
-	if (sec < TS_MIN_SEC || sec > TS_MAX_SEC || ns < 0 || ns > 999999999)
-		return HZ_EINVAL;
-	char tb[HZ_TIME_BUFLEN], out[48];
-	hz_time_format(sec * HZ_US_PER_SEC, tb); /* "YYYY-MM-DDTHH:MM:SS.000000Z" */
-	int n;
-	if (ns == 0)
-		n = snprintf(out, sizeof(out), "\"%.19sZ\"", tb);
-	else if (ns % 1000000 == 0)
-		n = snprintf(out, sizeof(out), "\"%.19s.%03dZ\"", tb, ns / 1000000);
-	else if (ns % 1000 == 0)
-		n = snprintf(out, sizeof(out), "\"%.19s.%06dZ\"", tb, ns / 1000);
-	else
-		n = snprintf(out, sizeof(out), "\"%.19s.%09dZ\"", tb, ns);
-	return put(b, out, (size_t)n);
-}
-
-static int put_message(struct hz_buf *b, const ProtobufCMessage *m);
-
-/* Decimal integer, optionally quoted (64-bit types are strings in proto3
- * JSON); by hand, since vsnprintf costs more than the rest of a field. */
-static int put_int(struct hz_buf *b, uint64_t mag, bool neg, bool quote)
-{
-	char tmp[24];
-	char *p = tmp + sizeof(tmp);
-	if (quote)
-		*--p = '"';
-	do {
-		*--p = (char)('0' + mag % 10);
-		mag /= 10;
-	} while (mag);
-	if (neg)
-		*--p = '-';
-	if (quote)
-		*--p = '"';
-	return put(b, p, (size_t)(tmp + sizeof(tmp) - p));
-}
-
-static int put_i64(struct hz_buf *b, int64_t v, bool quote)
-{
-	return put_int(b, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0, quote);
-}
-
-static int put_enum(struct hz_buf *b, const ProtobufCEnumDescriptor *ed, int32_t v)
-{
-	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(ed, v);
-	if (ev)
-		return put_str(b, ev->name, strlen(ev->name));
-	return put_i64(b, v, false);
-}
-
-static int put_value(struct hz_buf *b, const ProtobufCFieldDescriptor *f, const void *p)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT32:
-	case PROTOBUF_C_TYPE_SINT32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-		return put_i64(b, *(const int32_t *)p, false);
-	case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_FIXED32:
-		return put_int(b, *(const uint32_t *)p, false, false);
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-		return put_i64(b, *(const int64_t *)p, true);
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		return put_int(b, *(const uint64_t *)p, false, true);
-	case PROTOBUF_C_TYPE_FLOAT:
-		return put_double(b, *(const float *)p, true);
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return put_double(b, *(const double *)p, false);
-	case PROTOBUF_C_TYPE_BOOL:
-		return *(const protobuf_c_boolean *)p ? put(b, "true", 4) : put(b, "false", 5);
-	case PROTOBUF_C_TYPE_ENUM:
-		return put_enum(b, f->descriptor, *(const int32_t *)p);
-	case PROTOBUF_C_TYPE_STRING: {
-		const char *s = *(char *const *)p;
-		return s ? put_str(b, s, strlen(s)) : put(b, "\"\"", 2);
-	}
-	case PROTOBUF_C_TYPE_BYTES: {
-		static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-		const ProtobufCBinaryData *bd = p;
-		if (hz_buf_reserve(b, bd->len / 3 * 4 + 8))
-			return HZ_ENOMEM;
-		unsigned char *o = b->data + b->len;
-		*o++ = '"';
-		size_t i = 0;
-		for (; i + 2 < bd->len; i += 3) {
-			uint32_t v = (uint32_t)bd->data[i] << 16 | (uint32_t)bd->data[i + 1] << 8 | bd->data[i + 2];
-			*o++ = (unsigned char)tab[v >> 18];
-			*o++ = (unsigned char)tab[(v >> 12) & 63];
-			*o++ = (unsigned char)tab[(v >> 6) & 63];
-			*o++ = (unsigned char)tab[v & 63];
-		}
-		if (i < bd->len) {
-			uint32_t v = (uint32_t)bd->data[i] << 16;
-			if (i + 1 < bd->len)
-				v |= (uint32_t)bd->data[i + 1] << 8;
-			*o++ = (unsigned char)tab[v >> 18];
-			*o++ = (unsigned char)tab[(v >> 12) & 63];
-			*o++ = i + 1 < bd->len ? (unsigned char)tab[(v >> 6) & 63] : '=';
-			*o++ = '=';
-		}
-		*o++ = '"';
-		b->len = (size_t)(o - b->data);
-		return HZ_OK;
-	}
-	case PROTOBUF_C_TYPE_MESSAGE: {
-		const ProtobufCMessage *sm = *(ProtobufCMessage *const *)p;
-		if (!sm)
-			return put(b, "null", 4);
-		if (is_timestamp(sm->descriptor))
-			return put_timestamp(b, sm);
-		return put_message(b, sm);
-	}
-	}
-	return HZ_EINVAL;
-}
-
-/* proto3 implicit presence: is the singular value at p its type's default? */
-static bool is_default(const ProtobufCFieldDescriptor *f, const void *p)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_INT64:
-	case PROTOBUF_C_TYPE_SINT64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64:
-		return *(const uint64_t *)p == 0;
-	/* -0.0 counts as default: protobuf-c does not pack it either */
-	case PROTOBUF_C_TYPE_FLOAT:
-		return *(const float *)p == 0;
-	case PROTOBUF_C_TYPE_DOUBLE:
-		return *(const double *)p == 0;
-	case PROTOBUF_C_TYPE_BOOL:
-		return !*(const protobuf_c_boolean *)p;
-	case PROTOBUF_C_TYPE_STRING: {
-		const char *s = *(char *const *)p;
-		return !s || !*s;
-	}
-	case PROTOBUF_C_TYPE_BYTES:
-		return ((const ProtobufCBinaryData *)p)->len == 0;
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return *(ProtobufCMessage *const *)p == NULL;
-	default: /* 32-bit integers and enums */
-		return *(const uint32_t *)p == 0;
-	}
-}
-
-static int put_message(struct hz_buf *b, const ProtobufCMessage *m)
-{
-	const ProtobufCMessageDescriptor *d = m->descriptor;
-	bool first = true;
-	if (put(b, "{", 1))
-		return HZ_ENOMEM;
-	for (unsigned i = 0; i < d->n_fields; i++) {
-		const ProtobufCFieldDescriptor *f = &d->fields[i];
-		const char *base = (const char *)m;
-		const void *p = base + f->offset;
-		int rc;
-		if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-			if (*(const uint32_t *)(base + f->quantifier_offset) != f->id)
-				continue;
-		} else if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			if (*(const size_t *)(base + f->quantifier_offset) == 0)
-				continue;
-		} else if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->type != PROTOBUF_C_TYPE_STRING &&
-			   f->type != PROTOBUF_C_TYPE_MESSAGE) {
-			if (!*(const protobuf_c_boolean *)(base + f->quantifier_offset))
-				continue;
-		} else if (f->label == PROTOBUF_C_LABEL_NONE && is_default(f, p)) {
-			continue;
-		} else if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE) {
-			if (*(void *const *)p == NULL)
-				continue;
-		}
-		if ((!first && put(b, ",", 1)) || put_name(b, f->name))
-			return HZ_ENOMEM;
-		first = false;
-		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-			size_t n = *(const size_t *)(base + f->quantifier_offset), siz = elt_size(f->type);
-			const unsigned char *arr = *(void *const *)p;
-			if (put(b, "[", 1))
-				return HZ_ENOMEM;
-			for (size_t k = 0; k < n; k++) {
-				if (k && put(b, ",", 1))
-					return HZ_ENOMEM;
-				rc = put_value(b, f, arr + k * siz);
-				if (rc)
-					return rc;
-			}
-			rc = put(b, "]", 1);
-		} else {
-			rc = put_value(b, f, p);
-		}
-		if (rc)
-			return rc;
-	}
-	return put(b, "}", 1);
-}
-
-int hz_json_from_pb(const ProtobufCMessage *m, struct hz_buf *out)
-{
-	size_t mark = out->len;
-	int rc = is_timestamp(m->descriptor) ? put_timestamp(out, m) : put_message(out, m);
-	if (rc != HZ_OK)
-		out->len = mark;
-	return rc;
 }
