@@ -10,9 +10,12 @@
 #include "google/protobuf/timestamp.pb-c.h"
 #include "hazard.pb-c.h"
 
+/* Seconds outside years 0001..9999 are a corrupt row: treat as absent. */
 static int64_t us_of(const Google__Protobuf__Timestamp *ts)
 {
-	return ts ? ts->seconds * HZ_US_PER_SEC + ts->nanos / 1000 : 0;
+	if (!ts || ts->seconds < -62135596800LL || ts->seconds > 253402300799LL)
+		return 0;
+	return ts->seconds * HZ_US_PER_SEC + ts->nanos / 1000;
 }
 
 #define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src) ? (src) : "")

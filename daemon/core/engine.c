@@ -74,6 +74,7 @@ struct hz_engine {
 	uint64_t mqtt_max_seq;
 	bool held;           /* msgs are polled and not yet committed */
 	bool replayed_outbox;
+	bool oom;            /* building the batch ran out of memory */
 
 	struct pending *pend;
 	size_t n_pend, cap_pend;
@@ -414,7 +415,7 @@ static bool topic_param_ok(struct hz_engine *e, const struct hz_msg *m, const st
 	return true;
 }
 
-static void process(struct hz_engine *e, const struct hz_msg *m, int64_t now_us)
+static void process_one(struct hz_engine *e, const struct hz_msg *m, int64_t now_us)
 {
 	struct hz_event ev;
 	char err[512];
@@ -422,13 +423,13 @@ static void process(struct hz_engine *e, const struct hz_msg *m, int64_t now_us)
 		dead(e, m, NULL, "topic \"%.200s\" carries no known message type", m->topic);
 		return;
 	}
-	size_t mark = hz_arena_mark(e->arena);
 	int rc = hz_codec_decode(m->kind, m->ct, m->payload, m->len, &e->lim, now_us, e->arena, &ev,
 				 err, sizeof(err));
 	if (rc == HZ_EFULL) {
-		/* the batch arena is exhausted: never the message's fault */
-		hz_arena_rewind(e->arena, mark);
-		dead(e, m, NULL, "could not decode: batch memory exhausted");
+		/* The arena holds one message at a time and is sized for the
+		 * per-message budget; this is memory exhaustion, not input:
+		 * refuse the batch (nothing is acknowledged) and retry it. */
+		e->oom = true;
 		return;
 	}
 	if (rc == HZ_EINVAL) {
@@ -509,6 +510,16 @@ static void process(struct hz_engine *e, const struct hz_msg *m, int64_t now_us)
 	add_intents(e, e->intents, n);
 }
 
+/* Everything an event yields is copied into the batch (intents, dead
+ * letters), so the arena is rewound after each message: it never holds
+ * more than one message's decode. */
+static void process(struct hz_engine *e, const struct hz_msg *m, int64_t now_us)
+{
+	size_t mark = hz_arena_mark(e->arena);
+	process_one(e, m, now_us);
+	hz_arena_rewind(e->arena, mark);
+}
+
 static void positions(struct hz_engine *e, const struct hz_msg *m)
 {
 	if (m->source == HZ_SRC_KAFKA) {
@@ -523,6 +534,7 @@ static void positions(struct hz_engine *e, const struct hz_msg *m)
 static void build(struct hz_engine *e, size_t from, size_t to)
 {
 	int64_t now = hz_now_us();
+	e->oom = false;
 	for (size_t i = from; i < to; i++) {
 		process(e, &e->msgs[i], now);
 		positions(e, &e->msgs[i]);
@@ -652,6 +664,14 @@ static int poison_hunt(struct hz_engine *e)
 static void commit(struct hz_engine *e)
 {
 	char err[512];
+	if (e->oom) {
+		hz_err("out of memory building a batch of %zu messages: retrying it", e->n_msgs);
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		hz_batch_reset(e->batch);
+		build(e, 0, e->n_msgs);
+		return;
+	}
 	if (!pg_ready(e))
 		return;
 	if (!e->replayed_outbox) {
@@ -792,7 +812,7 @@ struct hz_engine *hz_engine_new(const struct hz_config *cfg, char *err, size_t e
 	if (!e->rules)
 		goto fail;
 	e->batch = hz_batch_new((size_t)cfg->batch_max);
-	e->arena = hz_arena_new((size_t)cfg->batch_max * (e->lim.arena_per_msg + 4096));
+	e->arena = hz_arena_new(e->lim.arena_per_msg + 64 * 1024);
 	e->msgs = calloc((size_t)cfg->batch_max, sizeof(*e->msgs));
 	if (!e->batch || !e->arena || !e->msgs) {
 		hz_errf(err, errlen, "out of memory");

@@ -29,6 +29,7 @@ struct hz_batch {
 	char (*evid)[HZ_ID_MAX];
 	size_t n_in, cap_in;
 	struct hz_dead *dead;
+	char (*dead_evid)[HZ_ID_MAX];  /* copies: events are decoded into a per-message arena */
 	size_t n_dead, cap_dead;
 	struct pos *pos;
 	size_t n_pos, cap_pos;
@@ -77,6 +78,7 @@ void hz_batch_destroy(struct hz_batch *b)
 	free(b->in);
 	free(b->evid);
 	free(b->dead);
+	free(b->dead_evid);
 	free(b->pos);
 	free(b->done);
 	free(b->fresh);
@@ -119,8 +121,25 @@ int hz_batch_add_intent(struct hz_batch *b, const struct hz_intent *in)
 
 int hz_batch_add_dead(struct hz_batch *b, const struct hz_dead *d)
 {
-	GROW(b->dead, b->n_dead, b->cap_dead, 64);
-	b->dead[b->n_dead++] = *d;
+	if (b->n_dead == b->cap_dead) {
+		size_t nc = b->cap_dead ? b->cap_dead * 2 : 64;
+		struct hz_dead *nd = realloc(b->dead, nc * sizeof(*nd));
+		if (!nd)
+			return HZ_ENOMEM;
+		b->dead = nd;
+		char(*ne)[HZ_ID_MAX] = realloc(b->dead_evid, nc * sizeof(*ne));
+		if (!ne)
+			return HZ_ENOMEM;
+		b->dead_evid = ne;
+		b->cap_dead = nc;
+	}
+	struct hz_dead *c = &b->dead[b->n_dead];
+	*c = *d;
+	if (d->event_id) {
+		snprintf(b->dead_evid[b->n_dead], HZ_ID_MAX, "%s", d->event_id);
+		c->event_id = b->dead_evid[b->n_dead];
+	}
+	b->n_dead++;
 	return HZ_OK;
 }
 

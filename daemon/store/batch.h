@@ -27,7 +27,7 @@ struct hz_dead {
 	const char *topic;          /* borrowed until the batch is reset */
 	int32_t partition;
 	int64_t offset;
-	const char *event_id;       /* may be NULL */
+	const char *event_id;       /* may be NULL; copied */
 	const void *payload;        /* borrowed until the batch is reset */
 	size_t len;
 	char reason[256];
@@ -50,7 +50,7 @@ void hz_batch_reset(struct hz_batch *b);
 
 /* Copies `in`; the intent's event_id is copied too. HZ_EFULL past capacity. */
 int hz_batch_add_intent(struct hz_batch *b, const struct hz_intent *in);
-/* Copies `d` (payload and topic stay borrowed). */
+/* Copies `d` and its event id (payload and topic stay borrowed). */
 int hz_batch_add_dead(struct hz_batch *b, const struct hz_dead *d);
 /* Record that everything before next_offset on (source, partition) is
  * consumed; keeps the highest per key. */
