@@ -23,18 +23,13 @@
 #include "in/in_mqtt.h"
 #include "out/out_kafka.h"
 #include "out/out_log.h"
-#if HZ_HAVE_OUT_MQTT
 #include "out/out_mqtt.h"
-#endif
 #include "registry/registry.h"
 #include "rules/rules.h"
 #include "store/batch.h"
 #include "store/migrate.h"
 #include "store/pg.h"
 
-#ifndef HZ_HAVE_OUT_MQTT
-#define HZ_HAVE_OUT_MQTT 0
-#endif
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -63,7 +58,7 @@ struct hz_engine {
 	struct hz_in_kafka *kin;
 	struct hz_in_mqtt *min;
 	struct hz_out_kafka *kout;
-	struct hz_out_mqtt *mout; /* NULL until out_mqtt lands */
+	struct hz_out_mqtt *mout;
 	struct hz_out_log *log;
 
 	struct hz_batch *batch;
@@ -250,7 +245,7 @@ static const char *kafka_ct(const struct hz_engine *e)
 							: "application/json";
 }
 
-static inline const char *mqtt_ct(const struct hz_engine *e)
+static const char *mqtt_ct(const struct hz_engine *e)
 {
 	return strcmp(e->cfg->mqtt_out_format, "json") ? "application/x-protobuf"
 						       : "application/json";
@@ -278,7 +273,6 @@ static unsigned publish_change(struct hz_engine *e, const struct hz_ticket_event
 		else
 			waiting |= SINK_KAFKA; /* retried from the outbox after outbox_retry */
 	}
-#if HZ_HAVE_OUT_MQTT
 	if (sinks & SINK_MQTT && e->mout) {
 		char topic[256];
 		hz_buf_clear(&e->out);
@@ -290,7 +284,6 @@ static unsigned publish_change(struct hz_engine *e, const struct hz_ticket_event
 					    (uint64_t)outbox_id);
 		waiting |= SINK_MQTT;
 	}
-#endif
 	hz_out_log_format_ticket(te, &e->line);
 	if (hz_out_log_write(e->log, &e->line))
 		hz_warn("could not write the escalation log: %m");
@@ -347,13 +340,15 @@ static void serve_outputs(struct hz_engine *e)
 		for (size_t i = 0; i < n_ok; i++)
 			pend_done(e, (int64_t)e->tags[i], SINK_KAFKA);
 	}
-#if HZ_HAVE_OUT_MQTT
 	if (e->mout) {
 		n_ok = hz_out_mqtt_poll_done(e->mout, e->tags, HZ_ARRAY_LEN(e->tags));
 		for (size_t i = 0; i < n_ok; i++)
 			pend_done(e, (int64_t)e->tags[i], SINK_MQTT);
+		/* failures stay pending and are re-sent from the outbox after
+		 * pipeline.outbox_retry */
+		while (hz_out_mqtt_poll_failed(e->mout, e->ftags, HZ_ARRAY_LEN(e->ftags)))
+			;
 	}
-#endif
 	pend_compact(e);
 }
 
@@ -784,6 +779,8 @@ int hz_engine_run(struct hz_engine *e, volatile sig_atomic_t *stop, volatile sig
 		release_sources(e, false);
 	if (e->kout)
 		hz_out_kafka_flush(e->kout, 3000);
+	if (e->mout)
+		hz_out_mqtt_flush(e->mout, 3000);
 	serve_outputs(e);
 	if (e->pg && e->n_done && !e->held) {
 		hz_batch_reset(e->batch);
@@ -876,7 +873,6 @@ struct hz_engine *hz_engine_new(const struct hz_config *cfg, char *err, size_t e
 		e->min = hz_in_mqtt_new(&mc, (uint64_t)next, err, errlen);
 		if (!e->min)
 			goto fail;
-#if HZ_HAVE_OUT_MQTT
 		if (cfg->mqtt_out_enabled) {
 			struct hz_out_mqtt_config oc = {
 				.url = cfg->mqtt_url,
@@ -887,14 +883,14 @@ struct hz_engine *hz_engine_new(const struct hz_config *cfg, char *err, size_t e
 				.cert_file = cfg->mqtt_cert_file,
 				.key_file = cfg->mqtt_key_file,
 				.tls_verify = cfg->mqtt_tls_verify,
+				.window = 4096,
 			};
 			e->mout = hz_out_mqtt_new(&oc, err, errlen);
 			if (!e->mout)
 				goto fail;
 		}
-#endif
 	}
-	hz_info("mqtt output: %s", e->mout ? "on" : HZ_HAVE_OUT_MQTT ? "off" : "not built in");
+	hz_info("mqtt output: %s", e->mout ? "on" : "off");
 	if (cfg->kafka_enabled) {
 		e->kin = hz_in_kafka_new(cfg, offset_lookup, e, err, errlen);
 		if (!e->kin)
@@ -920,9 +916,7 @@ void hz_engine_destroy(struct hz_engine *e)
 	hz_in_kafka_destroy(e->kin);
 	hz_in_mqtt_destroy(e->min);
 	hz_out_kafka_destroy(e->kout);
-#if HZ_HAVE_OUT_MQTT
 	hz_out_mqtt_destroy(e->mout);
-#endif
 	hz_out_log_destroy(e->log);
 	hz_batch_destroy(e->batch);
 	hz_arena_destroy(e->arena);

@@ -46,7 +46,7 @@ struct hz_in_mqtt {
 	int qos[N_TOPICS];
 	size_t prefix_len, queue_max, spool_max;
 	int sync_ms;
-	int keepalive_s, session_expiry_s, reconnect_min_s, reconnect_max_s;
+	int keepalive_s, session_expiry_s, reconnect_min_s, reconnect_max_s, receive_max;
 	bool tls, tls_verify;
 
 	MQTTAsync cli;
@@ -327,6 +327,12 @@ static int connect_now(struct hz_in_mqtt *m, char *err, size_t errlen)
 	pr.identifier = MQTTPROPERTY_CODE_SESSION_EXPIRY_INTERVAL;
 	pr.value.integer4 = (unsigned)m->session_expiry_s;
 	MQTTProperties_add(&props, &pr);
+	if (m->receive_max) {
+		memset(&pr, 0, sizeof(pr));
+		pr.identifier = MQTTPROPERTY_CODE_RECEIVE_MAXIMUM;
+		pr.value.integer2 = (unsigned short)m->receive_max;
+		MQTTProperties_add(&props, &pr);
+	}
 	co.connectProperties = &props;
 	if (m->tls) {
 		ssl.trustStore = m->ca_file;
@@ -509,6 +515,7 @@ struct hz_in_mqtt *hz_in_mqtt_new(const struct hz_in_mqtt_config *cfg, uint64_t 
 	m->session_expiry_s = cfg->session_expiry_s > 0 ? cfg->session_expiry_s : 86400;
 	m->queue_max = cfg->queue_max ? cfg->queue_max : 65536;
 	m->sync_ms = cfg->sync_interval_ms ? cfg->sync_interval_ms : 100;
+	m->receive_max = cfg->receive_max > 0 ? HZ_MIN(cfg->receive_max, 65535) : 0;
 	m->reconnect_min_s = cfg->reconnect_min_s > 0 ? cfg->reconnect_min_s : 1;
 	m->reconnect_max_s = HZ_MAX(cfg->reconnect_max_s > 0 ? cfg->reconnect_max_s : 30,
 				    m->reconnect_min_s);

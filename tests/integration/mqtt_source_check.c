@@ -7,10 +7,15 @@
  *   pub URL COUNT [-p PREFIX] [-s START] [-w WINDOW]
  *   recv URL -c CLIENT -d SPOOL [-n COMMITTED_NEXT] [-u IDS] [-b COMMIT_EVERY] [-L LAG]
  *        [-S SLEEP_US] [-t TIMEOUT_S] [-I IDLE_MS] [-p PREFIX] [-q]
- *        (-u IDS: until ids 0..IDS-1 were all seen; -I: or nothing came for IDLE_MS)
+ *        [-M SPOOL_MAX -G SEGMENT_BYTES -P] [-R RECEIVE_MAX]
+ *        (-u IDS: until ids 0..IDS-1 were all seen; -I: or nothing came for IDLE_MS;
+ *        -P: commit nothing until the source paused itself for a full spool)
  *   drain URL -c CLIENT -d SPOOL -u COUNT [-p PREFIX]     (through hz_in_mqtt)
  *   raw URL -c CLIENT -u COUNT [-p PREFIX] [-e]           (raw Paho; -e: set up
  *        the session only)
+ *   out URL -c CLIENT -u COUNT [-p PREFIX]  publish through hz_out_mqtt to
+ *        PREFIX/out/tickets/t<i % 3>, payload "out-<i>", event id "ev-<i>",
+ *        re-publishing what fails, until every tag came back done
  *   forget URL -c CLIENT  remove the client's broker session
  *   paho-lock URL        how long another client's Paho call waits while an
  *                        arrival callback is blocked
@@ -33,12 +38,15 @@
 
 #include "core/log.h"
 #include "in/in_mqtt.h"
+#include "out/out_mqtt.h"
 
 static const char *url, *client_id, *spool_dir, *prefix = "hazard/v1";
 static uint64_t committed_next, until_ids, commit_every = 100, commit_lag, sleep_us;
 static unsigned start_id, window = 1000;
 static int timeout_s = 60, idle_ms;
-static bool quiet, setup_only;
+static bool quiet, setup_only, hold_until_paused;
+static size_t spool_max, segment_bytes = 16 << 20;
+static int receive_max;
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
@@ -286,7 +294,9 @@ static struct hz_in_mqtt *source_start(void)
 		.topic_prefix = prefix,
 		.spool_dir = spool_dir,
 		.queue_max = 100000,
-		.segment_bytes = 16 << 20,
+		.segment_bytes = segment_bytes,
+		.spool_max_bytes = spool_max,
+		.receive_max = receive_max,
 		.sync_interval_ms = getenv("HZ_CHECK_SYNC_MS") ? atoi(getenv("HZ_CHECK_SYNC_MS")) : 0,
 	};
 	char err[512];
@@ -326,7 +336,19 @@ static int cmd_recv(void)
 	uint64_t distinct = 0, got = 0, bad = 0, since_commit = 0, last_seq = 0;
 	static struct hz_msg msgs[256];
 	double t0 = now_s(), last_msg = 0;
+	bool paused_seen = false;
 	while (distinct < until_ids && now_s() - t0 < timeout_s) {
+		if (hold_until_paused && !paused_seen) {
+			/* Commit nothing until the source pauses itself. */
+			struct hz_in_mqtt_stats ps;
+			hz_in_mqtt_stats(m, &ps);
+			if (ps.paused) {
+				paused_seen = true;
+				printf("PAUSED spool_bytes=%" PRIu64 " received=%" PRIu64 "\n",
+				       ps.spool_bytes, ps.received);
+				since_commit = commit_every;
+			}
+		}
 		size_t n = hz_in_mqtt_poll(m, msgs, HZ_ARRAY_LEN(msgs), 100);
 		if (n)
 			last_msg = now_s();
@@ -369,7 +391,8 @@ static int cmd_recv(void)
 		}
 		got += n;
 		since_commit += n;
-		if (n && since_commit >= commit_every && last_seq > commit_lag) {
+		if ((!hold_until_paused || paused_seen) && since_commit >= commit_every &&
+		    last_seq > commit_lag) {
 			/* The pipeline's order: the position is durable (here: the
 			 * COMMIT line is out) before the source may forget. -L keeps
 			 * the last L handed out uncommitted, like batches in flight. */
@@ -391,8 +414,9 @@ static int cmd_recv(void)
 	hz_in_mqtt_stats(m, &st);
 	printf("DONE got=%" PRIu64 " distinct=%" PRIu64 " bad=%" PRIu64 " received=%" PRIu64
 	       " spooled=%" PRIu64 " delivered=%" PRIu64 " replayed=%" PRIu64 " connects=%" PRIu64
-	       "\n",
-	       got, distinct, bad, st.received, st.spooled, st.delivered, st.replayed, st.connects);
+	       " pauses=%" PRIu64 "\n",
+	       got, distinct, bad, st.received, st.spooled, st.delivered, st.replayed, st.connects,
+	       st.pauses);
 	fflush(stdout);
 	hz_in_mqtt_destroy(m);
 	free(seen);
@@ -410,8 +434,10 @@ static int cmd_drain(void)
 		size_t n = hz_in_mqtt_poll(m, msgs, HZ_ARRAY_LEN(msgs), 100);
 		if (!n)
 			continue;
+		/* From the first message's arrival in the Paho callback, which may
+		 * be before this loop started, to the last one handed out. */
 		if (!got)
-			first = now_s();
+			first = now_s() - (double)(hz_now_us() - msgs[0].received_us) / 1e6;
 		got += n;
 		last = now_s();
 		hz_in_mqtt_release(m, (uint64_t)msgs[n - 1].offset);
@@ -499,6 +525,73 @@ static int cmd_raw(void)
 	return got >= until_ids ? 0 : 1;
 }
 
+/* ---- out: the output sink, the way the pipeline drives it ---- */
+
+static int cmd_out(void)
+{
+	struct hz_out_mqtt_config cfg = {.url = url, .client_id = client_id, .window = window};
+	char err[512];
+	struct hz_out_mqtt *o = hz_out_mqtt_new(&cfg, err, sizeof(err));
+	if (!o)
+		die("%s", err);
+	uint64_t n = until_ids, ndone = 0, nfailed = 0, next = 0, etransient = 0, efull = 0;
+	unsigned char *done = calloc(n, 1);
+	uint64_t *todo = malloc(n * sizeof(*todo)), ntodo = 0; /* failed, to publish again */
+	uint64_t tags[256];
+	double t0 = now_s();
+	while (ndone < n && now_s() - t0 < timeout_s) {
+		bool again = ntodo > 0;
+		uint64_t i = again ? todo[ntodo - 1] : next;
+		if (again || next < n) {
+			char topic[256], pl[64], ev[32];
+			snprintf(topic, sizeof(topic), "%s/out/tickets/t%" PRIu64, prefix, i % 3);
+			snprintf(pl, sizeof(pl), "out-%" PRIu64, i);
+			snprintf(ev, sizeof(ev), "ev-%" PRIu64, i);
+			int rc = hz_out_mqtt_publish(o, topic, pl, strlen(pl), "application/json", ev, i);
+			if (rc == HZ_OK) {
+				if (again)
+					ntodo--;
+				else
+					next++;
+				continue;
+			}
+			if (rc == HZ_ETRANSIENT)
+				etransient++;
+			else if (rc == HZ_EFULL)
+				efull++;
+			else
+				die("publish %" PRIu64 " failed: %d", i, rc);
+		}
+		size_t k = hz_out_mqtt_poll_done(o, tags, HZ_ARRAY_LEN(tags));
+		if (k && !ndone) {
+			printf("STARTED\n"); /* for a test that kills the broker mid-stream */
+			fflush(stdout);
+		}
+		for (size_t j = 0; j < k; j++) {
+			if (tags[j] >= n || done[tags[j]])
+				printf("BAD tag %" PRIu64 " done twice or unknown\n", tags[j]);
+			else
+				done[tags[j]] = 1, ndone++;
+		}
+		size_t f = hz_out_mqtt_poll_failed(o, tags, HZ_ARRAY_LEN(tags));
+		for (size_t j = 0; j < f; j++)
+			todo[ntodo++] = tags[j];
+		nfailed += f;
+		if (!k && !f)
+			sleep_us_(1000);
+	}
+	struct hz_out_mqtt_stats st;
+	hz_out_mqtt_stats(o, &st);
+	printf("OUT done=%" PRIu64 " failed=%" PRIu64 " republished=%" PRIu64 " busy=%" PRIu64
+	       " disconnected=%" PRIu64 " connects=%" PRIu64 " in %.3f s\n",
+	       ndone, nfailed, nfailed, efull, etransient, st.connects, now_s() - t0);
+	fflush(stdout);
+	hz_out_mqtt_destroy(o);
+	free(done);
+	free(todo);
+	return ndone == n ? 0 : 1;
+}
+
 /* ---- paho-lock: the trap behind "never wait in the arrival callback" ---- */
 
 static atomic_int in_callback;
@@ -565,7 +658,7 @@ int main(int argc, char **argv)
 	}
 	optind = optind_;
 	int c;
-	while ((c = getopt(argc, argv, "c:d:n:u:b:L:S:t:p:s:w:qeI:")) != -1) {
+	while ((c = getopt(argc, argv, "c:d:n:u:b:L:S:t:p:s:w:qeI:M:G:PR:")) != -1) {
 		switch (c) {
 		case 'c': client_id = optarg; break;
 		case 'd': spool_dir = optarg; break;
@@ -581,6 +674,10 @@ int main(int argc, char **argv)
 		case 'q': quiet = true; break;
 		case 'e': setup_only = true; break;
 		case 'I': idle_ms = atoi(optarg); break;
+		case 'M': spool_max = strtoull(optarg, NULL, 10); break;
+		case 'G': segment_bytes = strtoull(optarg, NULL, 10); break;
+		case 'P': hold_until_paused = true; break;
+		case 'R': receive_max = atoi(optarg); break;
 		default: die("bad option");
 		}
 	}
@@ -594,6 +691,8 @@ int main(int argc, char **argv)
 		die("-c CLIENT is required");
 	if (strcmp(cmd, "raw") == 0)
 		return cmd_raw();
+	if (strcmp(cmd, "out") == 0)
+		return cmd_out();
 	if (strcmp(cmd, "forget") == 0) {
 		/* Clean start and no session expiry: the broker drops the session. */
 		MQTTAsync cli = connect_client(client_id, 1, false, NULL, NULL);

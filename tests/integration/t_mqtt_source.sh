@@ -9,9 +9,15 @@
 #      committed: every message arrives at least once, and every message it
 #      had handed out but not committed comes back from the spool with the
 #      same sequence number;
-#   4. (figures, no assertion) draining a stored backlog of QoS 1 messages
+#   4. a spool over its limit pauses the subscription (disconnect, the broker
+#      queues) and resumes after a commit, losing nothing;
+#   5. the output sink (out_mqtt.c): content type and event-id properties,
+#      every tag acknowledged once; on a broker killed and restarted, what
+#      was in flight comes back failed and is published again;
+#   6. (figures, no assertion) draining a stored backlog of QoS 1 messages
 #      through hz_in_mqtt_poll against a raw Paho subscriber.
-# HZ_MQTT_DRAIN=N sets the backlog (default 100000; 0 skips part 4).
+# HZ_MQTT_DRAIN=N sets the backlog (default 100000; 0 skips part 6),
+# HZ_MQTT_DRAIN_ROUNDS the number of rounds (default 3).
 . "$(dirname "$0")/lib.sh"
 
 CHECK=$HZ_BUILD/itest/mqtt_source_check
@@ -29,6 +35,28 @@ forget_sessions() {
 	for c in "${CLIENTS[@]}"; do "$CHECK" forget "$URL" -c "$c" || true; done
 }
 hz_on_exit forget_sessions
+
+# A broker of our own (parts 5 and 6): the run broker's settings without
+# persistence, on a port of its own. start_broker [PORT] sets BPID, BURL.
+BPID=
+BPORT=
+start_broker() {
+	BPORT=${1:-$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+	grep -Ev '^(persistence|persistence_file|persistence_location|autosave_interval|autosave_on_changes|listener|log_dest|log_type)([ \t]|$)' \
+		"$HZ_RUN_DIR/mosquitto.conf" >"$T/mosq.conf"
+	printf 'persistence false\nlistener %s 127.0.0.1\nlog_dest stderr\nlog_type error\nlog_type warning\n' \
+		"$BPORT" >>"$T/mosq.conf"
+	mosquitto -c "$T/mosq.conf" >>"$T/mosq.log" 2>&1 &
+	BPID=$!
+	hz_wait_for "mosquitto_pub -h 127.0.0.1 -p $BPORT -q 1 -t hz/ready -m x" 10 "private mosquitto up"
+	BURL=tcp://127.0.0.1:$BPORT
+}
+stop_broker() {
+	[ -n "$BPID" ] && kill "$BPID" 2>/dev/null && wait "$BPID" 2>/dev/null
+	BPID=
+	return 0
+}
+hz_on_exit stop_broker
 
 # ------------------------------------------------ 1. kinds, params, content type
 N=2000
@@ -99,23 +127,70 @@ replayed=$(sed -n 's/.*replayed=\([0-9]*\).*/\1/p' "$T/run2.out")
 hz_assert_ge "$replayed" $((last1 - committed)) "replayed from the spool"
 hz_log "3: restart replayed $replayed from the spool; $dups ids delivered twice (at least once is the contract)"
 
-# ------------------------------------------------ 4. backlog drain figures
+# ------------------------------------------------ 4. pause and resume
+# A 1 MiB spool limit in 256 KiB segments, nothing committed until the
+# source pauses itself: it must disconnect, and after the commit reconnect
+# and get the rest from the broker. Receive Maximum 100 bounds what the
+# broker delivers again after the pause (mosquitto uses the value in force
+# when it queued a message: the session is made with it too).
+N=50000
+C4=$(hz_mqtt_client_id src4)
+CLIENTS+=("$C4")
+"$CHECK" recv "$URL" -c "$C4" -d "$T/spool4" -p "$P/p4" -u 0 -R 100 >/dev/null
+"$CHECK" pub "$URL" "$N" -p "$P/p4" >"$T/pub4.out" || hz_fail "publish: $(cat "$T/pub4.out")"
+"$CHECK" recv "$URL" -c "$C4" -d "$T/spool4" -p "$P/p4" -u "$N" -M 1048576 -G 262144 -P -R 100 \
+	-b 1000 -q -t 120 >"$T/recv4.out" 2>"$T/recv4.err" ||
+	hz_fail "pause and resume: $(grep -E 'BAD|DONE|PAUSED' "$T/recv4.out" | head -5)"
+hz_assert_grep "$T/recv4.out" '^PAUSED' "the source paused"
+hz_assert_grep "$T/recv4.err" 'MQTT source paused' "the pause logged"
+pauses=$(sed -n 's/^DONE.* connects=\([0-9]*\) pauses=\([0-9]*\).*/\2/p' "$T/recv4.out")
+connects=$(sed -n 's/^DONE.* connects=\([0-9]*\) pauses=.*/\1/p' "$T/recv4.out")
+hz_assert_ge "$pauses" 1 "pauses"
+hz_assert_ge "$connects" 2 "connections (resumed)"
+got4=$(sed -n 's/^DONE got=\([0-9]*\) .*/\1/p' "$T/recv4.out")
+hz_assert_le "$got4" $((N + 100)) "deliveries (at most Receive Maximum again)"
+hz_log "4: $(grep '^PAUSED' "$T/recv4.out"); $(grep '^DONE' "$T/recv4.out")"
+
+# ------------------------------------------------ 5. the output sink
+N=3000
+mosquitto_sub -h "$HZ_MQTT_HOST" -p "$HZ_MQTT_PORT" -V mqttv5 -q 1 -t "$P/out/#" -C "$N" -W 60 \
+	-F '%j' >"$T/sub5.out" &
+spid=$!
+hz_wait_for "grep -q '$P/out/#' '$HZ_MQTT_LOG'" 10 "the checking subscriber"
+"$CHECK" out "$URL" -c "$(hz_mqtt_client_id out5)" -u "$N" -p "$P" >"$T/out5.out" ||
+	hz_fail "publish through the sink: $(cat "$T/out5.out")"
+wait "$spid" || hz_fail "the checking subscriber got $(wc -l <"$T/sub5.out") of $N"
+hz_assert_no_grep "$T/out5.out" '^BAD' "tags"
+hz_assert_eq "$N" "$(grep -c '"content-type":"application/json","user-properties":{"event-id":"ev-' "$T/sub5.out")" \
+	"messages with content type and event id"
+hz_assert_eq "$N" "$(grep -o '"event-id":"ev-[0-9]*"' "$T/sub5.out" | sort -u | wc -l)" "distinct event ids"
+hz_log "5: $(cat "$T/out5.out")"
+# Kill the broker under a stream of publishes and bring it back.
+start_broker
+"$CHECK" out "$BURL" -c "$(hz_mqtt_client_id out5b)" -u 200000 -p "$P" -t 120 >"$T/out5b.out" \
+	2>"$T/out5b.err" &
+opid=$!
+hz_wait_for "grep -q '^STARTED' '$T/out5b.out'" 10 "the sink publishing"
+sleep 0.2
+kill -9 "$BPID"
+wait "$BPID" 2>/dev/null || true
+sleep 1
+start_broker "$BPORT"
+wait "$opid" || hz_fail "the sink across a broker kill: $(cat "$T/out5b.out") $(tail -3 "$T/out5b.err")"
+hz_assert_no_grep "$T/out5b.out" '^BAD' "tags across the kill"
+hz_assert_grep "$T/out5b.out" 'connects=2' "the sink reconnected"
+hz_log "5: across a broker kill: $(cat "$T/out5b.out")"
+stop_broker
+
+# ------------------------------------------------ 6. backlog drain figures
 # On a broker of our own with the run broker's settings but no persistence:
 # a snapshot of a 100k backlog (autosave every second) stalls mosquitto for
 # a good part of a drain, at random, which swamps the difference measured.
 D=${HZ_MQTT_DRAIN:-100000}
 ROUNDS=${HZ_MQTT_DRAIN_ROUNDS:-3}
 if [ "$D" -gt 0 ]; then
-	port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	grep -Ev '^(persistence|persistence_file|persistence_location|autosave_interval|autosave_on_changes|listener|log_dest|log_type)([ \t]|$)' \
-		"$HZ_RUN_DIR/mosquitto.conf" >"$T/mosq.conf"
-	printf 'persistence false\nlistener %s 127.0.0.1\nlog_dest stderr\nlog_type error\nlog_type warning\n' \
-		"$port" >>"$T/mosq.conf"
-	mosquitto -c "$T/mosq.conf" >"$T/mosq.log" 2>&1 &
-	mpid=$!
-	hz_on_exit "kill $mpid 2>/dev/null || true"
-	hz_wait_for "mosquitto_pub -h 127.0.0.1 -p $port -q 1 -t hz/ready -m x" 10 "private mosquitto up"
-	DURL=tcp://127.0.0.1:$port
+	start_broker
+	DURL=$BURL
 	: >"$T/raw.rates"
 	: >"$T/src.rates"
 	# Each drain has a prefix of its own: a backlog is queued for one
@@ -137,11 +212,11 @@ if [ "$D" -gt 0 ]; then
 		tail -1 "$T/drain.log" | sed -n 's/.* rate=\([0-9]*\).* cpu=\([0-9.]*\).*/\1 \2/p' >>"$T/src.rates"
 		rm -rf "$T/dspool$i"
 	done
-	kill "$mpid" 2>/dev/null || true
+	stop_broker
 	med() { sort -n -k"$2" "$1" | awk -v k="$2" '{ v[NR] = $k } END { print v[int((NR + 1) / 2)] }'; }
 	raw=$(med "$T/raw.rates" 1)
 	src=$(med "$T/src.rates" 1)
-	hz_log "4: drain of $D stored QoS 1 messages, median of $ROUNDS: raw Paho $raw msg/s" \
+	hz_log "6: drain of $D stored QoS 1 messages, median of $ROUNDS: raw Paho $raw msg/s" \
 		"($(med "$T/raw.rates" 2) us CPU/msg), hz_in_mqtt_poll $src msg/s" \
 		"($(med "$T/src.rates" 2) us CPU/msg), ratio" \
 		"$(awk -v a="$src" -v b="$raw" 'BEGIN { printf "%.2f", a / b }')" \
