@@ -283,7 +283,7 @@ int hz_config_parse(struct hz_config *c, const char *name, const char *text, siz
 {
 	size_t pos = 0;
 	int line = 0;
-	char buf[4096];
+	char buf[4096] = "";
 	while (pos < len) {
 		line++;
 		size_t end = pos;

@@ -108,9 +108,10 @@ static int copy_str(struct ctx *c, const struct hz_ynode *n, char *dst, size_t c
 {
 	if (want_scalar(c, n, n->key ? n->key : "value"))
 		return -1;
-	if (strlen(n->scalar) >= cap || !*n->scalar)
+	size_t len = strlen(n->scalar);
+	if (len >= cap || !len)
 		return bad(c, n, "\"%s\" is empty or too long", n->scalar);
-	strcpy(dst, n->scalar);
+	memcpy(dst, n->scalar, len + 1);
 	return 0;
 }
 

@@ -557,7 +557,7 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 	for (size_t i = 0; i < b->n_merged; i++)
 		n_new += b->merged[i].is_new;
 	/* ids: new tickets first, then one outbox row per touched ticket */
-	int64_t *ids = malloc((n_new + b->n_merged + 1) * sizeof(*ids));
+	int64_t *ids = calloc(n_new + b->n_merged + 1, sizeof(*ids));
 	if (!ids)
 		return HZ_ENOMEM;
 	if (n_new && (rc = fetch_ids(pg, SQL_IDS, n_new, ids, err, errlen)))

@@ -84,7 +84,8 @@ static int list_files(const char *dir, struct mfile **files, size_t *n, char *er
 		snprintf((*files)[*n].name, sizeof((*files)[*n].name), "%s", de->d_name);
 		(*n)++;
 	}
-	qsort(*files, *n, sizeof(**files), cmp_mfile);
+	if (*n)
+		qsort(*files, *n, sizeof(**files), cmp_mfile);
 	for (size_t i = 1; i < *n; i++) {
 		if ((*files)[i].version == (*files)[i - 1].version) {
 			hz_errf(err, errlen, "migrations \"%s\" and \"%s\" share version %d",

@@ -122,6 +122,7 @@ static void fill_ticket(const PGresult *res, int r, struct hz_ticket_row *row, s
 }
 
 static const int ticket_str_cols[] = {C_EPISODE, C_FIRST, C_LAST, C_SITE_NAME, C_TOWN_NAME};
+static const size_t n_ticket_str_cols = HZ_ARRAY_LEN(ticket_str_cols);
 
 /* Pack up to `max` rows of a TICKET_COLS result. */
 static int pack_tickets(const PGresult *res, size_t max, struct hz_ticket_row **rows, size_t *n,
@@ -134,7 +135,7 @@ static int pack_tickets(const PGresult *res, size_t max, struct hz_ticket_row **
 		return HZ_OK;
 	size_t head = nr * sizeof(struct hz_ticket_row);
 	char *block =
-		malloc(head + strings_size(res, ticket_str_cols, HZ_ARRAY_LEN(ticket_str_cols)));
+		malloc(head + strings_size(res, ticket_str_cols, n_ticket_str_cols));
 	if (!block) {
 		hz_errf(err, errlen, "out of memory reading %zu tickets", nr);
 		return HZ_ENOMEM;
@@ -246,8 +247,9 @@ int hz_store_ticket_history(PGconn *pg, int64_t ticket_id, struct hz_history_row
 		return HZ_OK;
 	}
 	static const int str_cols[] = {7, 8, 9};
+	const size_t n_str_cols = HZ_ARRAY_LEN(str_cols);
 	size_t head = nr * sizeof(struct hz_history_row);
-	char *block = malloc(head + strings_size(res, str_cols, HZ_ARRAY_LEN(str_cols)));
+	char *block = malloc(head + strings_size(res, str_cols, n_str_cols));
 	if (!block) {
 		PQclear(res);
 		hz_errf(err, errlen, "out of memory reading history of ticket %s", id);
@@ -309,8 +311,9 @@ int hz_store_dead_letters_list(PGconn *pg, long limit, struct hz_dead_letter_row
 		return HZ_OK;
 	}
 	static const int str_cols[] = {2, 3, 4, 5, 8}; /* the bytea text is longer than the bytes */
+	const size_t n_str_cols = HZ_ARRAY_LEN(str_cols);
 	size_t head = nr * sizeof(struct hz_dead_letter_row);
-	char *block = malloc(head + strings_size(res, str_cols, HZ_ARRAY_LEN(str_cols)));
+	char *block = malloc(head + strings_size(res, str_cols, n_str_cols));
 	if (!block) {
 		PQclear(res);
 		hz_errf(err, errlen, "out of memory reading %zu dead letters", nr);
