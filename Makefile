@@ -97,6 +97,7 @@ $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
 test:
 	@./deploy/deps.sh
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 unit fuzz-replay
 	@./tests/run_integration.sh $(BUILD)
 
@@ -143,5 +144,8 @@ deps:
 
 clean:
 	rm -rf build
+
+# keep objects: they are not intermediate files to delete
+.SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
