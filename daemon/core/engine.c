@@ -675,7 +675,10 @@ static void commit(struct hz_engine *e)
 	}
 	size_t n_done = e->n_done;
 	add_done(e);
+	int64_t t0 = hz_mono_us();
 	int rc = hz_batch_commit(e->batch, e->pg, topics(e), err, sizeof(err));
+	hz_debug("batch of %zu messages, %zu intents: commit %lld us", e->n_msgs,
+		 hz_batch_count_intents(e->batch), (long long)(hz_mono_us() - t0));
 	if (rc == HZ_ERR)
 		rc = poison_hunt(e);
 	if (rc == HZ_OK && n_done) {

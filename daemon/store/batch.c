@@ -48,6 +48,14 @@ struct hz_batch {
 
 	struct hz_buf arr[16];
 	struct hz_buf payload;
+
+	/* libpq pipeline mode for the write phase: the statements and the
+	 * COMMIT go out together and cost one round trip. */
+	struct {
+		bool on;
+		int n;
+		const char *what[16];
+	} pipe;
 };
 
 #define GROW(ptr, n, cap, min)                                                     \
@@ -345,14 +353,73 @@ static const char SQL_POSITIONS[] =
 	"ON CONFLICT (source, partition) DO UPDATE SET next_offset = excluded.next_offset, "
 	"updated_at = excluded.updated_at";
 
-static int run(PGconn *pg, const char *what, const char *sql, int n, const char *const *params,
-	       char *err, size_t errlen)
+static int run(struct hz_batch *b, PGconn *pg, const char *what, const char *sql, int n,
+	       const char *const *params, char *err, size_t errlen)
 {
+	if (b->pipe.on) {
+		/* libpq copies the parameters into its buffer here, so the
+		 * array buffers can be reused by the next statement. */
+		if (b->pipe.n == (int)HZ_ARRAY_LEN(b->pipe.what) ||
+		    !PQsendQueryParams(pg, sql, n, NULL, params, NULL, NULL, 0))
+			return fail_res(pg, NULL, what, err, errlen);
+		b->pipe.what[b->pipe.n++] = what;
+		return HZ_OK;
+	}
 	PGresult *res = exec(pg, sql, n, params);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
 		return fail_res(pg, res, what, err, errlen);
 	PQclear(res);
 	return HZ_OK;
+}
+
+static int pipe_begin(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
+{
+	if (b->pipe.on)
+		return HZ_OK;
+	if (!PQenterPipelineMode(pg))
+		return fail_res(pg, NULL, "entering pipeline mode", err, errlen);
+	b->pipe.on = true;
+	b->pipe.n = 0;
+	return HZ_OK;
+}
+
+/* Send the sync, read every statement's result in order (the first
+ * failure is the one reported; the rest are "aborted"), leave pipeline
+ * mode. */
+static int pipe_end(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
+{
+	int rc = HZ_OK;
+	if (!b->pipe.on)
+		return HZ_OK;
+	b->pipe.on = false;
+	if (!PQpipelineSync(pg)) {
+		PQexitPipelineMode(pg);
+		return fail_res(pg, NULL, "sending the pipeline", err, errlen);
+	}
+	for (int i = 0; i < b->pipe.n; i++) {
+		PGresult *res = PQgetResult(pg);
+		if (!res) {
+			if (rc == HZ_OK)
+				rc = fail_res(pg, NULL, b->pipe.what[i], err, errlen);
+			break;
+		}
+		ExecStatusType st = PQresultStatus(res);
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED &&
+		    rc == HZ_OK)
+			rc = fail_res(pg, res, b->pipe.what[i], err, errlen);
+		else
+			PQclear(res);
+		PQclear(PQgetResult(pg)); /* the NULL that ends each statement */
+	}
+	PGresult *res;
+	while ((res = PQgetResult(pg)) != NULL) { /* the sync */
+		bool sync = PQresultStatus(res) == PGRES_PIPELINE_SYNC;
+		PQclear(res);
+		if (sync)
+			break;
+	}
+	PQexitPipelineMode(pg);
+	return rc;
 }
 
 static int positions(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
@@ -370,7 +437,7 @@ static int positions(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
 	for (size_t i = 0; i < b->n_done; i++)
 		arr_int(&a[3], b->done[i]);
 	const char *p[] = {arr_end(&a[0]), arr_end(&a[1]), arr_end(&a[2]), arr_end(&a[3])};
-	return run(pg, "recording source positions", SQL_POSITIONS, 4, p, err, errlen);
+	return run(b, pg, "recording source positions", SQL_POSITIONS, 4, p, err, errlen);
 }
 
 /* 64-bit FNV-1a, for the dedupe key of a dead letter without coordinates. */
@@ -417,7 +484,7 @@ static int dead_letters(struct hz_batch *b, PGconn *pg, char *err, size_t errlen
 	const char *p[8];
 	for (int i = 0; i < 8; i++)
 		p[i] = arr_end(&a[i]);
-	return run(pg, "inserting dead letters", SQL_DEAD, 8, p, err, errlen);
+	return run(b, pg, "inserting dead letters", SQL_DEAD, 8, p, err, errlen);
 }
 
 static int fetch_ids(PGconn *pg, const char *sql, size_t n, int64_t *out, char *err,
@@ -564,6 +631,8 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 		goto out;
 	if ((rc = fetch_ids(pg, SQL_OUTBOX_IDS, b->n_merged, ids + n_new, err, errlen)))
 		goto out;
+	if ((rc = pipe_begin(b, pg, err, errlen)))
+		goto out;
 	size_t k = 0;
 	for (size_t i = 0; i < b->n_merged; i++)
 		if (b->merged[i].is_new)
@@ -599,7 +668,7 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 		const char *p[16];
 		for (int i = 0; i < 16; i++)
 			p[i] = arr_end(&a[i]);
-		if ((rc = run(pg, "opening tickets", SQL_INSERT_TICKETS, 16, p, err, errlen)))
+		if ((rc = run(b, pg, "opening tickets", SQL_INSERT_TICKETS, 16, p, err, errlen)))
 			goto out;
 	}
 	/* existing tickets */
@@ -619,7 +688,7 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 		const char *p[5];
 		for (int i = 0; i < 5; i++)
 			p[i] = arr_end(&a[i]);
-		if ((rc = run(pg, "updating tickets", SQL_UPDATE_TICKETS, 5, p, err, errlen)))
+		if ((rc = run(b, pg, "updating tickets", SQL_UPDATE_TICKETS, 5, p, err, errlen)))
 			goto out;
 	}
 	/* history: opened, level raised */
@@ -645,7 +714,7 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 		const char *p[9];
 		for (int i = 0; i < 9; i++)
 			p[i] = arr_end(&a[i]);
-		if ((rc = run(pg, "appending ticket history", SQL_HISTORY, 9, p, err, errlen)))
+		if ((rc = run(b, pg, "appending ticket history", SQL_HISTORY, 9, p, err, errlen)))
 			goto out;
 	}
 	/* every fresh event, once per ticket it joined */
@@ -666,7 +735,7 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 	}
 	{
 		const char *p[] = {arr_end(&a[0]), arr_end(&a[1])};
-		if ((rc = run(pg, "recording ticket events", SQL_EVENTS, 2, p, err, errlen)))
+		if ((rc = run(b, pg, "recording ticket events", SQL_EVENTS, 2, p, err, errlen)))
 			goto out;
 	}
 	/* outbox: one TicketEvent per touched ticket */
@@ -696,7 +765,7 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 		const char *p[5];
 		for (int i = 0; i < 5; i++)
 			p[i] = arr_end(&a[i]);
-		rc = run(pg, "writing the outbox", SQL_OUTBOX, 5, p, err, errlen);
+		rc = run(b, pg, "writing the outbox", SQL_OUTBOX, 5, p, err, errlen);
 	}
 out:
 	free(ids);
@@ -720,11 +789,13 @@ static int tx_body(struct hz_batch *b, PGconn *pg, const struct hz_batch_topics 
 		if (b->n_merged && (rc = write_tickets(b, pg, topics, now_us, err, errlen)))
 			return rc;
 	}
+	if ((rc = pipe_begin(b, pg, err, errlen)))
+		return rc;
 	if (b->n_dead && (rc = dead_letters(b, pg, err, errlen)))
 		return rc;
 	if ((b->n_pos || b->n_done) && (rc = positions(b, pg, err, errlen)))
 		return rc;
-	return HZ_OK;
+	return run(b, pg, "COMMIT", "COMMIT", 0, NULL, err, errlen);
 }
 
 int hz_batch_commit(struct hz_batch *b, PGconn *pg, const struct hz_batch_topics *topics,
@@ -735,19 +806,21 @@ int hz_batch_commit(struct hz_batch *b, PGconn *pg, const struct hz_batch_topics
 		return HZ_OK;
 	if (!b->n_in && !b->n_dead)
 		return positions(b, pg, err, errlen); /* one statement, its own transaction */
-	int rc = run(pg, "BEGIN", "BEGIN", 0, NULL, err, errlen);
+	int rc = run(b, pg, "BEGIN", "BEGIN", 0, NULL, err, errlen);
 	if (rc)
 		return rc;
 	rc = tx_body(b, pg, topics, err, errlen);
+	int rc2 = pipe_end(b, pg, err, rc ? 0 : errlen); /* keep the first error's text */
+	if (!rc)
+		rc = rc2;
 	if (rc) {
-		PGresult *res = PQexec(pg, "ROLLBACK");
-		PQclear(res);
+		if (PQtransactionStatus(pg) != PQTRANS_IDLE) {
+			PGresult *res = PQexec(pg, "ROLLBACK");
+			PQclear(res);
+		}
 		b->n_chg = 0;
 		return rc;
 	}
-	rc = run(pg, "COMMIT", "COMMIT", 0, NULL, err, errlen);
-	if (rc)
-		b->n_chg = 0;
 	/* A COMMIT whose answer was lost leaves us not knowing: report it as
 	 * transient; the replay is recognised by event id and position. */
 	return rc;

@@ -20,7 +20,7 @@ DPID=
 cleanup() {
 	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
 	"$SRC/deploy/dev/services.sh" stop "$RUN" >/dev/null 2>&1 || true
-	rm -rf "$RUN"
+	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$RUN"
 }
 trap cleanup EXIT INT TERM
 
@@ -51,7 +51,7 @@ for i in $(seq 1 "$RUNS"); do
 	db=bench_$i
 	psql -XAtq -d postgres -c "CREATE DATABASE $db TEMPLATE $PGDATABASE" >/dev/null
 	cat >"$RUN/hazardd.conf" <<CONF
-log.level = info
+log.level = ${BENCH_LOG_LEVEL:-info}
 log.escalation_file = $RUN/escalation-$i.log
 log.escalation_stdout = false
 pg.dsn = host=$HZ_PG_HOST port=$HZ_PG_PORT dbname=$db user=hazard
