@@ -86,6 +86,22 @@ struct hz_engine {
 
 /* ---- PostgreSQL connection ---- */
 
+/* A batch's acknowledgement to the brokers rests on its COMMIT being
+ * durable, so the daemon's sessions never run with asynchronous commit,
+ * whatever the server's default (measured: with synchronous_commit=off an
+ * immediate shutdown lost committed batches whose offsets had moved on). */
+static PGconn *connect_pg(const struct hz_config *cfg, char *err, size_t errlen)
+{
+	PGconn *pg = hz_pg_connect_ex(cfg->pg_dsn, "hazardd",
+				      (int)(cfg->pg_statement_timeout_us / 1000), err, errlen);
+	if (pg && hz_pg_exec(pg, "setting synchronous_commit", "SET synchronous_commit = on", err,
+			     errlen)) {
+		PQfinish(pg);
+		pg = NULL;
+	}
+	return pg;
+}
+
 static void pg_lost(struct hz_engine *e, const char *why)
 {
 	if (e->st.pg_up)
@@ -125,8 +141,7 @@ static bool pg_ready(struct hz_engine *e)
 	if (hz_mono_us() < e->pg_retry_at)
 		return false;
 	char err[512];
-	int timeout_ms = (int)(e->cfg->pg_statement_timeout_us / 1000);
-	e->pg = hz_pg_connect_ex(e->cfg->pg_dsn, "hazardd", timeout_ms, err, sizeof(err));
+	e->pg = connect_pg(e->cfg, err, sizeof(err));
 	if (!e->pg) {
 		pg_lost(e, err);
 		return false;
@@ -826,8 +841,7 @@ struct hz_engine *hz_engine_new(const struct hz_config *cfg, char *err, size_t e
 	 * sources start from. Start-up waits for it (a daemon that cannot
 	 * record anything must not take input). */
 	for (int attempt = 0;; attempt++) {
-		e->pg = hz_pg_connect_ex(cfg->pg_dsn, "hazardd",
-					 (int)(cfg->pg_statement_timeout_us / 1000), err, errlen);
+		e->pg = connect_pg(cfg, err, errlen);
 		if (e->pg)
 			break;
 		if (attempt == 0)
