@@ -43,7 +43,8 @@ struct hz_in_mqtt_config {
 	int session_expiry_s;      /* how long the broker keeps our session and queue
 	                            * while we are away; 0: 86400 */
 	size_t queue_max;          /* messages handed out by poll and not yet released;
-	                            * poll returns no more past it; 0: 65536 */
+	                            * past it poll returns 0 at once (release first);
+	                            * 0: 65536 */
 	int sync_interval_ms;      /* fdatasync the spool this often, for machine crashes
 	                            * (a process crash loses nothing either way);
 	                            * 0: 100; < 0: before acknowledging each message */

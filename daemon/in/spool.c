@@ -463,8 +463,9 @@ static int spool_recover(struct hz_spool *sp, uint64_t after_seq, char *err, siz
 		return rc;
 	sp->recovered_seq = prev;
 	sp->next_seq = HZ_MAX(prev, after_seq) + 1;
-	atomic_store(&sp->written_seq, prev);
-	atomic_store(&sp->synced_seq, prev);
+	/* Never below the reader: "written - read" is what waiting is about. */
+	atomic_store(&sp->written_seq, sp->next_seq - 1);
+	atomic_store(&sp->synced_seq, sp->next_seq - 1);
 	sp->read_seq = sp->committed_seq = after_seq;
 	sp->rseg = sp->head;
 	return HZ_OK;

@@ -307,12 +307,12 @@ static struct hz_in_mqtt *source_start(void)
 		die("%s", err);
 	double t0 = now_s();
 	struct hz_in_mqtt_stats st;
-	do {
+	do { /* a queued backlog may arrive (and pause us) before the SUBACK */
 		sleep_us_(10000);
 		hz_in_mqtt_stats(m, &st);
 		if (now_s() - t0 > 20)
 			die("not subscribed after 20 s");
-	} while (!st.subscribed);
+	} while (!st.subscribed && !st.received);
 	return m;
 }
 

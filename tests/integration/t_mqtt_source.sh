@@ -14,9 +14,13 @@
 #   5. the output sink (out_mqtt.c): content type and event-id properties,
 #      every tag acknowledged once; on a broker killed and restarted, what
 #      was in flight comes back failed and is published again;
-#   6. (figures, no assertion) draining a stored backlog of QoS 1 messages
+#   6. hazard-sim: its good messages decode, its malformed ones are refused
+#      for their reason (build/itest/sim_check runs the daemon's codec), and
+#      it delivers every message over MQTT (received through hz_in_mqtt)
+#      and Kafka (the mock cluster);
+#   7. (figures, no assertion) draining a stored backlog of QoS 1 messages
 #      through hz_in_mqtt_poll against a raw Paho subscriber.
-# HZ_MQTT_DRAIN=N sets the backlog (default 100000; 0 skips part 6),
+# HZ_MQTT_DRAIN=N sets the backlog (default 100000; 0 skips part 7),
 # HZ_MQTT_DRAIN_ROUNDS the number of rounds (default 3).
 . "$(dirname "$0")/lib.sh"
 
@@ -48,6 +52,15 @@ start_broker() {
 		"$BPORT" >>"$T/mosq.conf"
 	mosquitto -c "$T/mosq.conf" >>"$T/mosq.log" 2>&1 &
 	BPID=$!
+	# If this shell dies without its exit trap (SIGKILL), the broker goes too.
+	(
+		b=$BPID
+		while kill -0 $$ 2>/dev/null; do
+			kill -0 "$b" 2>/dev/null || exit 0
+			sleep 1
+		done
+		kill "$b" 2>/dev/null
+	) >/dev/null 2>&1 &
 	hz_wait_for "mosquitto_pub -h 127.0.0.1 -p $BPORT -q 1 -t hz/ready -m x" 10 "private mosquitto up"
 	BURL=tcp://127.0.0.1:$BPORT
 }
@@ -183,7 +196,53 @@ hz_assert_grep "$T/out5b.out" 'connects=2' "the sink reconnected"
 hz_log "5: across a broker kill: $(grep '^OUT' "$T/out5b.out")"
 stop_broker
 
-# ------------------------------------------------ 6. backlog drain figures
+# ------------------------------------------------ 6. hazard-sim
+SIM=$HZ_BUILD/hazard-sim
+SIMCHECK=$HZ_BUILD/itest/sim_check
+REG=$HZ_SRC/deploy/demo/registry
+for fmt in json proto; do
+	"$SIM" --print --rate 0 --count 5000 --format "$fmt" --malformed-share 0.1 --seed 7 \
+		--registry "$REG" --event-prefix t6 --exercise 2>"$T/sim6.err" >"$T/sim6.out" ||
+		hz_fail "hazard-sim --print: $(cat "$T/sim6.err")"
+	"$SIMCHECK" t6 <"$T/sim6.out" >"$T/sim6.check"
+	summary=$(tail -1 "$T/sim6.err")
+	n_of() { sed -n "s/.*[ (]$1 \([0-9]*\).*/\1/p" <<<"$summary"; }
+	bad=$(($(n_of truncated) + $(n_of invalid_json) + $(n_of missing_event_id) + $(n_of invalid_utf8) + $(n_of oversized)))
+	good=$((5000 - bad - $(n_of nan_value)))
+	hz_assert_eq "decoded ok=$good invalid=$bad fault=$(n_of nan_value) unknown_device=$(n_of unknown_device) bad_ids=0 exercise=$((good + $(n_of nan_value))) lines=5000" \
+		"$(cat "$T/sim6.check")" "hazard-sim $fmt messages through the codec"
+done
+hz_log "6: --print: $(cat "$T/sim6.check")"
+# Over MQTT, received through the source: every message, kinds as sent.
+C6=$(hz_mqtt_client_id sim6)
+CLIENTS+=("$C6")
+"$CHECK" recv "$URL" -c "$C6" -d "$T/spool6" -p "$P/sim" -u 0 >/dev/null
+"$SIM" --mqtt "$URL" --topic-prefix "$P/sim" --count 10000 --rate 0 --registry "$REG" \
+	--malformed-share 0.01 --quiet 2>"$T/sim6m.err" || hz_fail "hazard-sim --mqtt: $(cat "$T/sim6m.err")"
+hz_assert_grep "$T/sim6m.err" 'sent 10000 .* acknowledged 10000, lost 0' "hazard-sim over MQTT"
+"$CHECK" recv "$URL" -c "$C6" -d "$T/spool6" -p "$P/sim" -u 1 -I 2000 -t 60 >"$T/sim6m.out"
+summary=$(tail -1 "$T/sim6m.err")
+for k in readings:reading status:status reports:report; do
+	hz_assert_eq "$(sed -n "s/.*[ (]${k%%:*} \([0-9]*\).*/\1/p" <<<"$summary")" \
+		"$(grep -c "^MSG [0-9]* - ${k#*:} " "$T/sim6m.out")" "hazard-sim ${k%%:*} received over MQTT"
+done
+hz_log "6: MQTT: $summary"
+# Over Kafka: every message acknowledged, in the topics it names.
+if [ -n "${HZ_KAFKA_BROKERS:-}" ]; then
+	kp=$(hz_unique sim)
+	"$SIM" --kafka "$HZ_KAFKA_BROKERS" --kafka-prefix "$kp" --count 5000 --rate 0 --format json \
+		--registry "$REG" --quiet 2>"$T/sim6k.err" || hz_fail "hazard-sim --kafka: $(cat "$T/sim6k.err")"
+	hz_assert_grep "$T/sim6k.err" 'sent 5000 .* acknowledged 5000, lost 0' "hazard-sim over Kafka"
+	total=0
+	for t in readings status reports; do
+		c=$(timeout 30 kcat -b "$HZ_KAFKA_BROKERS" -C -t "$kp.$t" -o beginning -e -q -f '%k\n' 2>/dev/null | grep -c . || true)
+		total=$((total + c))
+	done
+	hz_assert_eq 5000 "$total" "messages in the Kafka topics"
+	hz_log "6: Kafka: $(tail -1 "$T/sim6k.err")"
+fi
+
+# ------------------------------------------------ 7. backlog drain figures
 # On a broker of our own with the run broker's settings but no persistence:
 # a snapshot of a 100k backlog (autosave every second) stalls mosquitto for
 # a good part of a drain, at random, which swamps the difference measured.
@@ -217,7 +276,7 @@ if [ "$D" -gt 0 ]; then
 	med() { sort -n -k"$2" "$1" | awk -v k="$2" '{ v[NR] = $k } END { print v[int((NR + 1) / 2)] }'; }
 	raw=$(med "$T/raw.rates" 1)
 	src=$(med "$T/src.rates" 1)
-	hz_log "6: drain of $D stored QoS 1 messages, median of $ROUNDS: raw Paho $raw msg/s" \
+	hz_log "7: drain of $D stored QoS 1 messages, median of $ROUNDS: raw Paho $raw msg/s" \
 		"($(med "$T/raw.rates" 2) us CPU/msg), hz_in_mqtt_poll $src msg/s" \
 		"($(med "$T/src.rates" 2) us CPU/msg), ratio" \
 		"$(awk -v a="$src" -v b="$raw" 'BEGIN { printf "%.2f", a / b }')" \

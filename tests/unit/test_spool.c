@@ -197,11 +197,17 @@ static void test_replay_after_committed(void **state)
 	hz_spool_close(sp);
 
 	/* The spool lost (new disk) but PostgreSQL says 500 are done: new
-	 * records must not reuse committed numbers. */
+	 * records must not reuse committed numbers, and a reader waits for
+	 * them instead of spinning. */
 	teardown(NULL);
 	setup(NULL);
 	sp = open_spool(500, 0);
+	int64_t t0 = hz_mono_us();
+	assert_false(hz_spool_wait(sp, 1, 0, 50));
+	assert_true(hz_mono_us() - t0 >= 45000);
 	assert_int_equal(append_rec(sp, 0), 501);
+	assert_true(hz_spool_wait(sp, 1, 0, 50));
+	assert_int_equal(read_all(sp, 501, 0), 1);
 	hz_spool_close(sp);
 }
 
