@@ -70,6 +70,9 @@ struct hz_engine {
 	bool held;           /* msgs are polled and not yet committed */
 	bool replayed_outbox;
 	bool oom;            /* building the batch ran out of memory */
+	int64_t dead_seen_id; /* highest dead-letter outbox row published */
+	struct pending *retry; /* rows being re-sent, with their remaining sinks */
+	size_t n_retry, cap_retry;
 
 	struct pending *pend;
 	size_t n_pend, cap_pend;
@@ -273,7 +276,7 @@ static enum hz_content_type ct_of(const char *mime)
 
 /* Publish one ticket change to every sink; returns the sinks now waiting. */
 static unsigned publish_change(struct hz_engine *e, const struct hz_ticket_event *te,
-			       int64_t outbox_id, unsigned sinks)
+			       int64_t outbox_id, unsigned sinks, bool log)
 {
 	unsigned waiting = 0;
 	char key[24];
@@ -283,7 +286,7 @@ static unsigned publish_change(struct hz_engine *e, const struct hz_ticket_event
 		const char *ct = kafka_ct(e);
 		if (hz_codec_encode_ticket_event(te, ct_of(ct), &e->out) == HZ_OK &&
 		    hz_out_kafka_publish(e->kout, e->cfg->kafka_topic_tickets, key, e->out.data,
-					 e->out.len, ct, te->event_id, (uint64_t)outbox_id) == HZ_OK)
+					 e->out.len, ct, te->event_id, NULL, (uint64_t)outbox_id) == HZ_OK)
 			waiting |= SINK_KAFKA;
 		else
 			waiting |= SINK_KAFKA; /* retried from the outbox after outbox_retry */
@@ -299,9 +302,11 @@ static unsigned publish_change(struct hz_engine *e, const struct hz_ticket_event
 					    (uint64_t)outbox_id);
 		waiting |= SINK_MQTT;
 	}
-	hz_out_log_format_ticket(te, &e->line);
-	if (hz_out_log_write(e->log, &e->line))
-		hz_warn("could not write the escalation log: %m");
+	if (log) {
+		hz_out_log_format_ticket(te, &e->line);
+		if (hz_out_log_write(e->log, &e->line))
+			hz_warn("could not write the escalation log: %m");
+	}
 	e->st.changes_published++;
 	return waiting;
 }
@@ -311,40 +316,114 @@ static unsigned enabled_sinks(const struct hz_engine *e)
 	return (e->kout ? SINK_KAFKA : 0) | (e->mout ? SINK_MQTT : 0);
 }
 
-/* At start (and after a reconnect), re-publish what the outbox still
- * holds: changes committed whose delivery was never confirmed. Their
- * event ids are the same as the first time, so consumers can tell. */
-static void replay_outbox(struct hz_engine *e)
+static bool is_done(const struct hz_engine *e, int64_t id)
 {
-	char err[512];
+	for (size_t i = 0; i < e->n_done; i++)
+		if (e->done[i] == id)
+			return true;
+	return false;
+}
+
+/* Remaining sinks of a row being retried (e->retry is sorted by id). */
+static unsigned retry_sinks(const struct hz_engine *e, int64_t id)
+{
+	size_t lo = 0, hi = e->n_retry;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (e->retry[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < e->n_retry && e->retry[lo].id == id ? e->retry[lo].sinks : 0;
+}
+
+static const char SQL_OUTBOX_ROWS[] =
+	"SELECT id, kind, payload, coalesce(kafka_topic, ''), coalesce(msg_key, ''), "
+	"headers->>'reason', headers->>'source', headers->>'topic', headers->>'partition', "
+	"headers->>'offset', headers->>'dead_letter_id' FROM hazard.outbox ";
+
+/* Publish outbox rows: ticket events to every sink (or, when retrying, to
+ * the sinks that did not confirm), dead letters to the dead-letter topic
+ * with the reason and source coordinates as headers. Rows in flight or
+ * confirmed and awaiting deletion are skipped, so nothing is sent twice
+ * by this path; a crash can still repeat a row, with the same event id. */
+static void publish_outbox(struct hz_engine *e, const char *where, const char *param, bool retry)
+{
+	char err[512], sql[512];
 	int rc;
-	PGresult *res = hz_pg_query(e->pg, "reading the outbox",
-				    "SELECT id, payload FROM hazard.outbox WHERE kind = 'ticket' "
-				    "ORDER BY id LIMIT 100000",
-				    0, NULL, &rc, err, sizeof(err));
+	snprintf(sql, sizeof(sql), "%s%s", SQL_OUTBOX_ROWS, where);
+	const char *p[] = {param};
+	PGresult *res = hz_pg_query(e->pg, "reading the outbox", sql, 1, p, &rc, err, sizeof(err));
 	if (!res) {
 		hz_warn("%s", err);
 		return;
 	}
-	int n = PQntuples(res);
+	int n = PQntuples(res), sent = 0;
 	for (int i = 0; i < n; i++) {
 		int64_t id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		const char *kind = PQgetvalue(res, i, 1);
+		bool dead_letter = !strcmp(kind, "deadletter");
+		if (dead_letter && id > e->dead_seen_id)
+			e->dead_seen_id = id;
+		if (pend_find(e, id) || is_done(e, id))
+			continue;
+		unsigned sinks = retry ? retry_sinks(e, id)
+			       : dead_letter ? (e->kout ? SINK_KAFKA : 0) : enabled_sinks(e);
+		if (!sinks)
+			continue;
 		size_t len;
-		unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 1), &len);
-		struct hz_ticket_event te;
-		struct hz_ticket_event_strings strs;
-		if (raw && pend_find(e, id) == NULL &&
-		    hz_codec_decode_ticket_event(raw, len, &te, &strs) == HZ_OK)
-			pend_add(e, id, publish_change(e, &te, id, enabled_sinks(e)));
-		else if (raw && !pend_find(e, id))
-			hz_warn("outbox row %lld could not be decoded: left for inspection",
-				(long long)id);
+		unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 2), &len);
+		if (!raw)
+			continue;
+		if (dead_letter) {
+			const char *hdr[] = {"reason", PQgetvalue(res, i, 5),
+					     "source", PQgetvalue(res, i, 6),
+					     "source-topic", PQgetvalue(res, i, 7),
+					     "source-partition", PQgetvalue(res, i, 8),
+					     "source-offset", PQgetvalue(res, i, 9),
+					     "dead-letter-id", PQgetvalue(res, i, 10),
+					     NULL};
+			const char *key = PQgetvalue(res, i, 4);
+			hz_out_kafka_publish(e->kout, PQgetvalue(res, i, 3), *key ? key : NULL, raw, len,
+					     NULL, NULL, hdr, (uint64_t)id);
+			pend_add(e, id, SINK_KAFKA);
+			sent++;
+		} else if (!strcmp(kind, "ticket")) {
+			struct hz_ticket_event te;
+			struct hz_ticket_event_strings strs;
+			if (hz_codec_decode_ticket_event(raw, len, &te, &strs) == HZ_OK) {
+				pend_add(e, id, publish_change(e, &te, id, sinks, !retry));
+				sent++;
+			} else {
+				hz_warn("outbox row %lld could not be decoded: left for inspection",
+					(long long)id);
+			}
+		}
 		PQfreemem(raw);
 	}
-	if (n)
-		hz_info("re-published %d unconfirmed outputs from the outbox", n);
 	PQclear(res);
 	qsort(e->pend, e->n_pend, sizeof(*e->pend), by_id);
+	if (sent && retry)
+		hz_info("re-sent %d outputs not confirmed within %lld ms", sent,
+			(long long)(e->cfg->outbox_retry_us / 1000));
+	else if (sent && !strstr(where, "deadletter"))
+		hz_info("re-published %d unconfirmed outputs from the outbox", sent);
+}
+
+/* At start: whatever a previous run committed and did not see confirmed. */
+static void replay_outbox(struct hz_engine *e)
+{
+	publish_outbox(e, "WHERE id > $1::int8 ORDER BY id LIMIT 100000", "0", false);
+}
+
+/* After a batch with dead letters: the rows it queued. */
+static void publish_dead_letters(struct hz_engine *e)
+{
+	char since[24];
+	snprintf(since, sizeof(since), "%lld", (long long)e->dead_seen_id);
+	publish_outbox(e, "WHERE kind = 'deadletter' AND id > $1::int8 ORDER BY id LIMIT 10000",
+		       since, false);
 }
 
 static void serve_outputs(struct hz_engine *e)
@@ -558,6 +637,7 @@ static const struct hz_batch_topics *topics(const struct hz_engine *e)
 	static struct hz_batch_topics t;
 	t.mqtt_prefix = e->cfg->mqtt_topic_prefix;
 	t.kafka_tickets = e->cfg->kafka_topic_tickets;
+	t.kafka_deadletter = e->kout ? e->cfg->kafka_topic_deadletter : "";
 	return &t;
 }
 
@@ -620,7 +700,9 @@ static void after_commit(struct hz_engine *e)
 	size_t n;
 	const struct hz_change *c = hz_batch_changes(e->batch, &n);
 	for (size_t i = 0; i < n; i++)
-		pend_add(e, c[i].outbox_id, publish_change(e, &c[i].te, c[i].outbox_id, enabled_sinks(e)));
+		pend_add(e, c[i].outbox_id, publish_change(e, &c[i].te, c[i].outbox_id, enabled_sinks(e), true));
+	if (hz_batch_count_dead(e->batch) || e->st.poison_hunts)
+		publish_dead_letters(e);
 	release_sources(e, true);
 	e->st.messages += e->n_msgs;
 	e->st.batches++;
@@ -665,7 +747,7 @@ static int poison_hunt(struct hz_engine *e)
 		const struct hz_change *c = hz_batch_changes(e->batch, &n);
 		for (size_t k = 0; k < n; k++)
 			pend_add(e, c[k].outbox_id,
-				 publish_change(e, &c[k].te, c[k].outbox_id, enabled_sinks(e)));
+				 publish_change(e, &c[k].te, c[k].outbox_id, enabled_sinks(e), true));
 	}
 	hz_batch_reset(e->batch); /* everything is committed; after_commit releases */
 	return HZ_OK;
@@ -712,18 +794,39 @@ static void commit(struct hz_engine *e)
 		hz_warn("batch not committed, will retry: %s", err);
 }
 
-/* Outputs with no confirmation after outbox_retry are sent again. */
+/* Outputs with no confirmation after outbox_retry are sent again, to the
+ * sinks that did not confirm them. */
 static void retry_outputs(struct hz_engine *e)
 {
 	int64_t now = hz_mono_us();
-	if (!e->n_pend || now - e->pend[0].sent_us < e->cfg->outbox_retry_us || !pg_ready(e))
+	if (!e->n_pend || !pg_ready(e))
 		return;
-	/* Cheap and rare: re-read the outbox and re-send what is still due. */
-	for (size_t i = 0; i < e->n_pend; i++)
-		if (now - e->pend[i].sent_us >= e->cfg->outbox_retry_us)
-			e->pend[i].sinks = 0;
-	pend_compact(e);
-	replay_outbox(e);
+	struct hz_buf ids = HZ_BUF_INIT;
+	e->n_retry = 0;
+	hz_buf_append(&ids, "{", 1);
+	for (size_t i = 0; i < e->n_pend; i++) {
+		struct pending *p = &e->pend[i];
+		if (now - p->sent_us < e->cfg->outbox_retry_us)
+			continue;
+		if (e->n_retry == e->cap_retry) {
+			size_t nc = e->cap_retry ? e->cap_retry * 2 : 256;
+			struct pending *nr = realloc(e->retry, nc * sizeof(*nr));
+			if (!nr)
+				break;
+			e->retry = nr;
+			e->cap_retry = nc;
+		}
+		e->retry[e->n_retry++] = *p;
+		hz_buf_appendf(&ids, "%s%lld", ids.len > 1 ? "," : "", (long long)p->id);
+		p->sinks = 0;
+	}
+	hz_buf_append(&ids, "}", 1);
+	hz_buf_cstr(&ids);
+	if (e->n_retry) {
+		pend_compact(e);
+		publish_outbox(e, "WHERE id = ANY($1::int8[]) ORDER BY id", (const char *)ids.data, true);
+	}
+	hz_buf_free(&ids);
 }
 
 static void check_registry(struct hz_engine *e)
@@ -944,6 +1047,7 @@ void hz_engine_destroy(struct hz_engine *e)
 	free(e->msgs);
 	free(e->pend);
 	free(e->done);
+	free(e->retry);
 	hz_buf_free(&e->out);
 	hz_buf_free(&e->line);
 	free(e);

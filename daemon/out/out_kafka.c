@@ -97,11 +97,15 @@ fail:
 
 int hz_out_kafka_publish(struct hz_out_kafka *o, const char *topic, const char *key,
 			 const void *payload, size_t len, const char *content_type,
-			 const char *event_id, uint64_t tag)
+			 const char *event_id, const char *const *headers, uint64_t tag)
 {
-	rd_kafka_headers_t *h = rd_kafka_headers_new(2);
-	rd_kafka_header_add(h, "content-type", -1, content_type, -1);
-	rd_kafka_header_add(h, "event-id", -1, event_id, -1);
+	rd_kafka_headers_t *h = rd_kafka_headers_new(8);
+	if (content_type)
+		rd_kafka_header_add(h, "content-type", -1, content_type, -1);
+	if (event_id)
+		rd_kafka_header_add(h, "event-id", -1, event_id, -1);
+	for (const char *const *p = headers; p && p[0] && p[1]; p += 2)
+		rd_kafka_header_add(h, p[0], -1, p[1], -1);
 	rd_kafka_resp_err_t e = rd_kafka_producev(
 		o->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 		RD_KAFKA_V_KEY(key, key ? strlen(key) : 0),

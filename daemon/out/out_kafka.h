@@ -19,11 +19,13 @@ struct hz_out_kafka_stats {
 };
 
 struct hz_out_kafka *hz_out_kafka_new(const struct hz_config *cfg, char *err, size_t errlen);
-/* Queue one message. key may be NULL. Returns HZ_OK, HZ_EFULL when the
- * local queue is full (poll and try again), HZ_ERR otherwise. */
+/* Queue one message. key, content_type and event_id may be NULL;
+ * `headers` is NULL or a NULL-terminated list of name, value pairs added
+ * as Kafka headers. Returns HZ_OK, HZ_EFULL when the local queue is full
+ * (poll and try again), HZ_ERR otherwise. */
 int hz_out_kafka_publish(struct hz_out_kafka *o, const char *topic, const char *key,
 			 const void *payload, size_t len, const char *content_type,
-			 const char *event_id, uint64_t tag);
+			 const char *event_id, const char *const *headers, uint64_t tag);
 /* Serve delivery reports: fills up to max delivered tags and up to max
  * failed tags; returns counts through *n_ok / *n_fail. */
 void hz_out_kafka_poll(struct hz_out_kafka *o, uint64_t *ok, size_t *n_ok, uint64_t *fail,

@@ -338,11 +338,19 @@ static const char SQL_OUTBOX[] =
 	"SELECT u.id, 'ticket', u.k, u.mt, u.kt, 'application/x-protobuf', u.p "
 	"FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::bytea[]) AS u(id, k, mt, kt, p)";
 
+/* A dead letter recorded for the first time is also queued for the
+ * dead-letter topic: original bytes as payload, reason and coordinates as
+ * headers. A redelivered poison message conflicts and queues nothing. */
 static const char SQL_DEAD[] =
-	"INSERT INTO hazard.dead_letters (source, topic, partition, \"offset\", reason, payload, "
-	"event_id, dedupe_key) "
+	"WITH d AS (INSERT INTO hazard.dead_letters (source, topic, partition, \"offset\", reason, "
+	"payload, event_id, dedupe_key) "
 	"SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int8[], $5::text[], "
-	"$6::bytea[], $7::text[], $8::text[]) ON CONFLICT (dedupe_key) DO NOTHING";
+	"$6::bytea[], $7::text[], $8::text[]) ON CONFLICT (dedupe_key) DO NOTHING "
+	"RETURNING id, source, topic, partition, \"offset\", reason, payload, event_id) "
+	"INSERT INTO hazard.outbox (kind, msg_key, kafka_topic, content_type, payload, headers) "
+	"SELECT 'deadletter', d.event_id, $9, NULL, d.payload, jsonb_build_object('reason', d.reason, "
+	"'source', d.source, 'topic', d.topic, 'partition', d.partition, 'offset', d.\"offset\", "
+	"'dead_letter_id', d.id) FROM d WHERE $9 <> ''";
 
 /* Positions and outbox clean-up in one statement, so a batch that changes
  * nothing costs a single round trip (an implicit transaction). */
@@ -451,7 +459,8 @@ static uint64_t fnv1a(const void *p, size_t n, uint64_t h)
 	return h;
 }
 
-static int dead_letters(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
+static int dead_letters(struct hz_batch *b, PGconn *pg, const struct hz_batch_topics *topics,
+			char *err, size_t errlen)
 {
 	struct hz_buf *a = b->arr;
 	for (int i = 0; i < 8; i++)
@@ -481,10 +490,11 @@ static int dead_letters(struct hz_batch *b, PGconn *pg, char *err, size_t errlen
 				       ? d->event_id : NULL);
 		arr_text(&a[7], hz_utf8_valid(key, strlen(key)) ? key : "mqtt|invalid-topic");
 	}
-	const char *p[8];
+	const char *p[9];
 	for (int i = 0; i < 8; i++)
 		p[i] = arr_end(&a[i]);
-	return run(b, pg, "inserting dead letters", SQL_DEAD, 8, p, err, errlen);
+	p[8] = topics->kafka_deadletter ? topics->kafka_deadletter : "";
+	return run(b, pg, "inserting dead letters", SQL_DEAD, 9, p, err, errlen);
 }
 
 static int fetch_ids(PGconn *pg, const char *sql, size_t n, int64_t *out, char *err,
@@ -791,7 +801,7 @@ static int tx_body(struct hz_batch *b, PGconn *pg, const struct hz_batch_topics 
 	}
 	if ((rc = pipe_begin(b, pg, err, errlen)))
 		return rc;
-	if (b->n_dead && (rc = dead_letters(b, pg, err, errlen)))
+	if (b->n_dead && (rc = dead_letters(b, pg, topics, err, errlen)))
 		return rc;
 	if ((b->n_pos || b->n_done) && (rc = positions(b, pg, err, errlen)))
 		return rc;

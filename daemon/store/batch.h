@@ -67,6 +67,7 @@ bool hz_batch_empty(const struct hz_batch *b);
 struct hz_batch_topics {
 	const char *mqtt_prefix;     /* "hazard/v1" */
 	const char *kafka_tickets;   /* "hazard.tickets" */
+	const char *kafka_deadletter;/* "hazard.deadletter"; NULL or "": dead letters not queued */
 };
 
 /* Commit. Returns HZ_OK; HZ_ETRANSIENT when the database is unavailable

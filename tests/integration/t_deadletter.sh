@@ -67,6 +67,11 @@ hz_assert_eq 1 "$(hz_q "select count(*) from hazard.dead_letters where payload =
 # fail safe: one open device-fault ticket for the device (NaN and 5000 degC join it)
 hz_assert_eq "fault|device_fault|2" "$(hz_q "select kind||'|'||hazard_type||'|'||event_count from hazard.tickets where device_id='$DEV'")" "device-fault ticket"
 hz_daemon_alive || hz_fail "the daemon died on bad input"
+# ... and each is on the dead-letter topic once: original bytes, reason in headers
+DL=$(hz_kafka_consume "$T_DEADLETTER" "$N" 20 -f '%h\n') || hz_fail "expected $N messages on $T_DEADLETTER, got: $DL"
+hz_assert_eq "$N" "$(printf '%s\n' "$DL" | grep -c 'reason=')" "every dead-letter message carries its reason"
+printf '%s\n' "$DL" | grep -q 'reason=unknown device "NO-SUCH-DEVICE"' || hz_fail "no unknown-device reason header in: $DL"
+printf '%s\n' "$DL" | grep -q 'source=mqtt' || hz_fail "no source header in: $DL"
 # good input still works
 hz_mqtt_pub "$T" "$(hz_reading good-1 "$DEV" METRIC_TEMPERATURE 95)"
 hz_wait_for "[ \"\$(hz_q \"select count(*) from hazard.tickets where site_id='$SITE' and hazard_type='fire_heat'\")\" = 1 ]" 20 "a heat alarm after the bad input"
@@ -74,4 +79,12 @@ hz_wait_for "[ \"\$(hz_q \"select count(*) from hazard.tickets where site_id='$S
 # even when the same bytes come again at another offset.
 printf 'not a message\n' | hz_kafka_produce "$T_READINGS" -k k1
 hz_wait_for "[ \"\$(hz_q \"select count(*) from hazard.dead_letters where source='kafka' and topic='$T_READINGS' and \\\"offset\\\" = 0\")\" = 1 ]" 20 "Kafka dead letter with its offset"
+# exactly once on the topic: N from MQTT + 1 from Kafka, no more
+# (-f prints one line per message: payloads may hold newline bytes)
+hz_kafka_consume "$T_DEADLETTER" $((N + 1)) 20 -f '%o\n' >/dev/null || hz_fail "the Kafka dead letter is not on $T_DEADLETTER"
+if hz_kafka_consume "$T_DEADLETTER" $((N + 2)) 4 -f '%o\n' >/dev/null; then
+	hz_fail "more than $((N + 1)) messages on $T_DEADLETTER: a dead letter was published twice:
+$(hz_kafka_consume "$T_DEADLETTER" 100 4 -f '%p %o %h\n' || true)"
+fi
+hz_wait_for "[ \"\$(hz_q \"select count(*) from hazard.outbox where kind = 'deadletter'\")\" = 0 ]" 20 "dead-letter outbox rows deleted after delivery"
 hz_stop_daemon
