@@ -1,7 +1,8 @@
 # hazardd - one non-recursive Makefile.
 #
 #   make            build hazardd, hazardctl, hazard-sim and the test tools
-#   make test       install what is missing, build, run every test (unit under ASan+UBSan too)
+#   make test       install what is missing, build, lint, run every test: unit tests, fuzz
+#                   corpora and the daemon in the integration tests under ASan+UBSan
 #   make run        the demo: local servers, demo registry and rules, daemon and simulator
 #   make bench      benchmarks, printing figures and ratios against raw baselines
 #   make fuzz       libFuzzer (clang-14) on every parser, FUZZ_SECONDS each
@@ -98,8 +99,8 @@ test:
 	@./deploy/deps.sh
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory lint
-	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 unit fuzz-replay
-	@./tests/run_integration.sh $(BUILD)
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 unit fuzz-replay build/asan/hazardd
+	@HZ_DAEMON_BIN=$(CURDIR)/build/asan/hazardd ./tests/run_integration.sh $(BUILD)
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done

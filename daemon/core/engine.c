@@ -403,7 +403,8 @@ static void publish_outbox(struct hz_engine *e, const char *where, const char *p
 		PQfreemem(raw);
 	}
 	PQclear(res);
-	qsort(e->pend, e->n_pend, sizeof(*e->pend), by_id);
+	if (e->n_pend > 1)
+		qsort(e->pend, e->n_pend, sizeof(*e->pend), by_id);
 	if (sent && retry)
 		hz_info("re-sent %d outputs not confirmed within %lld ms", sent,
 			(long long)(e->cfg->outbox_retry_us / 1000));

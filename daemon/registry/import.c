@@ -157,7 +157,8 @@ static void format_errs(struct errs *e, char *err, size_t errlen)
 		return;
 	size_t used = 0;
 	err[0] = '\0';
-	qsort(e->kept, (size_t)e->nkept, sizeof(e->kept[0]), cmp_rowerr);
+	if (e->nkept > 1)
+		qsort(e->kept, (size_t)e->nkept, sizeof(e->kept[0]), cmp_rowerr);
 	for (int i = 0; i < e->nkept && i < MAX_ERRORS; i++) {
 		const struct rowerr *r = &e->kept[i];
 		const char *file = r->file >= 0 ? files[r->file].file : "";

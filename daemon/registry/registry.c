@@ -629,7 +629,8 @@ int hz_registry_builder_finish(struct hz_registry_builder *b, int64_t version,
 	reg->version = version;
 	/* Duty: sort, then a prefix-sum index per (org, tier) so a look-up is
 	 * two array reads. O(n log n) once per snapshot. */
-	qsort(b->duty_tmp, reg->nduty, sizeof(*b->duty_tmp), cmp_duty);
+	if (reg->nduty > 1)
+		qsort(b->duty_tmp, reg->nduty, sizeof(*b->duty_tmp), cmp_duty);
 	size_t k = 0;
 	for (size_t slot = 0; slot < reg->norgs * 4; slot++) {
 		reg->duty_off[slot] = (uint32_t)k;
