@@ -36,8 +36,9 @@ static const struct centry table[] = {
 	 "also write the escalation log to stdout"},
 
 	{"pg.dsn", C_SECRET, "dbname=hazard", O(pg_dsn), "libpq connection string"},
-	{"pg.sql_dir", C_STR, "/usr/local/share/hazardd/sql", O(pg_sql_dir),
-	 "directory of numbered migrations"},
+	{"pg.sql_dir", C_STR, "", O(pg_sql_dir),
+	 "directory of numbered migrations; empty: found next to the binary "
+	 "(../share/hazardd/sql) or in the usual places"},
 	{"pg.migrate", C_BOOL, "true", O(pg_migrate), "apply pending migrations at start"},
 	{"pg.statement_timeout", C_DURATION, "10s", O(pg_statement_timeout_us),
 	 "a stalled database is detected after this"},
@@ -311,10 +312,25 @@ int hz_config_parse(struct hz_config *c, const char *name, const char *text, siz
 		}
 		*eq = '\0';
 		char *key = trim(s), *val = trim(eq + 1);
-		size_t vl = strlen(val);
-		if (vl >= 2 && val[0] == '"' && val[vl - 1] == '"') {
-			val[vl - 1] = '\0';
+		if (*val == '"') {
+			/* "quoted": may hold # and leading or trailing blanks */
+			char *close = strchr(val + 1, '"');
+			char *rest = close ? trim(close + 1) : NULL;
+			if (!close || (*rest && *rest != '#')) {
+				hz_errf(err, errlen, "%s:%d: %s: unterminated or malformed quoted value",
+					name, line, key);
+				return HZ_ECONFIG;
+			}
+			*close = '\0';
 			val++;
+		} else {
+			/* an unquoted value ends at " #": the rest is a comment */
+			for (char *h = strchr(val, '#'); h; h = strchr(h + 1, '#'))
+				if (h == val || h[-1] == ' ' || h[-1] == '\t') {
+					*h = '\0';
+					val = trim(val);
+					break;
+				}
 		}
 		char e2[512];
 		if (config_set(c, key, val, e2, sizeof(e2))) {

@@ -957,10 +957,14 @@ struct hz_engine *hz_engine_new(const struct hz_config *cfg, char *err, size_t e
 	}
 	if (cfg->pg_migrate) {
 		int applied = 0;
-		if (hz_migrate_apply(e->pg, cfg->pg_sql_dir, &applied, err, errlen))
+		char dir[1024];
+		snprintf(dir, sizeof(dir), "%s", cfg->pg_sql_dir);
+		if (!*dir && hz_migrate_find_dir(dir, sizeof(dir), err, errlen))
+			goto fail;
+		if (hz_migrate_apply(e->pg, dir, &applied, err, errlen))
 			goto fail;
 		if (applied)
-			hz_info("applied %d migrations from %s", applied, cfg->pg_sql_dir);
+			hz_info("applied %d migrations from %s", applied, dir);
 	}
 	if (load_registry(e, err, errlen))
 		goto fail;

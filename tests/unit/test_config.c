@@ -69,6 +69,41 @@ static void test_errors_name_file_line_key(void **state)
 	expect_error("pipeline.max_payload = 12 parsecs\n", "expected a size");
 }
 
+static void test_inline_comments_and_quotes(void **state)
+{
+	(void)state;
+	struct hz_config c;
+	char err[256];
+	const char *text = "log.level = debug   # chatty\n"
+			   "mqtt.password = \"p#ss word\"  # quoted keeps #\n"
+			   "pg.sql_dir =        # empty\n"
+			   "kafka.brokers = a:1,b:2#not-a-comment\n";
+	hz_config_init(&c);
+	assert_int_equal(hz_config_parse(&c, "t", text, strlen(text), err, sizeof(err)), 0);
+	assert_string_equal(c.log_level, "debug");
+	assert_string_equal(c.mqtt_password, "p#ss word");
+	assert_string_equal(c.pg_sql_dir, "");
+	assert_string_equal(c.kafka_brokers, "a:1,b:2#not-a-comment");
+	hz_config_free(&c);
+	expect_error("mqtt.password = \"open\n", "t.conf:1: mqtt.password: unterminated");
+}
+
+/* The annotated example that ships must load and validate as it is. */
+static void test_shipped_example(void **state)
+{
+	(void)state;
+	struct hz_config c;
+	char err[512];
+	hz_config_init(&c);
+	if (hz_config_load(&c, "deploy/hazardd.conf.example", err, sizeof(err)) ||
+	    hz_config_validate(&c, err, sizeof(err)))
+		fail_msg("deploy/hazardd.conf.example: %s", err);
+	assert_string_equal(c.log_level, "info");
+	assert_string_equal(c.kafka_out_format, "protobuf");
+	assert_int_equal(c.batch_wait_us, 5000);
+	hz_config_free(&c);
+}
+
 static void test_validate(void **state)
 {
 	(void)state;
@@ -147,6 +182,8 @@ int main(void)
 		cmocka_unit_test(test_defaults_valid),
 		cmocka_unit_test(test_parse_values),
 		cmocka_unit_test(test_errors_name_file_line_key),
+		cmocka_unit_test(test_inline_comments_and_quotes),
+		cmocka_unit_test(test_shipped_example),
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_env_overrides),
 		cmocka_unit_test(test_print_masks_secrets),
