@@ -86,4 +86,8 @@ int hz_codec_decode(enum hz_ev_kind kind, enum hz_content_type ct, const void *b
 int hz_codec_encode_ticket_event(const struct hz_ticket_event *te, enum hz_content_type ct,
 				 struct hz_buf *out);
 
+/* hazard.v1.EscalationNotice, for the escalations topic. */
+int hz_codec_encode_escalation(const struct hz_escalation *esc, enum hz_content_type ct,
+			       struct hz_buf *out);
+
 #endif

@@ -109,3 +109,37 @@ int hz_codec_encode_ticket_event(const struct hz_ticket_event *te, enum hz_conte
 	m.cause_event_id = str_of(te->cause_event_id);
 	return emit(&m.base, ct, out);
 }
+
+int hz_codec_encode_escalation(const struct hz_escalation *esc, enum hz_content_type ct,
+			       struct hz_buf *out)
+{
+	Hazard__V1__EscalationNotice m;
+	Google__Protobuf__Timestamp emitted, deadline;
+	struct ticket_pb tp;
+	Hazard__V1__DutyContact duty[HZ_DUTY_MAX], *dp[HZ_DUTY_MAX];
+	if (!fixed_ok(esc->event_id, sizeof(esc->event_id)) ||
+	    !fixed_ok(esc->org_unit, sizeof(esc->org_unit)) ||
+	    !fixed_ok(esc->reason, sizeof(esc->reason)) || esc->n_duty > HZ_DUTY_MAX ||
+	    ticket_to_pb(&esc->tk, &tp))
+		return HZ_EINVAL;
+	hazard__v1__escalation_notice__init(&m);
+	m.event_id = str_of(esc->event_id);
+	m.emitted_at = ts_of(esc->emitted_us, &emitted);
+	m.ticket = &tp.tk;
+	m.from_tier = (Hazard__V1__Tier)esc->from_tier;
+	m.to_tier = (Hazard__V1__Tier)esc->to_tier;
+	m.org_unit = str_of(esc->org_unit);
+	for (size_t i = 0; i < esc->n_duty; i++) {
+		hazard__v1__duty_contact__init(&duty[i]);
+		duty[i].person_id = str_of(esc->duty[i].person_id);
+		duty[i].name = str_of(esc->duty[i].name);
+		duty[i].phone = str_of(esc->duty[i].phone);
+		dp[i] = &duty[i];
+	}
+	m.n_duty = esc->n_duty;
+	m.duty = esc->n_duty ? dp : NULL;
+	m.reason = str_of(esc->reason);
+	m.repeat = (uint32_t)esc->repeat;
+	m.ack_deadline = ts_of(esc->ack_deadline_us, &deadline);
+	return emit(&m.base, ct, out);
+}

@@ -20,6 +20,53 @@ static int64_t us_of(const Google__Protobuf__Timestamp *ts)
 
 #define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src) ? (src) : "")
 
+static void ticket_from_pb(const Hazard__V1__Ticket *t, struct hz_ticket *tk)
+{
+	tk->ticket_id = t->ticket_id;
+	tk->kind = (enum hz_kind)t->kind;
+	tk->state = (enum hz_state)t->state;
+	tk->level = (enum hz_level)t->level;
+	tk->tier = (enum hz_tier)t->tier;
+	tk->mode = (enum hz_mode)t->mode;
+	COPY(tk->site_id, t->site_id);
+	COPY(tk->town_code, t->town_code);
+	COPY(tk->county_code, t->county_code);
+	COPY(tk->hazard_type, t->hazard_type);
+	COPY(tk->device_id, t->device_id);
+	tk->opened_us = us_of(t->opened_at);
+	tk->updated_us = us_of(t->updated_at);
+	tk->acked_us = us_of(t->acked_at);
+	tk->deadline_us = us_of(t->deadline_at);
+	tk->closed_us = us_of(t->closed_at);
+	tk->event_count = t->event_count;
+}
+
+int hz_codec_decode_escalation(const void *buf, size_t len, struct hz_escalation *esc)
+{
+	Hazard__V1__EscalationNotice *m = hazard__v1__escalation_notice__unpack(NULL, len, buf);
+	if (!m)
+		return HZ_EINVAL;
+	memset(esc, 0, sizeof(*esc));
+	COPY(esc->event_id, m->event_id);
+	esc->emitted_us = us_of(m->emitted_at);
+	if (m->ticket)
+		ticket_from_pb(m->ticket, &esc->tk);
+	esc->from_tier = (enum hz_tier)m->from_tier;
+	esc->to_tier = (enum hz_tier)m->to_tier;
+	esc->repeat = (int)m->repeat;
+	COPY(esc->org_unit, m->org_unit);
+	for (size_t i = 0; i < m->n_duty && i < HZ_DUTY_MAX; i++) {
+		COPY(esc->duty[i].person_id, m->duty[i]->person_id);
+		COPY(esc->duty[i].name, m->duty[i]->name);
+		COPY(esc->duty[i].phone, m->duty[i]->phone);
+		esc->n_duty++;
+	}
+	COPY(esc->reason, m->reason);
+	esc->ack_deadline_us = us_of(m->ack_deadline);
+	hazard__v1__escalation_notice__free_unpacked(m, NULL);
+	return HZ_OK;
+}
+
 int hz_codec_decode_ticket_event(const void *buf, size_t len, struct hz_ticket_event *te,
 				 struct hz_ticket_event_strings *strs)
 {
@@ -38,27 +85,8 @@ int hz_codec_decode_ticket_event(const void *buf, size_t len, struct hz_ticket_e
 	te->actor = strs->actor;
 	te->reason = strs->reason;
 	te->cause_event_id = strs->cause;
-	const Hazard__V1__Ticket *t = m->ticket;
-	if (t) {
-		struct hz_ticket *tk = &te->tk;
-		tk->ticket_id = t->ticket_id;
-		tk->kind = (enum hz_kind)t->kind;
-		tk->state = (enum hz_state)t->state;
-		tk->level = (enum hz_level)t->level;
-		tk->tier = (enum hz_tier)t->tier;
-		tk->mode = (enum hz_mode)t->mode;
-		COPY(tk->site_id, t->site_id);
-		COPY(tk->town_code, t->town_code);
-		COPY(tk->county_code, t->county_code);
-		COPY(tk->hazard_type, t->hazard_type);
-		COPY(tk->device_id, t->device_id);
-		tk->opened_us = us_of(t->opened_at);
-		tk->updated_us = us_of(t->updated_at);
-		tk->acked_us = us_of(t->acked_at);
-		tk->deadline_us = us_of(t->deadline_at);
-		tk->closed_us = us_of(t->closed_at);
-		tk->event_count = t->event_count;
-	}
+	if (m->ticket)
+		ticket_from_pb(m->ticket, &te->tk);
 	hazard__v1__ticket_event__free_unpacked(m, NULL);
 	return HZ_OK;
 }

@@ -21,4 +21,7 @@ struct hz_ticket_event_strings {
 int hz_codec_decode_ticket_event(const void *buf, size_t len, struct hz_ticket_event *te,
 				 struct hz_ticket_event_strings *strs);
 
+/* Decode an EscalationNotice written by hz_codec_encode_escalation. */
+int hz_codec_decode_escalation(const void *buf, size_t len, struct hz_escalation *esc);
+
 #endif

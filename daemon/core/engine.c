@@ -27,6 +27,7 @@
 #include "registry/registry.h"
 #include "rules/rules.h"
 #include "store/batch.h"
+#include "store/escalate.h"
 #include "store/migrate.h"
 #include "store/pg.h"
 
@@ -72,6 +73,9 @@ struct hz_engine {
 	bool oom;            /* building the batch ran out of memory */
 	int64_t dead_seen_id; /* highest dead-letter outbox row published */
 	struct pending *retry; /* rows being re-sent, with their remaining sinks */
+	int64_t timer_at;     /* next escalation timer scan (monotonic) */
+	struct hz_escalation esc[64];
+	int64_t esc_ids[64];
 	size_t n_retry, cap_retry;
 
 	struct pending *pend;
@@ -311,6 +315,41 @@ static unsigned publish_change(struct hz_engine *e, const struct hz_ticket_event
 	return waiting;
 }
 
+/* Publish one escalation step; returns the sinks now waiting. */
+static unsigned publish_escalation(struct hz_engine *e, const struct hz_escalation *esc,
+				   int64_t outbox_id, unsigned sinks, bool log)
+{
+	unsigned waiting = 0;
+	char key[24];
+	snprintf(key, sizeof(key), "%lld", (long long)esc->tk.ticket_id);
+	if (sinks & SINK_KAFKA && e->kout) {
+		hz_buf_clear(&e->out);
+		const char *ct = kafka_ct(e);
+		if (hz_codec_encode_escalation(esc, ct_of(ct), &e->out) == HZ_OK)
+			hz_out_kafka_publish(e->kout, e->cfg->kafka_topic_escalations, key,
+					     e->out.data, e->out.len, ct, esc->event_id, NULL,
+					     (uint64_t)outbox_id);
+		waiting |= SINK_KAFKA;
+	}
+	if (sinks & SINK_MQTT && e->mout) {
+		char topic[256];
+		hz_buf_clear(&e->out);
+		const char *ct = mqtt_ct(e);
+		snprintf(topic, sizeof(topic), "%s/out/escalations/%s", e->cfg->mqtt_topic_prefix,
+			 *esc->org_unit ? esc->org_unit : "unknown");
+		if (hz_codec_encode_escalation(esc, ct_of(ct), &e->out) == HZ_OK)
+			hz_out_mqtt_publish(e->mout, topic, e->out.data, e->out.len, ct, esc->event_id,
+					    (uint64_t)outbox_id);
+		waiting |= SINK_MQTT;
+	}
+	if (log) {
+		hz_out_log_format_escalation(esc, &e->line);
+		if (hz_out_log_write(e->log, &e->line))
+			hz_warn("could not write the escalation log: %m");
+	}
+	return waiting;
+}
+
 static unsigned enabled_sinks(const struct hz_engine *e)
 {
 	return (e->kout ? SINK_KAFKA : 0) | (e->mout ? SINK_MQTT : 0);
@@ -389,6 +428,12 @@ static void publish_outbox(struct hz_engine *e, const char *where, const char *p
 					     NULL, NULL, hdr, (uint64_t)id);
 			pend_add(e, id, SINK_KAFKA);
 			sent++;
+		} else if (!strcmp(kind, "escalation")) {
+			struct hz_escalation esc;
+			if (hz_codec_decode_escalation(raw, len, &esc) == HZ_OK) {
+				pend_add(e, id, publish_escalation(e, &esc, id, sinks, !retry));
+				sent++;
+			}
 		} else if (!strcmp(kind, "ticket")) {
 			struct hz_ticket_event te;
 			struct hz_ticket_event_strings strs;
@@ -767,10 +812,6 @@ static void commit(struct hz_engine *e)
 	}
 	if (!pg_ready(e))
 		return;
-	if (!e->replayed_outbox) {
-		replay_outbox(e);
-		e->replayed_outbox = true;
-	}
 	size_t n_done = e->n_done;
 	add_done(e);
 	int64_t t0 = hz_mono_us();
@@ -830,6 +871,36 @@ static void retry_outputs(struct hz_engine *e)
 	hz_buf_free(&ids);
 }
 
+/* Call-and-respond: fire the escalation timers that are due, by the
+ * database's clock, every 200 ms (deadlines are met within a second). */
+static void fire_timers(struct hz_engine *e)
+{
+	int64_t now = hz_mono_us();
+	if (now < e->timer_at || !pg_ready(e))
+		return;
+	e->timer_at = now + 200 * 1000;
+	for (int round = 0; round < 16; round++) {
+		char err[512];
+		size_t n = 0;
+		struct hz_escalate_topics t = {e->cfg->mqtt_topic_prefix,
+					       e->cfg->kafka_topic_escalations};
+		int rc = hz_escalate_fire(e->pg, e->rules, e->reg, &t, HZ_ARRAY_LEN(e->esc), e->esc,
+					  e->esc_ids, &n, err, sizeof(err));
+		if (rc) {
+			hz_warn("escalation timers not fired, will retry: %s", err);
+			if (PQstatus(e->pg) != CONNECTION_OK)
+				pg_lost(e, err);
+			return;
+		}
+		for (size_t i = 0; i < n; i++)
+			pend_add(e, e->esc_ids[i],
+				 publish_escalation(e, &e->esc[i], e->esc_ids[i], enabled_sinks(e), true));
+		e->st.escalations += n;
+		if (n < HZ_ARRAY_LEN(e->esc))
+			return;
+	}
+}
+
 static void check_registry(struct hz_engine *e)
 {
 	int64_t now = hz_mono_us();
@@ -880,7 +951,13 @@ int hz_engine_run(struct hz_engine *e, volatile sig_atomic_t *stop, volatile sig
 		if (e->held)
 			commit(e);
 		serve_outputs(e);
+		if (!e->replayed_outbox && pg_ready(e)) {
+			/* what a previous run committed and never saw delivered */
+			replay_outbox(e);
+			e->replayed_outbox = true;
+		}
 		if (!e->held) {
+			fire_timers(e);
 			retry_outputs(e);
 			flush_done(e);
 			check_registry(e);

@@ -93,6 +93,41 @@ void hz_out_log_format_ticket(const struct hz_ticket_event *te, struct hz_buf *l
 	hz_buf_append(line, "}\n", 2);
 }
 
+void hz_out_log_format_escalation(const struct hz_escalation *esc, struct hz_buf *line)
+{
+	const struct hz_ticket *tk = &esc->tk;
+	char t[HZ_TIME_BUFLEN];
+	hz_buf_clear(line);
+	hz_buf_appendf(line, "{\"ts\":\"%s\",\"type\":\"escalation\"",
+		       hz_time_format(esc->emitted_us, t));
+	kv_str(line, "event_id", esc->event_id);
+	hz_buf_appendf(line, ",\"ticket_id\":%lld", (long long)tk->ticket_id);
+	kv_str(line, "kind", hz_kind_name(tk->kind));
+	kv_str(line, "state", hz_state_name(tk->state));
+	kv_str(line, "level", hz_level_name(tk->level));
+	kv_str(line, "from_tier", hz_tier_name(esc->from_tier));
+	kv_str(line, "tier", hz_tier_name(esc->to_tier));
+	if (esc->repeat)
+		hz_buf_appendf(line, ",\"repeat\":%d", esc->repeat);
+	kv_str(line, "org_unit", esc->org_unit);
+	hz_buf_append(line, ",\"duty\":[", 9);
+	for (size_t i = 0; i < esc->n_duty; i++) {
+		if (i)
+			hz_buf_append(line, ",", 1);
+		hz_buf_append_json_str(line, esc->duty[i].person_id);
+	}
+	hz_buf_append(line, "]", 1);
+	kv_str(line, "site_id", tk->site_id);
+	kv_str(line, "town", tk->town_code);
+	kv_str(line, "county", tk->county_code);
+	kv_str(line, "hazard_type", tk->hazard_type);
+	kv_time(line, "ack_deadline", esc->ack_deadline_us);
+	kv_str(line, "reason", esc->reason);
+	if (tk->mode != HZ_MODE_ACTUAL)
+		kv_str(line, "mode", hz_mode_name(tk->mode));
+	hz_buf_append(line, "}\n", 2);
+}
+
 static int write_all(int fd, const unsigned char *p, size_t n)
 {
 	while (n) {

@@ -236,6 +236,89 @@ static int parse_reports(struct ctx *c, const struct hz_ynode *m, struct hz_rule
 	return c->failed ? -1 : 0;
 }
 
+/* escalation: {ack: {level: {tier: duration}}, repeat: d, major_risk: {start_higher, factor}} */
+static int parse_escalation(struct ctx *c, const struct hz_ynode *m, struct hz_escalation_rules *e)
+{
+	if (m->type != HZ_Y_MAP)
+		return bad(c, m, "escalation: expected a map (ack, repeat, major_risk)");
+	for (const struct hz_ynode *f = m->child; f; f = f->next) {
+		if (!strcmp(f->key, "ack")) {
+			if (f->type != HZ_Y_MAP) {
+				bad(c, f, "ack: expected a map of level: {tier: duration}");
+				continue;
+			}
+			for (const struct hz_ynode *l = f->child; l; l = l->next) {
+				int lv = parse_level(l->key);
+				if (lv <= 0) {
+					bad(c, l, "unknown level \"%s\" (blue, yellow, orange, red)", l->key);
+					continue;
+				}
+				if (l->type != HZ_Y_MAP) {
+					bad(c, l, "%s: expected a map of tier: duration", l->key);
+					continue;
+				}
+				for (int t = 0; t < 5; t++)
+					e->ack_us[lv][t] = 0;
+				for (const struct hz_ynode *t = l->child; t; t = t->next) {
+					int tv = parse_tier(t->key);
+					if (tv <= 0) {
+						bad(c, t, "unknown tier \"%s\" (grid, town, county, city)",
+						    t->key);
+						continue;
+					}
+					get_duration(c, t, &e->ack_us[lv][tv]);
+				}
+			}
+		} else if (!strcmp(f->key, "repeat")) {
+			get_duration(c, f, &e->repeat_us);
+		} else if (!strcmp(f->key, "major_risk")) {
+			if (f->type != HZ_Y_MAP) {
+				bad(c, f, "major_risk: expected a map (start_higher, factor)");
+				continue;
+			}
+			for (const struct hz_ynode *g = f->child; g; g = g->next) {
+				if (!strcmp(g->key, "start_higher")) {
+					if (g->type != HZ_Y_SCALAR || (strcmp(g->scalar, "true") &&
+								       strcmp(g->scalar, "false")))
+						bad(c, g, "start_higher: expected true or false");
+					else
+						e->major_start_higher = !strcmp(g->scalar, "true");
+				} else if (!strcmp(g->key, "factor")) {
+					double v = 1;
+					if (!get_double(c, g, &v) && (v <= 0 || v > 1))
+						bad(c, g, "factor: expected a number in (0, 1]");
+					else
+						e->major_factor = v;
+				} else {
+					bad(c, g, "unknown setting \"%s\" in major_risk", g->key);
+				}
+			}
+		} else {
+			bad(c, f, "unknown setting \"%s\" in escalation (ack, repeat, major_risk)",
+			    f->key);
+		}
+	}
+	return c->failed ? -1 : 0;
+}
+
+/* Built-in call-and-respond deadlines, used when a rules file has no
+ * escalation section: a station must always escalate. */
+static void default_escalation(struct hz_escalation_rules *e)
+{
+	static const int64_t m = 60 * HZ_US_PER_SEC;
+	const int64_t ack[5][5] = {
+		{0, 0, 0, 0, 0},
+		{0, 60 * m, 120 * m, 240 * m, 480 * m}, /* blue */
+		{0, 15 * m, 30 * m, 60 * m, 120 * m},   /* yellow */
+		{0, 5 * m, 10 * m, 15 * m, 30 * m},     /* orange */
+		{0, 2 * m, 3 * m, 5 * m, 10 * m},       /* red */
+	};
+	memcpy(e->ack_us, ack, sizeof(ack));
+	e->repeat_us = 10 * m;
+	e->major_start_higher = true;
+	e->major_factor = 0.5;
+}
+
 struct hz_rules *hz_rules_parse(const char *name, const char *text, size_t len, char *err,
 				size_t errlen)
 {
@@ -252,6 +335,7 @@ struct hz_rules *hz_rules_parse(const char *name, const char *text, size_t len, 
 	snprintf(rs->source, sizeof(rs->source), "%s", name);
 	rs->supervised_closeout_us = 15 * 86400 * HZ_US_PER_SEC;
 	rs->fault_level = HZ_LEVEL_YELLOW;
+	default_escalation(&rs->esc);
 	for (int i = 1; i < HZ_MAX_CATEGORY; i++)
 		rs->report[i] = (struct hz_report_rule){HZ_LEVEL_YELLOW, 0, HZ_TIER_GRID};
 
@@ -306,8 +390,11 @@ struct hz_rules *hz_rules_parse(const char *name, const char *text, size_t len, 
 						bad(&c, s, "duplicate rule name \"%s\"", rs->rule[i].name);
 		} else if (!strcmp(s->key, "reports")) {
 			parse_reports(&c, s, rs);
+		} else if (!strcmp(s->key, "escalation")) {
+			parse_escalation(&c, s, &rs->esc);
 		} else {
-			bad(&c, s, "unknown section \"%s\" (version, defaults, thresholds, reports)",
+			bad(&c, s,
+			    "unknown section \"%s\" (version, defaults, thresholds, reports, escalation)",
 			    s->key);
 		}
 	}
@@ -368,6 +455,7 @@ static void base_intent(const struct hz_event *ev, struct hz_intent *in)
 	in->at_us = ev->at_us;
 	const struct hz_site *s = ev->site;
 	if (s) {
+		in->risk = s->risk;
 		snprintf(in->site_id, sizeof(in->site_id), "%s", s->site_id);
 		if (s->town)
 			snprintf(in->town_code, sizeof(in->town_code), "%s", s->town->code);
@@ -390,6 +478,7 @@ void hz_rules_fault_intent(const struct hz_rules *r, const struct hz_event *ev,
 	snprintf(out->episode_key, sizeof(out->episode_key), "%s|%s|%s", out->site_id, what,
 		 out->device_id);
 	snprintf(out->reason, sizeof(out->reason), "%s", reason);
+	out->ack_us = r ? hz_escalate_ack_due(r, out->level, out->tier, out->risk, 0) : 0;
 }
 
 static enum hz_level threshold_level(const struct hz_rule *r, double v)
@@ -513,16 +602,60 @@ static size_t eval_warning(const struct hz_event *ev, struct hz_intent *out, siz
 size_t hz_rules_eval(const struct hz_rules *r, const struct hz_event *ev, struct hz_intent *out,
 		     size_t max)
 {
+	size_t n;
 	switch (ev->kind) {
 	case HZ_EV_READING:
-		return eval_reading(r, ev, out, max);
+		n = eval_reading(r, ev, out, max);
+		break;
 	case HZ_EV_STATUS:
-		return eval_status(r, ev, out, max);
+		n = eval_status(r, ev, out, max);
+		break;
 	case HZ_EV_REPORT:
-		return eval_report(r, ev, out, max);
+		n = eval_report(r, ev, out, max);
+		break;
 	case HZ_EV_WARNING:
-		return eval_warning(ev, out, max);
+		n = eval_warning(ev, out, max);
+		break;
 	default:
 		return 0;
+	}
+	/* A major-risk site starts one tier higher (and escalates faster). */
+	for (size_t i = 0; i < n; i++) {
+		if (r->esc.major_start_higher && out[i].risk == HZ_RISK_MAJOR &&
+		    out[i].tier < HZ_TIER_CITY)
+			out[i].tier++;
+		out[i].ack_us = hz_escalate_ack_due(r, out[i].level, out[i].tier, out[i].risk, 0);
+	}
+	return n;
+}
+
+int64_t hz_escalate_ack_due(const struct hz_rules *r, enum hz_level level, enum hz_tier tier,
+			    int risk, int64_t now_us)
+{
+	if ((unsigned)level > HZ_LEVEL_RED || (unsigned)tier > HZ_TIER_CITY)
+		return 0;
+	int64_t d = r->esc.ack_us[level][tier];
+	if (!d)
+		return 0;
+	if (risk == HZ_RISK_MAJOR && r->esc.major_factor > 0 && r->esc.major_factor < 1)
+		d = (int64_t)((double)d * r->esc.major_factor);
+	return now_us + (d > 0 ? d : 1);
+}
+
+void hz_escalate_next(const struct hz_rules *r, enum hz_level level, enum hz_tier tier,
+		      int repeat, int risk, int64_t now_us, struct hz_escalation_step *out)
+{
+	out->from_tier = tier;
+	if (tier < HZ_TIER_CITY) {
+		out->to_tier = tier + 1;
+		out->repeat = 0;
+		out->next_due_us = hz_escalate_ack_due(r, level, out->to_tier, risk, now_us);
+		/* a tier with no deadline for this level still passes it on later */
+		if (!out->next_due_us && r->esc.repeat_us)
+			out->next_due_us = now_us + r->esc.repeat_us;
+	} else {
+		out->to_tier = HZ_TIER_CITY;
+		out->repeat = repeat + 1;
+		out->next_due_us = r->esc.repeat_us ? now_us + r->esc.repeat_us : 0;
 	}
 }

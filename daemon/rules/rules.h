@@ -42,9 +42,18 @@ struct hz_report_rule {
 
 #define HZ_MAX_CATEGORY 16
 
+/* Call-and-respond: how long each tier has to acknowledge, by level. */
+struct hz_escalation_rules {
+	int64_t ack_us[5][5];       /* [level][tier]; 0: no deadline (no escalation) */
+	int64_t repeat_us;          /* the top tier's notice repeats at this interval */
+	bool major_start_higher;    /* major-risk sites are called one tier higher */
+	double major_factor;        /* and their deadlines are multiplied by this */
+};
+
 struct hz_rules {
 	struct hz_rule *rule;
 	size_t n_rule;
+	struct hz_escalation_rules esc;
 	struct hz_report_rule report[HZ_MAX_CATEGORY];
 	int64_t supervised_closeout_us; /* 15 days by default */
 	enum hz_level fault_level;
@@ -67,6 +76,8 @@ struct hz_intent {
 	char county_code[HZ_CODE_MAX];
 	char device_id[HZ_ID_MAX];
 	char reason[HZ_REASON_MAX];
+	int risk;                   /* the site's hz_risk, 0 when unknown */
+	int64_t ack_us;             /* time to acknowledge at `tier`; 0: no deadline */
 };
 
 /* Load and check a rules file. On error returns NULL and err holds every
@@ -87,5 +98,21 @@ size_t hz_rules_eval(const struct hz_rules *r, const struct hz_event *ev, struct
  * the fail-safe path of RELIABILITY.md rule 5. */
 void hz_rules_fault_intent(const struct hz_rules *r, const struct hz_event *ev,
 			   const char *what, const char *reason, struct hz_intent *out);
+
+/* ---- escalation (pure; time passed in) ---- */
+
+/* The acknowledgement deadline for a ticket called at `tier` with `level`
+ * at a site of `risk`, counted from now_us; 0 when that level has none. */
+int64_t hz_escalate_ack_due(const struct hz_rules *r, enum hz_level level, enum hz_tier tier,
+			    int risk, int64_t now_us);
+
+/* An unacknowledged ticket's deadline passed: the next step. */
+struct hz_escalation_step {
+	enum hz_tier from_tier, to_tier;
+	int repeat;                 /* 0 for a climb; 1, 2, ... for top-tier repeats */
+	int64_t next_due_us;        /* the deadline at the new tier */
+};
+void hz_escalate_next(const struct hz_rules *r, enum hz_level level, enum hz_tier tier,
+		      int repeat, int risk, int64_t now_us, struct hz_escalation_step *out);
 
 #endif

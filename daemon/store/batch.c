@@ -46,7 +46,7 @@ struct hz_batch {
 	struct hz_change *chg;
 	size_t n_chg;
 
-	struct hz_buf arr[16];
+	struct hz_buf arr[20];
 	struct hz_buf payload;
 
 	/* libpq pipeline mode for the write phase: the statements and the
@@ -308,19 +308,22 @@ static const char SQL_OUTBOX_IDS[] =
 static const char SQL_INSERT_TICKETS[] =
 	"INSERT INTO hazard.tickets (ticket_id, kind, state, level, site_id, town_code, county_code, "
 	"hazard_type, tier, device_id, episode_key, mode, opened_at, updated_at, deadline_at, "
-	"event_count, first_event_id, last_event_id) "
+	"event_count, first_event_id, last_event_id, ack_due_at) "
 	"SELECT u.id, u.kind, 'discovered', u.level, u.site, u.town, u.county, u.htype, u.tier, "
-	"u.dev, u.ep, u.mode, " TS("u.at") ", " TS("u.at") ", " TS("u.deadline") ", u.n, u.first, u.last "
-	"FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
+	"u.dev, u.ep, u.mode, " TS("u.at") ", " TS("u.at") ", " TS("u.deadline") ", u.n, u.first, u.last, "
+	TS("u.due") " FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
 	"$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int8[], $13::int8[], "
-	"$14::int8[], $15::text[], $16::text[]) "
-	"AS u(id, kind, level, site, town, county, htype, tier, dev, ep, mode, at, deadline, n, first, last)";
+	"$14::int8[], $15::text[], $16::text[], $17::int8[]) "
+	"AS u(id, kind, level, site, town, county, htype, tier, dev, ep, mode, at, deadline, n, first, "
+	"last, due)";
 
 static const char SQL_UPDATE_TICKETS[] =
 	"UPDATE hazard.tickets t SET level = u.level, event_count = t.event_count + u.n, "
-	"updated_at = " TS("u.at") ", last_event_id = u.last "
-	"FROM unnest($1::int8[], $2::text[], $3::int8[], $4::int8[], $5::text[]) "
-	"AS u(id, level, n, at, last) WHERE t.ticket_id = u.id";
+	"updated_at = " TS("u.at") ", last_event_id = u.last, "
+	"ack_due_at = CASE WHEN u.due IS NOT NULL AND t.acked_at IS NULL "
+	"THEN least(coalesce(t.ack_due_at, " TS("u.due") "), " TS("u.due") ") ELSE t.ack_due_at END "
+	"FROM unnest($1::int8[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::int8[]) "
+	"AS u(id, level, n, at, last, due) WHERE t.ticket_id = u.id";
 
 static const char SQL_HISTORY[] =
 	"INSERT INTO hazard.ticket_history (ticket_id, seq, at, from_state, to_state, level, tier, "
@@ -651,12 +654,13 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 	struct hz_buf *a = b->arr;
 	/* new tickets */
 	if (n_new) {
-		for (int i = 0; i < 16; i++)
+		for (int i = 0; i < 17; i++)
 			arr_begin(&a[i]);
 		for (size_t i = 0; i < b->n_merged; i++) {
 			const struct hz_merged *m = &b->merged[i];
 			if (!m->is_new)
 				continue;
+			arr_time(&a[16], m->ack_due_us);
 			const struct hz_ticket *tk = &m->tk;
 			arr_int(&a[0], tk->ticket_id);
 			arr_text(&a[1], hz_kind_name(tk->kind));
@@ -675,30 +679,31 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 			arr_text(&a[14], m->first->event_id);
 			arr_text(&a[15], m->last->event_id);
 		}
-		const char *p[16];
-		for (int i = 0; i < 16; i++)
+		const char *p[17];
+		for (int i = 0; i < 17; i++)
 			p[i] = arr_end(&a[i]);
-		if ((rc = run(b, pg, "opening tickets", SQL_INSERT_TICKETS, 16, p, err, errlen)))
+		if ((rc = run(b, pg, "opening tickets", SQL_INSERT_TICKETS, 17, p, err, errlen)))
 			goto out;
 	}
 	/* existing tickets */
 	if (n_new < b->n_merged) {
-		for (int i = 0; i < 5; i++)
+		for (int i = 0; i < 6; i++)
 			arr_begin(&a[i]);
 		for (size_t i = 0; i < b->n_merged; i++) {
 			const struct hz_merged *m = &b->merged[i];
 			if (m->is_new)
 				continue;
+			arr_time(&a[5], m->ack_due_us);
 			arr_int(&a[0], m->tk.ticket_id);
 			arr_text(&a[1], hz_level_name(m->tk.level));
 			arr_int(&a[2], m->added_events);
 			arr_int(&a[3], now_us);
 			arr_text(&a[4], m->last->event_id);
 		}
-		const char *p[5];
-		for (int i = 0; i < 5; i++)
+		const char *p[6];
+		for (int i = 0; i < 6; i++)
 			p[i] = arr_end(&a[i]);
-		if ((rc = run(b, pg, "updating tickets", SQL_UPDATE_TICKETS, 5, p, err, errlen)))
+		if ((rc = run(b, pg, "updating tickets", SQL_UPDATE_TICKETS, 6, p, err, errlen)))
 			goto out;
 	}
 	/* history: opened, level raised */

@@ -100,6 +100,9 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 				m->tk.level = top->level;
 				m->level_raised = true;
 				m->history = true;
+				/* a rise restarts the clock, if nobody answered yet */
+				if (!ot->tk.acked_us && top->ack_us)
+					m->ack_due_us = now_us + top->ack_us;
 			}
 			m->next_seq = ot->last_seq + 1;
 		} else {
@@ -108,6 +111,8 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 			m->tk.event_count = added;
 			m->is_new = true;
 			m->history = true;
+			m->ack_due_us = top->ack_us ? now_us + top->ack_us : 0;
+			m->tk.tier = top->tier ? top->tier : HZ_TIER_GRID;
 			m->from_state = HZ_STATE_NONE;
 			m->next_seq = 1;
 		}

@@ -34,6 +34,7 @@ struct hz_merged {
 	const struct hz_intent *first, *last; /* borrowed from the intents */
 	const struct hz_intent *top;  /* the intent that set the level */
 	size_t begin, end;            /* its intents: order[begin..end) */
+	int64_t ack_due_us;           /* a new acknowledgement deadline; 0: unchanged */
 };
 
 /* `fresh[i]` is false when intents[i]'s event was applied before.

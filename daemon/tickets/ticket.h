@@ -43,4 +43,26 @@ struct hz_ticket_event {
 	const char *cause_event_id;
 };
 
+#define HZ_DUTY_MAX 4
+
+/* One call-and-respond step: the ticket moved to `to_tier` (or the top
+ * tier's notice repeated) because nobody acknowledged in time. Published
+ * as hazard.v1.EscalationNotice and written to the escalation log. */
+struct hz_escalation {
+	char event_id[HZ_ID_MAX];      /* "esc-<ticket>-<tier>-<repeat>": the same on a re-send */
+	int64_t emitted_us;
+	struct hz_ticket tk;           /* the ticket after the step */
+	enum hz_tier from_tier, to_tier;
+	int repeat;
+	char org_unit[HZ_CODE_MAX];    /* whose duty roster is called */
+	struct {
+		char person_id[HZ_ID_MAX];
+		char name[32];
+		char phone[24];
+	} duty[HZ_DUTY_MAX];
+	size_t n_duty;
+	char reason[160];
+	int64_t ack_deadline_us;       /* the new deadline; 0 for none */
+};
+
 #endif

@@ -12,6 +12,7 @@
 #include "registry/import.h"
 #include "registry/registry.h"
 #include "store/migrate.h"
+#include "store/escalate.h"
 #include "store/pg.h"
 #include "store/tickets_read.h"
 
@@ -50,6 +51,7 @@ static const char main_usage[] =
 	"  tickets list [FILTERS]  list tickets, newest first\n"
 	"  tickets show ID         one ticket and its whole history\n"
 	"  dead-letters            list the newest dead letters\n"
+	"  ack ID                  acknowledge a ticket (stops its escalation)\n"
 	"  registry                load the registry as hazardd does; print counts and memory\n"
 	"  help [COMMAND]          this text, or a command's\n"
 	"\n"
@@ -809,6 +811,43 @@ static int cmd_registry(int argc, char **argv)
 	return 0;
 }
 
+/* ---- ack ---- */
+
+static int cmd_ack(int argc, char **argv)
+{
+	static const struct option lo[] = {{"actor", required_argument, NULL, 'a'},
+					   {"note", required_argument, NULL, 'n'},
+					   {"help", no_argument, NULL, 'h'},
+					   {0}};
+	const char *actor = getenv("USER") ? getenv("USER") : "hazardctl", *note = NULL;
+	int c;
+	while ((c = cmd_getopt(argc, argv, "ack", lo, "a:n:h")) != -1) {
+		if (c == 'h')
+			return 0;
+		if (c == 'a')
+			actor = optarg;
+		else if (c == 'n')
+			note = optarg;
+		else
+			return usage_error("ack", "bad option");
+	}
+	long id;
+	if (argc - optind != 1)
+		return usage_error("ack", "expected one ticket id");
+	if (!parse_long(argv[optind], 1, &id))
+		return usage_error("ack", "invalid ticket id \"%s\"", argv[optind]);
+	PGconn *pg = connect_db(30000);
+	if (!pg)
+		return 1;
+	char err[1024];
+	int rc = hz_store_ticket_ack(pg, id, actor, note, err, sizeof(err));
+	PQfinish(pg);
+	if (rc)
+		return fail(err);
+	printf("ticket %ld acknowledged by %s\n", id, actor);
+	return 0;
+}
+
 /* ---- dispatch ---- */
 
 static int cmd_help(int argc, char **argv);
@@ -848,6 +887,10 @@ static const struct command commands[] = {
 	 "The newest dead letters: input that could not be processed, with its source,\n"
 	 "reason and a payload preview (--json: the payload in base64, up to 64 KiB).\n"
 	 "  --limit N   at most N (default 50)\n"},
+	{"ack", cmd_ack, "ack ID [--actor WHO] [--note TEXT]",
+	 "Acknowledge a ticket: stops its escalation (call-and-respond). Refused with a\n"
+	 "reason when the ticket does not exist, is closed or dismissed, or was already\n"
+	 "acknowledged. Recorded in the ticket's history with the actor (default $USER).\n"},
 	{"registry", cmd_registry, "registry [--json]",
 	 "Load the registry snapshot exactly as hazardd does and print its version, counts,\n"
 	 "memory and load time. Fails on the inconsistencies the daemon would refuse.\n"},

@@ -124,7 +124,8 @@ static void test_below_and_risk_filter(void **state)
 	assert_int_equal(hz_rules_eval(rules, &ev, in, 4), 0);
 	ev = reading("D-HEAT-MAJ", HZ_METRIC_TEMPERATURE, 80);
 	assert_int_equal(hz_rules_eval(rules, &ev, in, 4), 1);
-	assert_int_equal(in[0].tier, HZ_TIER_TOWN);
+	/* rule tier town; a major-risk site is called one tier higher */
+	assert_int_equal(in[0].tier, HZ_TIER_COUNTY);
 	assert_int_equal(in[0].level, HZ_LEVEL_RED);
 }
 
@@ -219,6 +220,44 @@ static void test_rule_errors(void **state)
 	expect_rules_error("version: 1\nreports:\n  fire_breathing: {level: red}\n", "unknown hazard category \"fire_breathing\"");
 }
 
+static void test_escalation_steps(void **state)
+{
+	(void)state;
+	char err[512];
+	const char *text = "version: 1\n"
+			   "escalation:\n"
+			   "  ack:\n"
+			   "    red: {grid: 2s, town: 3s, county: 4s, city: 5s}\n"
+			   "  repeat: 7s\n"
+			   "  major_risk: {start_higher: false, factor: 0.5}\n";
+	struct hz_rules *r = hz_rules_parse("e.yaml", text, strlen(text), err, sizeof(err));
+	if (!r)
+		fail_msg("%s", err);
+	const int64_t s = 1000000;
+	assert_int_equal(hz_escalate_ack_due(r, HZ_LEVEL_RED, HZ_TIER_GRID, HZ_RISK_LOW, 100), 100 + 2 * s);
+	assert_int_equal(hz_escalate_ack_due(r, HZ_LEVEL_RED, HZ_TIER_GRID, HZ_RISK_MAJOR, 100), 100 + s);
+	/* levels the file does not name keep the built-in deadlines (blue: 1 h at grid) */
+	assert_int_equal(hz_escalate_ack_due(r, HZ_LEVEL_BLUE, HZ_TIER_GRID, HZ_RISK_LOW, 100), 100 + 3600 * s);
+	struct hz_escalation_step st;
+	hz_escalate_next(r, HZ_LEVEL_RED, HZ_TIER_GRID, 0, HZ_RISK_LOW, 1000, &st);
+	assert_int_equal(st.to_tier, HZ_TIER_TOWN);
+	assert_int_equal(st.repeat, 0);
+	assert_int_equal(st.next_due_us, 1000 + 3 * s);
+	hz_escalate_next(r, HZ_LEVEL_RED, HZ_TIER_COUNTY, 0, HZ_RISK_LOW, 1000, &st);
+	assert_int_equal(st.to_tier, HZ_TIER_CITY);
+	assert_int_equal(st.next_due_us, 1000 + 5 * s);
+	/* the top tier repeats its notice */
+	hz_escalate_next(r, HZ_LEVEL_RED, HZ_TIER_CITY, 2, HZ_RISK_LOW, 1000, &st);
+	assert_int_equal(st.to_tier, HZ_TIER_CITY);
+	assert_int_equal(st.repeat, 3);
+	assert_int_equal(st.next_due_us, 1000 + 7 * s);
+	hz_rules_destroy(r);
+	/* defaults exist without an escalation section */
+	assert_true(rules->esc.ack_us[HZ_LEVEL_RED][HZ_TIER_GRID] > 0);
+	expect_rules_error("version: 1\nescalation:\n  ack:\n    red: {grd: 2s}\n", "unknown tier \"grd\"");
+	expect_rules_error("version: 1\nescalation:\n  major_risk: {factor: 3}\n", "factor: expected a number in (0, 1]");
+}
+
 static void test_shipped_rules_load(void **state)
 {
 	(void)state;
@@ -239,6 +278,7 @@ int main(void)
 		cmocka_unit_test(test_report_closeout),
 		cmocka_unit_test(test_warning_areas),
 		cmocka_unit_test(test_rule_errors),
+		cmocka_unit_test(test_escalation_steps),
 		cmocka_unit_test(test_shipped_rules_load),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

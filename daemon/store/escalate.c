@@ -1,0 +1,306 @@
+/*
+ * escalate.c - claim due escalation timers and fire them; acknowledge.
+ * One transaction per scan: a few set-based statements, whatever the
+ * number of tickets fired (at most `max`).
+ */
+#include "store/escalate.h"
+#include "store/pg.h"
+#include "codec/codec.h"
+#include "core/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define US(col) "(extract(epoch from " col ") * 1000000)::int8"
+#define TS(x) "(timestamptz 'epoch' + (" x ") * interval '1 microsecond')"
+
+static const char SQL_DUE[] =
+	"SELECT " US("now()") ", t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, "
+	"coalesce(t.site_id,''), coalesce(t.town_code,''), coalesce(t.county_code,''), "
+	"t.hazard_type, coalesce(t.device_id,''), " US("t.opened_at") ", "
+	"coalesce(" US("t.deadline_at") ",0), t.event_count, t.escalation_repeat, "
+	"(SELECT coalesce(max(h.seq),0) FROM hazard.ticket_history h WHERE h.ticket_id = t.ticket_id) "
+	"FROM hazard.tickets t WHERE t.ack_due_at <= now() AND t.acked_at IS NULL "
+	"AND t.state NOT IN ('closed','dismissed') "
+	"ORDER BY t.ack_due_at LIMIT $1::int FOR UPDATE SKIP LOCKED";
+
+/* The check-and-set: only a ticket still unacknowledged moves. */
+static const char SQL_STEP[] =
+	"WITH u AS (SELECT * FROM unnest($1::int8[], $2::text[], $3::int[], $4::int8[], $5::int[], "
+	"$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int8[], $12::text[], "
+	"$13::text[], $14::bytea[]) AS u(id, tier, rep, due, seq, from_tier, level, state, org, "
+	"reason, oid, mt, kt, payload)), "
+	"t AS (UPDATE hazard.tickets t SET tier = u.tier, escalation_repeat = u.rep, "
+	"ack_due_at = " TS("u.due") ", updated_at = now() FROM u "
+	"WHERE t.ticket_id = u.id AND t.acked_at IS NULL RETURNING t.ticket_id), "
+	"e AS (INSERT INTO hazard.escalations (ticket_id, tier, repeat, at, from_tier, level, "
+	"org_code, due_at, reason) SELECT u.id, u.tier, u.rep, now(), u.from_tier, u.level, "
+	"nullif(u.org,''), " TS("u.due") ", u.reason FROM u JOIN t ON t.ticket_id = u.id), "
+	"h AS (INSERT INTO hazard.ticket_history (ticket_id, seq, at, from_state, to_state, level, "
+	"tier, actor, reason) SELECT u.id, u.seq, now(), u.state, u.state, u.level, u.tier, "
+	"'hazardd', u.reason FROM u JOIN t ON t.ticket_id = u.id) "
+	"INSERT INTO hazard.outbox (id, kind, msg_key, mqtt_topic, kafka_topic, content_type, payload) "
+	"SELECT u.oid, 'escalation', u.id::text, u.mt, u.kt, 'application/x-protobuf', u.payload "
+	"FROM u JOIN t ON t.ticket_id = u.id";
+
+static void copy(char *dst, size_t cap, const char *src)
+{
+	snprintf(dst, cap, "%s", src ? src : "");
+}
+
+static const struct hz_org_unit *org_for(const struct hz_registry *reg, const struct hz_ticket *tk,
+					 enum hz_tier tier, int64_t now_us,
+					 struct hz_escalation *esc)
+{
+	const struct hz_site *site = *tk->site_id ? hz_registry_site(reg, tk->site_id) : NULL;
+	const struct hz_org_unit *org = NULL;
+	if (site) {
+		const struct hz_person *who[HZ_DUTY_MAX];
+		size_t n = hz_registry_duty_for_site(reg, site, (int)tier, now_us, who, HZ_DUTY_MAX,
+						     &org);
+		for (size_t i = 0; i < n; i++) {
+			copy(esc->duty[i].person_id, sizeof(esc->duty[i].person_id), who[i]->person_id);
+			copy(esc->duty[i].name, sizeof(esc->duty[i].name), who[i]->name);
+			copy(esc->duty[i].phone, sizeof(esc->duty[i].phone), who[i]->phone);
+		}
+		esc->n_duty = n;
+		if (!org)
+			org = tier == HZ_TIER_TOWN ? site->town
+			      : tier == HZ_TIER_COUNTY ? site->county
+			      : tier == HZ_TIER_CITY ? site->city : site->org;
+		return org;
+	}
+	/* No site (an area warning): walk up from the area to the tier's level. */
+	static const int level_of_tier[] = {0, HZ_ORG_VILLAGE, HZ_ORG_TOWN, HZ_ORG_COUNTY, HZ_ORG_CITY};
+	org = hz_registry_org(reg, tk->town_code);
+	while (org && org->parent && org->level > level_of_tier[tier])
+		org = org->parent;
+	if (org) {
+		size_t n;
+		const struct hz_person *const *who = hz_registry_duty(reg, org->code, (int)tier, &n);
+		for (size_t i = 0; i < n && i < HZ_DUTY_MAX; i++) {
+			copy(esc->duty[i].person_id, sizeof(esc->duty[i].person_id), who[i]->person_id);
+			copy(esc->duty[i].name, sizeof(esc->duty[i].name), who[i]->name);
+			copy(esc->duty[i].phone, sizeof(esc->duty[i].phone), who[i]->phone);
+			esc->n_duty++;
+		}
+	}
+	return org;
+}
+
+static void arr_text(struct hz_buf *a, const char *s)
+{
+	hz_buf_append(a, a->len > 1 ? ",\"" : "\"", a->len > 1 ? 2 : 1);
+	for (const char *p = s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			hz_buf_append(a, "\\", 1);
+		hz_buf_append(a, p, 1);
+	}
+	hz_buf_append(a, "\"", 1);
+}
+
+static void arr_int(struct hz_buf *a, int64_t v)
+{
+	hz_buf_appendf(a, "%s%lld", a->len > 1 ? "," : "", (long long)v);
+}
+
+static void arr_bytea(struct hz_buf *a, const struct hz_buf *p)
+{
+	static const char hex[] = "0123456789abcdef";
+	hz_buf_append(a, a->len > 1 ? ",\"\\\\x" : "\"\\\\x", a->len > 1 ? 5 : 4);
+	for (size_t i = 0; i < p->len; i++) {
+		char h[2] = {hex[p->data[i] >> 4], hex[p->data[i] & 15]};
+		hz_buf_append(a, h, 2);
+	}
+	hz_buf_append(a, "\"", 1);
+}
+
+int hz_escalate_fire(PGconn *pg, const struct hz_rules *rules, const struct hz_registry *reg,
+		     const struct hz_escalate_topics *topics, size_t max, struct hz_escalation *out,
+		     int64_t *outbox_ids, size_t *n_out, char *err, size_t errlen)
+{
+	*n_out = 0;
+	int rc = hz_pg_exec(pg, "BEGIN", "BEGIN", err, errlen);
+	if (rc)
+		return rc;
+	char lim[24];
+	snprintf(lim, sizeof(lim), "%zu", max);
+	const char *p1[] = {lim};
+	PGresult *res = hz_pg_query(pg, "claiming due escalation timers", SQL_DUE, 1, p1, &rc, err,
+				    errlen);
+	if (!res)
+		goto rollback;
+	int n = PQntuples(res);
+	if (n == 0) {
+		PQclear(res);
+		return hz_pg_exec(pg, "COMMIT", "COMMIT", err, errlen);
+	}
+	struct hz_buf a[14], payload = HZ_BUF_INIT;
+	for (int i = 0; i < 14; i++) {
+		a[i] = (struct hz_buf)HZ_BUF_INIT;
+		hz_buf_append(&a[i], "{", 1);
+	}
+	/* outbox ids first: the payloads carry them */
+	char nb[24];
+	snprintf(nb, sizeof(nb), "%d", n);
+	const char *p2[] = {nb};
+	PGresult *ids = hz_pg_query(pg, "drawing outbox ids",
+				    "SELECT nextval('hazard.outbox_id_seq') FROM generate_series(1, $1::int)",
+				    1, p2, &rc, err, errlen);
+	if (!ids) {
+		PQclear(res);
+		goto free_rollback;
+	}
+	for (int r = 0; r < n; r++) {
+		struct hz_escalation *esc = &out[r];
+		memset(esc, 0, sizeof(*esc));
+		int64_t now_us = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		struct hz_ticket *tk = &esc->tk;
+		tk->ticket_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+		tk->kind = hz_kind_parse(PQgetvalue(res, r, 2));
+		tk->state = hz_state_parse(PQgetvalue(res, r, 3));
+		tk->level = hz_level_parse(PQgetvalue(res, r, 4));
+		tk->tier = hz_tier_parse(PQgetvalue(res, r, 5));
+		const char *mode = PQgetvalue(res, r, 6);
+		tk->mode = !strcmp(mode, "exercise") ? HZ_MODE_EXERCISE
+			   : !strcmp(mode, "test")   ? HZ_MODE_TEST
+						     : HZ_MODE_ACTUAL;
+		copy(tk->site_id, sizeof(tk->site_id), PQgetvalue(res, r, 7));
+		copy(tk->town_code, sizeof(tk->town_code), PQgetvalue(res, r, 8));
+		copy(tk->county_code, sizeof(tk->county_code), PQgetvalue(res, r, 9));
+		copy(tk->hazard_type, sizeof(tk->hazard_type), PQgetvalue(res, r, 10));
+		copy(tk->device_id, sizeof(tk->device_id), PQgetvalue(res, r, 11));
+		tk->opened_us = strtoll(PQgetvalue(res, r, 12), NULL, 10);
+		tk->deadline_us = strtoll(PQgetvalue(res, r, 13), NULL, 10);
+		tk->event_count = strtoll(PQgetvalue(res, r, 14), NULL, 10);
+		int repeat = atoi(PQgetvalue(res, r, 15));
+		int seq = atoi(PQgetvalue(res, r, 16)) + 1;
+		const struct hz_site *site = *tk->site_id ? hz_registry_site(reg, tk->site_id) : NULL;
+		int risk = site ? site->risk : 0;
+
+		struct hz_escalation_step st;
+		hz_escalate_next(rules, tk->level, tk->tier, repeat, risk, now_us, &st);
+		esc->from_tier = st.from_tier;
+		esc->to_tier = st.to_tier;
+		esc->repeat = st.repeat;
+		esc->ack_deadline_us = st.next_due_us;
+		esc->emitted_us = now_us;
+		tk->tier = st.to_tier;
+		tk->updated_us = now_us;
+		snprintf(esc->event_id, sizeof(esc->event_id), "esc-%lld-%s-%d",
+			 (long long)tk->ticket_id, hz_tier_name(st.to_tier), st.repeat);
+		const struct hz_org_unit *org = org_for(reg, tk, st.to_tier, now_us, esc);
+		if (org)
+			copy(esc->org_unit, sizeof(esc->org_unit), org->code);
+		if (st.repeat)
+			snprintf(esc->reason, sizeof(esc->reason),
+				 "not acknowledged at tier %s: notice repeated (%d)",
+				 hz_tier_name(st.to_tier), st.repeat);
+		else
+			snprintf(esc->reason, sizeof(esc->reason),
+				 "not acknowledged at tier %s in time: escalated to %s",
+				 hz_tier_name(st.from_tier), hz_tier_name(st.to_tier));
+		int64_t oid = strtoll(PQgetvalue(ids, r, 0), NULL, 10);
+		outbox_ids[r] = oid;
+		hz_buf_clear(&payload);
+		if (hz_codec_encode_escalation(esc, HZ_CT_PROTOBUF, &payload)) {
+			hz_errf(err, errlen, "could not encode the escalation of ticket %lld",
+				(long long)tk->ticket_id);
+			rc = HZ_ERR;
+			PQclear(ids);
+			PQclear(res);
+			goto free_rollback;
+		}
+		char topic[256];
+		snprintf(topic, sizeof(topic), "%s/out/escalations/%s", topics->mqtt_prefix,
+			 *esc->org_unit ? esc->org_unit : "unknown");
+		arr_int(&a[0], tk->ticket_id);
+		arr_text(&a[1], hz_tier_name(st.to_tier));
+		arr_int(&a[2], st.repeat);
+		if (st.next_due_us)
+			arr_int(&a[3], st.next_due_us);
+		else
+			hz_buf_appendf(&a[3], "%sNULL", a[3].len > 1 ? "," : "");
+		arr_int(&a[4], seq);
+		arr_text(&a[5], hz_tier_name(st.from_tier));
+		arr_text(&a[6], hz_level_name(tk->level));
+		arr_text(&a[7], hz_state_name(tk->state));
+		arr_text(&a[8], esc->org_unit);
+		arr_text(&a[9], esc->reason);
+		arr_int(&a[10], oid);
+		arr_text(&a[11], topic);
+		arr_text(&a[12], topics->kafka_escalations);
+		arr_bytea(&a[13], &payload);
+	}
+	PQclear(ids);
+	PQclear(res);
+	const char *p3[14];
+	for (int i = 0; i < 14; i++) {
+		hz_buf_append(&a[i], "}", 1);
+		hz_buf_cstr(&a[i]);
+		p3[i] = (const char *)a[i].data;
+	}
+	res = PQexecParams(pg, SQL_STEP, 14, NULL, p3, NULL, NULL, 0);
+	rc = hz_pg_check(pg, res, PGRES_COMMAND_OK, "recording escalations", err, errlen);
+	PQclear(res);
+	if (rc)
+		goto free_rollback;
+	rc = hz_pg_exec(pg, "COMMIT", "COMMIT", err, errlen);
+	if (rc == HZ_OK)
+		*n_out = (size_t)n;
+	for (int i = 0; i < 14; i++)
+		hz_buf_free(&a[i]);
+	hz_buf_free(&payload);
+	return rc;
+free_rollback:
+	for (int i = 0; i < 14; i++)
+		hz_buf_free(&a[i]);
+	hz_buf_free(&payload);
+rollback:
+	hz_pg_rollback(pg);
+	return rc ? rc : HZ_ERR;
+}
+
+static const char SQL_ACK[] =
+	"WITH t AS (UPDATE hazard.tickets SET acked_at = now(), ack_due_at = NULL, updated_at = now() "
+	"WHERE ticket_id = $1::int8 AND acked_at IS NULL AND state NOT IN ('closed','dismissed') "
+	"RETURNING ticket_id, state, level, tier) "
+	"INSERT INTO hazard.ticket_history (ticket_id, seq, at, from_state, to_state, level, tier, "
+	"actor, reason) SELECT t.ticket_id, (SELECT coalesce(max(h.seq),0) + 1 FROM "
+	"hazard.ticket_history h WHERE h.ticket_id = t.ticket_id), now(), t.state, t.state, t.level, "
+	"t.tier, $2, 'acknowledged' || coalesce(': ' || $3, '') FROM t RETURNING ticket_id";
+
+int hz_store_ticket_ack(PGconn *pg, int64_t ticket_id, const char *actor, const char *note,
+			char *err, size_t errlen)
+{
+	char id[24];
+	int rc;
+	snprintf(id, sizeof(id), "%lld", (long long)ticket_id);
+	const char *p[] = {id, actor, note && *note ? note : NULL};
+	PGresult *res = hz_pg_query(pg, "acknowledging", SQL_ACK, 3, p, &rc, err, errlen);
+	if (!res)
+		return rc;
+	int n = PQntuples(res);
+	PQclear(res);
+	if (n == 1)
+		return HZ_OK;
+	/* say why nothing changed */
+	res = hz_pg_query(pg, "reading the ticket",
+			  "SELECT state, acked_at IS NOT NULL FROM hazard.tickets WHERE ticket_id = $1::int8",
+			  1, p, &rc, err, errlen);
+	if (!res)
+		return rc;
+	if (PQntuples(res) == 0) {
+		hz_errf(err, errlen, "ticket %lld does not exist", (long long)ticket_id);
+		rc = HZ_ENOTFOUND;
+	} else if (*PQgetvalue(res, 0, 1) == 't') {
+		hz_errf(err, errlen, "ticket %lld is already acknowledged", (long long)ticket_id);
+		rc = HZ_EINVAL;
+	} else {
+		hz_errf(err, errlen, "ticket %lld is %s", (long long)ticket_id, PQgetvalue(res, 0, 0));
+		rc = HZ_EINVAL;
+	}
+	PQclear(res);
+	return rc;
+}

@@ -1,0 +1,39 @@
+/*
+ * escalate.h - the escalation timers, fired in PostgreSQL.
+ *
+ * Due tickets (ack_due_at <= now(), not acknowledged, open) are claimed
+ * with FOR UPDATE SKIP LOCKED, so two daemons never take the same one,
+ * and each is moved one tier up (or the top tier's notice repeated) by a
+ * check-and-set on acked_at in the same transaction that records the
+ * step (hazard.escalations, unique per ticket, tier and repeat), the
+ * history row and the outbox row. Deadlines are compared with the
+ * database's clock, so a daemon's wall clock cannot fire a timer early.
+ */
+#ifndef HZ_STORE_ESCALATE_H
+#define HZ_STORE_ESCALATE_H
+
+#include <libpq-fe.h>
+
+#include "registry/registry.h"
+#include "rules/rules.h"
+#include "tickets/ticket.h"
+
+struct hz_escalate_topics {
+	const char *mqtt_prefix;      /* "hazard/v1" */
+	const char *kafka_escalations;/* "hazard.escalations" */
+};
+
+/* Fire up to `max` due timers. Fills out[0..*n) and their outbox ids.
+ * Returns HZ_OK, HZ_ETRANSIENT or HZ_ERR with err set. */
+int hz_escalate_fire(PGconn *pg, const struct hz_rules *rules, const struct hz_registry *reg,
+		     const struct hz_escalate_topics *topics, size_t max, struct hz_escalation *out,
+		     int64_t *outbox_ids, size_t *n, char *err, size_t errlen);
+
+/* Acknowledge a ticket (stops its escalation): a check-and-set on
+ * acked_at plus a history row, in one statement. HZ_ENOTFOUND when the
+ * ticket does not exist; HZ_EINVAL, with the reason in err, when it is
+ * closed or already acknowledged. */
+int hz_store_ticket_ack(PGconn *pg, int64_t ticket_id, const char *actor, const char *note,
+			char *err, size_t errlen);
+
+#endif
