@@ -923,7 +923,9 @@ static void reload_rules(struct hz_engine *e)
 	char err[1024];
 	struct hz_rules *r = hz_rules_load(e->cfg->rules_file, err, sizeof(err));
 	if (!r) {
-		hz_err("rules reload refused, the old rules stay: %s", err);
+		e->st.reload_failures++;
+		hz_err("rules reload refused, the old rules stay (%llu refused so far): %s",
+		       (unsigned long long)e->st.reload_failures, err);
 		return;
 	}
 	hz_rules_destroy(e->rules);
