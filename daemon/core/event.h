@@ -124,5 +124,6 @@ enum hz_metric hz_metric_parse(const char *s);
 enum hz_kind hz_kind_parse(const char *s);
 enum hz_state hz_state_parse(const char *s);
 enum hz_tier hz_tier_parse(const char *s);
+enum hz_mode hz_mode_parse(const char *s);   /* HZ_MODE_ACTUAL when unknown */
 
 #endif

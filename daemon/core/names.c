@@ -45,3 +45,12 @@ enum hz_metric hz_metric_parse(const char *s) { return (enum hz_metric)PARSE(met
 enum hz_kind hz_kind_parse(const char *s) { return (enum hz_kind)PARSE(kind_names, s); }
 enum hz_state hz_state_parse(const char *s) { return (enum hz_state)PARSE(state_names, s); }
 enum hz_tier hz_tier_parse(const char *s) { return (enum hz_tier)PARSE(tier_names, s); }
+
+/* "actual" is member 0, so it is looked up from 0, unlike the NONE-first tables. */
+enum hz_mode hz_mode_parse(const char *s)
+{
+	for (size_t i = 0; s && i < HZ_ARRAY_LEN(mode_names); i++)
+		if (strcmp(mode_names[i], s) == 0)
+			return (enum hz_mode)i;
+	return HZ_MODE_ACTUAL;
+}

@@ -10,6 +10,7 @@
  */
 #include "store/batch.h"
 #include "store/pg.h"
+#include "store/pgtext.h"
 #include "codec/codec.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -189,79 +190,6 @@ const struct hz_change *hz_batch_changes(const struct hz_batch *b, size_t *n)
 	return b->chg;
 }
 
-/* ---- array literals ---- */
-
-static void arr_begin(struct hz_buf *a)
-{
-	hz_buf_clear(a);
-	hz_buf_append(a, "{", 1);
-}
-
-static void arr_sep(struct hz_buf *a)
-{
-	if (a->len > 1)
-		hz_buf_append(a, ",", 1);
-}
-
-static void arr_text(struct hz_buf *a, const char *s)
-{
-	arr_sep(a);
-	if (!s) {
-		hz_buf_append(a, "NULL", 4);
-		return;
-	}
-	hz_buf_reserve(a, strlen(s) * 2 + 2);
-	hz_buf_append(a, "\"", 1);
-	for (const char *p = s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			hz_buf_append(a, "\\", 1);
-		hz_buf_append(a, p, 1);
-	}
-	hz_buf_append(a, "\"", 1);
-}
-
-/* "" and NULL both become SQL NULL. */
-static void arr_opt(struct hz_buf *a, const char *s)
-{
-	arr_text(a, s && *s ? s : NULL);
-}
-
-static void arr_int(struct hz_buf *a, int64_t v)
-{
-	arr_sep(a);
-	hz_buf_appendf(a, "%lld", (long long)v);
-}
-
-/* 0 means NULL (times). */
-static void arr_time(struct hz_buf *a, int64_t us)
-{
-	if (us)
-		arr_int(a, us);
-	else
-		arr_text(a, NULL);
-}
-
-static void arr_bytea(struct hz_buf *a, const void *p, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	arr_sep(a);
-	hz_buf_reserve(a, n * 2 + 8);
-	hz_buf_append(a, "\"\\\\x", 4);
-	const unsigned char *s = p;
-	for (size_t i = 0; i < n; i++) {
-		char h[2] = {hex[s[i] >> 4], hex[s[i] & 15]};
-		hz_buf_append(a, h, 2);
-	}
-	hz_buf_append(a, "\"", 1);
-}
-
-static const char *arr_end(struct hz_buf *a)
-{
-	hz_buf_append(a, "}", 1);
-	hz_buf_cstr(a);
-	return (const char *)a->data;
-}
-
 /* ---- statements ---- */
 
 static int fail_res(PGconn *pg, PGresult *res, const char *what, char *err, size_t errlen)
@@ -436,18 +364,18 @@ static int pipe_end(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
 static int positions(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
 {
 	struct hz_buf *a = b->arr;
-	arr_begin(&a[0]);
-	arr_begin(&a[1]);
-	arr_begin(&a[2]);
-	arr_begin(&a[3]);
+	hz_pgarr_begin(&a[0]);
+	hz_pgarr_begin(&a[1]);
+	hz_pgarr_begin(&a[2]);
+	hz_pgarr_begin(&a[3]);
 	for (size_t i = 0; i < b->n_pos; i++) {
-		arr_text(&a[0], b->pos[i].source);
-		arr_int(&a[1], b->pos[i].partition);
-		arr_int(&a[2], b->pos[i].next);
+		hz_pgarr_text(&a[0], b->pos[i].source);
+		hz_pgarr_int(&a[1], b->pos[i].partition);
+		hz_pgarr_int(&a[2], b->pos[i].next);
 	}
 	for (size_t i = 0; i < b->n_done; i++)
-		arr_int(&a[3], b->done[i]);
-	const char *p[] = {arr_end(&a[0]), arr_end(&a[1]), arr_end(&a[2]), arr_end(&a[3])};
+		hz_pgarr_int(&a[3], b->done[i]);
+	const char *p[] = {hz_pgarr_end(&a[0]), hz_pgarr_end(&a[1]), hz_pgarr_end(&a[2]), hz_pgarr_end(&a[3])};
 	return run(b, pg, "recording source positions", SQL_POSITIONS, 4, p, err, errlen);
 }
 
@@ -467,7 +395,7 @@ static int dead_letters(struct hz_batch *b, PGconn *pg, const struct hz_batch_to
 {
 	struct hz_buf *a = b->arr;
 	for (int i = 0; i < 8; i++)
-		arr_begin(&a[i]);
+		hz_pgarr_begin(&a[i]);
 	for (size_t i = 0; i < b->n_dead; i++) {
 		const struct hz_dead *d = &b->dead[i];
 		char key[512];
@@ -481,21 +409,21 @@ static int dead_letters(struct hz_batch *b, PGconn *pg, const struct hz_batch_to
 			h = fnv1a(d->payload, d->len, h);
 			snprintf(key, sizeof(key), "mqtt|%s|%016llx", d->topic, (unsigned long long)h);
 		}
-		arr_text(&a[0], d->source == HZ_SRC_KAFKA ? "kafka" : "mqtt");
+		hz_pgarr_text(&a[0], d->source == HZ_SRC_KAFKA ? "kafka" : "mqtt");
 		/* Topic and event id came from outside: keep them only when they
 		 * are text PostgreSQL accepts. */
-		arr_text(&a[1], hz_utf8_valid(d->topic, strlen(d->topic)) ? d->topic : "(invalid utf-8)");
-		arr_int(&a[2], d->partition);
-		arr_int(&a[3], d->offset);
-		arr_text(&a[4], d->reason);
-		arr_bytea(&a[5], d->payload, d->len);
-		arr_opt(&a[6], d->event_id && hz_utf8_valid(d->event_id, strlen(d->event_id))
+		hz_pgarr_text(&a[1], hz_utf8_valid(d->topic, strlen(d->topic)) ? d->topic : "(invalid utf-8)");
+		hz_pgarr_int(&a[2], d->partition);
+		hz_pgarr_int(&a[3], d->offset);
+		hz_pgarr_text(&a[4], d->reason);
+		hz_pgarr_bytea(&a[5], d->payload, d->len);
+		hz_pgarr_opt(&a[6], d->event_id && hz_utf8_valid(d->event_id, strlen(d->event_id))
 				       ? d->event_id : NULL);
-		arr_text(&a[7], hz_utf8_valid(key, strlen(key)) ? key : "mqtt|invalid-topic");
+		hz_pgarr_text(&a[7], hz_utf8_valid(key, strlen(key)) ? key : "mqtt|invalid-topic");
 	}
 	const char *p[9];
 	for (int i = 0; i < 8; i++)
-		p[i] = arr_end(&a[i]);
+		p[i] = hz_pgarr_end(&a[i]);
 	p[8] = topics->kafka_deadletter ? topics->kafka_deadletter : "";
 	return run(b, pg, "inserting dead letters", SQL_DEAD, 9, p, err, errlen);
 }
@@ -544,11 +472,11 @@ static void copy_field(char *dst, size_t cap, const char *src)
 static int read_open(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
 {
 	struct hz_buf *a = &b->arr[0];
-	arr_begin(a);
+	hz_pgarr_begin(a);
 	for (size_t i = 0; i < b->n_in; i++)
 		if (b->fresh[i])
-			arr_text(a, b->in[i].episode_key);
-	const char *p[] = {arr_end(a)};
+			hz_pgarr_text(a, b->in[i].episode_key);
+	const char *p[] = {hz_pgarr_end(a)};
 	PGresult *res = exec(pg, SQL_OPEN, 1, p);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		return fail_res(pg, res, "locking open tickets", err, errlen);
@@ -559,19 +487,7 @@ static int read_open(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
 		struct hz_ticket *tk = &o->tk;
 		tk->ticket_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
 		copy_field(o->episode_key, sizeof(o->episode_key), PQgetvalue(res, r, 1));
-		tk->kind = hz_kind_parse(PQgetvalue(res, r, 2));
-		tk->state = hz_state_parse(PQgetvalue(res, r, 3));
-		tk->level = hz_level_parse(PQgetvalue(res, r, 4));
-		tk->tier = hz_tier_parse(PQgetvalue(res, r, 5));
-		const char *mode = PQgetvalue(res, r, 6);
-		tk->mode = !strcmp(mode, "exercise") ? HZ_MODE_EXERCISE
-			   : !strcmp(mode, "test")   ? HZ_MODE_TEST
-						     : HZ_MODE_ACTUAL;
-		copy_field(tk->site_id, sizeof(tk->site_id), PQgetvalue(res, r, 7));
-		copy_field(tk->town_code, sizeof(tk->town_code), PQgetvalue(res, r, 8));
-		copy_field(tk->county_code, sizeof(tk->county_code), PQgetvalue(res, r, 9));
-		copy_field(tk->hazard_type, sizeof(tk->hazard_type), PQgetvalue(res, r, 10));
-		copy_field(tk->device_id, sizeof(tk->device_id), PQgetvalue(res, r, 11));
+		hz_store_ticket_cols(res, r, 2, tk);
 		tk->opened_us = strtoll(PQgetvalue(res, r, 12), NULL, 10);
 		tk->updated_us = strtoll(PQgetvalue(res, r, 13), NULL, 10);
 		tk->acked_us = strtoll(PQgetvalue(res, r, 14), NULL, 10);
@@ -587,10 +503,10 @@ static int read_open(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
 static int mark_fresh(struct hz_batch *b, PGconn *pg, int64_t *now_us, char *err, size_t errlen)
 {
 	struct hz_buf *a = &b->arr[0];
-	arr_begin(a);
+	hz_pgarr_begin(a);
 	for (size_t i = 0; i < b->n_in; i++)
-		arr_text(a, b->in[i].event_id);
-	const char *p[] = {arr_end(a)};
+		hz_pgarr_text(a, b->in[i].event_id);
+	const char *p[] = {hz_pgarr_end(a)};
 	PGresult *res = exec(pg, SQL_SEEN, 1, p);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) < 1)
 		return fail_res(pg, res, "checking applied events", err, errlen);
@@ -655,86 +571,86 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 	/* new tickets */
 	if (n_new) {
 		for (int i = 0; i < 17; i++)
-			arr_begin(&a[i]);
+			hz_pgarr_begin(&a[i]);
 		for (size_t i = 0; i < b->n_merged; i++) {
 			const struct hz_merged *m = &b->merged[i];
 			if (!m->is_new)
 				continue;
-			arr_time(&a[16], m->ack_due_us);
+			hz_pgarr_time(&a[16], m->ack_due_us);
 			const struct hz_ticket *tk = &m->tk;
-			arr_int(&a[0], tk->ticket_id);
-			arr_text(&a[1], hz_kind_name(tk->kind));
-			arr_text(&a[2], hz_level_name(tk->level));
-			arr_opt(&a[3], tk->site_id);
-			arr_opt(&a[4], tk->town_code);
-			arr_opt(&a[5], tk->county_code);
-			arr_text(&a[6], tk->hazard_type);
-			arr_text(&a[7], hz_tier_name(tk->tier));
-			arr_opt(&a[8], tk->device_id);
-			arr_text(&a[9], m->episode_key);
-			arr_text(&a[10], hz_mode_name(tk->mode));
-			arr_int(&a[11], now_us);
-			arr_time(&a[12], tk->deadline_us);
-			arr_int(&a[13], tk->event_count);
-			arr_text(&a[14], m->first->event_id);
-			arr_text(&a[15], m->last->event_id);
+			hz_pgarr_int(&a[0], tk->ticket_id);
+			hz_pgarr_text(&a[1], hz_kind_name(tk->kind));
+			hz_pgarr_text(&a[2], hz_level_name(tk->level));
+			hz_pgarr_opt(&a[3], tk->site_id);
+			hz_pgarr_opt(&a[4], tk->town_code);
+			hz_pgarr_opt(&a[5], tk->county_code);
+			hz_pgarr_text(&a[6], tk->hazard_type);
+			hz_pgarr_text(&a[7], hz_tier_name(tk->tier));
+			hz_pgarr_opt(&a[8], tk->device_id);
+			hz_pgarr_text(&a[9], m->episode_key);
+			hz_pgarr_text(&a[10], hz_mode_name(tk->mode));
+			hz_pgarr_int(&a[11], now_us);
+			hz_pgarr_time(&a[12], tk->deadline_us);
+			hz_pgarr_int(&a[13], tk->event_count);
+			hz_pgarr_text(&a[14], m->first->event_id);
+			hz_pgarr_text(&a[15], m->last->event_id);
 		}
 		const char *p[17];
 		for (int i = 0; i < 17; i++)
-			p[i] = arr_end(&a[i]);
+			p[i] = hz_pgarr_end(&a[i]);
 		if ((rc = run(b, pg, "opening tickets", SQL_INSERT_TICKETS, 17, p, err, errlen)))
 			goto out;
 	}
 	/* existing tickets */
 	if (n_new < b->n_merged) {
 		for (int i = 0; i < 6; i++)
-			arr_begin(&a[i]);
+			hz_pgarr_begin(&a[i]);
 		for (size_t i = 0; i < b->n_merged; i++) {
 			const struct hz_merged *m = &b->merged[i];
 			if (m->is_new)
 				continue;
-			arr_time(&a[5], m->ack_due_us);
-			arr_int(&a[0], m->tk.ticket_id);
-			arr_text(&a[1], hz_level_name(m->tk.level));
-			arr_int(&a[2], m->added_events);
-			arr_int(&a[3], now_us);
-			arr_text(&a[4], m->last->event_id);
+			hz_pgarr_time(&a[5], m->ack_due_us);
+			hz_pgarr_int(&a[0], m->tk.ticket_id);
+			hz_pgarr_text(&a[1], hz_level_name(m->tk.level));
+			hz_pgarr_int(&a[2], m->added_events);
+			hz_pgarr_int(&a[3], now_us);
+			hz_pgarr_text(&a[4], m->last->event_id);
 		}
 		const char *p[6];
 		for (int i = 0; i < 6; i++)
-			p[i] = arr_end(&a[i]);
+			p[i] = hz_pgarr_end(&a[i]);
 		if ((rc = run(b, pg, "updating tickets", SQL_UPDATE_TICKETS, 6, p, err, errlen)))
 			goto out;
 	}
 	/* history: opened, level raised */
 	for (int i = 0; i < 9; i++)
-		arr_begin(&a[i]);
+		hz_pgarr_begin(&a[i]);
 	size_t n_hist = 0;
 	for (size_t i = 0; i < b->n_merged; i++) {
 		const struct hz_merged *m = &b->merged[i];
 		if (!m->history)
 			continue;
 		n_hist++;
-		arr_int(&a[0], m->tk.ticket_id);
-		arr_int(&a[1], m->next_seq);
-		arr_int(&a[2], now_us);
-		arr_text(&a[3], m->is_new ? NULL : hz_state_name(m->from_state));
-		arr_text(&a[4], hz_state_name(m->tk.state));
-		arr_text(&a[5], hz_level_name(m->tk.level));
-		arr_text(&a[6], hz_tier_name(m->tk.tier));
-		arr_text(&a[7], m->top->reason);
-		arr_text(&a[8], m->top->event_id);
+		hz_pgarr_int(&a[0], m->tk.ticket_id);
+		hz_pgarr_int(&a[1], m->next_seq);
+		hz_pgarr_int(&a[2], now_us);
+		hz_pgarr_text(&a[3], m->is_new ? NULL : hz_state_name(m->from_state));
+		hz_pgarr_text(&a[4], hz_state_name(m->tk.state));
+		hz_pgarr_text(&a[5], hz_level_name(m->tk.level));
+		hz_pgarr_text(&a[6], hz_tier_name(m->tk.tier));
+		hz_pgarr_text(&a[7], m->top->reason);
+		hz_pgarr_text(&a[8], m->top->event_id);
 	}
 	if (n_hist) {
 		const char *p[9];
 		for (int i = 0; i < 9; i++)
-			p[i] = arr_end(&a[i]);
+			p[i] = hz_pgarr_end(&a[i]);
 		if ((rc = run(b, pg, "appending ticket history", SQL_HISTORY, 9, p, err, errlen)))
 			goto out;
 	}
 	/* every fresh event, once per ticket it joined */
-	arr_begin(&a[0]);
-	arr_begin(&a[1]);
+	hz_pgarr_begin(&a[0]);
+	hz_pgarr_begin(&a[1]);
 	for (size_t i = 0; i < b->n_merged; i++) {
 		const struct hz_merged *m = &b->merged[i];
 		for (size_t j = m->begin; j < m->end; j++) {
@@ -744,18 +660,18 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 				dup = !strcmp(b->in[b->order[q]].event_id, ev);
 			if (dup)
 				continue;
-			arr_text(&a[0], ev);
-			arr_int(&a[1], m->tk.ticket_id);
+			hz_pgarr_text(&a[0], ev);
+			hz_pgarr_int(&a[1], m->tk.ticket_id);
 		}
 	}
 	{
-		const char *p[] = {arr_end(&a[0]), arr_end(&a[1])};
+		const char *p[] = {hz_pgarr_end(&a[0]), hz_pgarr_end(&a[1])};
 		if ((rc = run(b, pg, "recording ticket events", SQL_EVENTS, 2, p, err, errlen)))
 			goto out;
 	}
 	/* outbox: one TicketEvent per touched ticket */
 	for (int i = 0; i < 5; i++)
-		arr_begin(&a[i]);
+		hz_pgarr_begin(&a[i]);
 	for (size_t i = 0; i < b->n_merged; i++) {
 		const struct hz_merged *m = &b->merged[i];
 		fill_change(b, m, ids[n_new + i], now_us);
@@ -770,16 +686,16 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 		snprintf(key, sizeof(key), "%lld", (long long)m->tk.ticket_id);
 		snprintf(topic, sizeof(topic), "%s/out/tickets/%s", topics->mqtt_prefix,
 			 *m->tk.town_code ? m->tk.town_code : "unknown");
-		arr_int(&a[0], c->outbox_id);
-		arr_text(&a[1], key);
-		arr_text(&a[2], topic);
-		arr_text(&a[3], topics->kafka_tickets);
-		arr_bytea(&a[4], b->payload.data, b->payload.len);
+		hz_pgarr_int(&a[0], c->outbox_id);
+		hz_pgarr_text(&a[1], key);
+		hz_pgarr_text(&a[2], topic);
+		hz_pgarr_text(&a[3], topics->kafka_tickets);
+		hz_pgarr_bytea(&a[4], b->payload.data, b->payload.len);
 	}
 	{
 		const char *p[5];
 		for (int i = 0; i < 5; i++)
-			p[i] = arr_end(&a[i]);
+			p[i] = hz_pgarr_end(&a[i]);
 		rc = run(b, pg, "writing the outbox", SQL_OUTBOX, 5, p, err, errlen);
 	}
 out:

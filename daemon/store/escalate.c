@@ -5,6 +5,7 @@
  */
 #include "store/escalate.h"
 #include "store/pg.h"
+#include "store/pgtext.h"
 #include "codec/codec.h"
 #include "core/buf.h"
 
@@ -89,33 +90,6 @@ static const struct hz_org_unit *org_for(const struct hz_registry *reg, const st
 	return org;
 }
 
-static void arr_text(struct hz_buf *a, const char *s)
-{
-	hz_buf_append(a, a->len > 1 ? ",\"" : "\"", a->len > 1 ? 2 : 1);
-	for (const char *p = s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			hz_buf_append(a, "\\", 1);
-		hz_buf_append(a, p, 1);
-	}
-	hz_buf_append(a, "\"", 1);
-}
-
-static void arr_int(struct hz_buf *a, int64_t v)
-{
-	hz_buf_appendf(a, "%s%lld", a->len > 1 ? "," : "", (long long)v);
-}
-
-static void arr_bytea(struct hz_buf *a, const struct hz_buf *p)
-{
-	static const char hex[] = "0123456789abcdef";
-	hz_buf_append(a, a->len > 1 ? ",\"\\\\x" : "\"\\\\x", a->len > 1 ? 5 : 4);
-	for (size_t i = 0; i < p->len; i++) {
-		char h[2] = {hex[p->data[i] >> 4], hex[p->data[i] & 15]};
-		hz_buf_append(a, h, 2);
-	}
-	hz_buf_append(a, "\"", 1);
-}
-
 int hz_escalate_fire(PGconn *pg, const struct hz_rules *rules, const struct hz_registry *reg,
 		     const struct hz_escalate_topics *topics, size_t max, struct hz_escalation *out,
 		     int64_t *outbox_ids, size_t *n_out, char *err, size_t errlen)
@@ -139,7 +113,7 @@ int hz_escalate_fire(PGconn *pg, const struct hz_rules *rules, const struct hz_r
 	struct hz_buf a[14], payload = HZ_BUF_INIT;
 	for (int i = 0; i < 14; i++) {
 		a[i] = (struct hz_buf)HZ_BUF_INIT;
-		hz_buf_append(&a[i], "{", 1);
+		hz_pgarr_begin(&a[i]);
 	}
 	/* outbox ids first: the payloads carry them */
 	char nb[24];
@@ -158,19 +132,7 @@ int hz_escalate_fire(PGconn *pg, const struct hz_rules *rules, const struct hz_r
 		int64_t now_us = strtoll(PQgetvalue(res, r, 0), NULL, 10);
 		struct hz_ticket *tk = &esc->tk;
 		tk->ticket_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
-		tk->kind = hz_kind_parse(PQgetvalue(res, r, 2));
-		tk->state = hz_state_parse(PQgetvalue(res, r, 3));
-		tk->level = hz_level_parse(PQgetvalue(res, r, 4));
-		tk->tier = hz_tier_parse(PQgetvalue(res, r, 5));
-		const char *mode = PQgetvalue(res, r, 6);
-		tk->mode = !strcmp(mode, "exercise") ? HZ_MODE_EXERCISE
-			   : !strcmp(mode, "test")   ? HZ_MODE_TEST
-						     : HZ_MODE_ACTUAL;
-		copy(tk->site_id, sizeof(tk->site_id), PQgetvalue(res, r, 7));
-		copy(tk->town_code, sizeof(tk->town_code), PQgetvalue(res, r, 8));
-		copy(tk->county_code, sizeof(tk->county_code), PQgetvalue(res, r, 9));
-		copy(tk->hazard_type, sizeof(tk->hazard_type), PQgetvalue(res, r, 10));
-		copy(tk->device_id, sizeof(tk->device_id), PQgetvalue(res, r, 11));
+		hz_store_ticket_cols(res, r, 2, tk);
 		tk->opened_us = strtoll(PQgetvalue(res, r, 12), NULL, 10);
 		tk->deadline_us = strtoll(PQgetvalue(res, r, 13), NULL, 10);
 		tk->event_count = strtoll(PQgetvalue(res, r, 14), NULL, 10);
@@ -215,32 +177,26 @@ int hz_escalate_fire(PGconn *pg, const struct hz_rules *rules, const struct hz_r
 		char topic[256];
 		snprintf(topic, sizeof(topic), "%s/out/escalations/%s", topics->mqtt_prefix,
 			 *esc->org_unit ? esc->org_unit : "unknown");
-		arr_int(&a[0], tk->ticket_id);
-		arr_text(&a[1], hz_tier_name(st.to_tier));
-		arr_int(&a[2], st.repeat);
-		if (st.next_due_us)
-			arr_int(&a[3], st.next_due_us);
-		else
-			hz_buf_appendf(&a[3], "%sNULL", a[3].len > 1 ? "," : "");
-		arr_int(&a[4], seq);
-		arr_text(&a[5], hz_tier_name(st.from_tier));
-		arr_text(&a[6], hz_level_name(tk->level));
-		arr_text(&a[7], hz_state_name(tk->state));
-		arr_text(&a[8], esc->org_unit);
-		arr_text(&a[9], esc->reason);
-		arr_int(&a[10], oid);
-		arr_text(&a[11], topic);
-		arr_text(&a[12], topics->kafka_escalations);
-		arr_bytea(&a[13], &payload);
+		hz_pgarr_int(&a[0], tk->ticket_id);
+		hz_pgarr_text(&a[1], hz_tier_name(st.to_tier));
+		hz_pgarr_int(&a[2], st.repeat);
+		hz_pgarr_time(&a[3], st.next_due_us);
+		hz_pgarr_int(&a[4], seq);
+		hz_pgarr_text(&a[5], hz_tier_name(st.from_tier));
+		hz_pgarr_text(&a[6], hz_level_name(tk->level));
+		hz_pgarr_text(&a[7], hz_state_name(tk->state));
+		hz_pgarr_text(&a[8], esc->org_unit);
+		hz_pgarr_text(&a[9], esc->reason);
+		hz_pgarr_int(&a[10], oid);
+		hz_pgarr_text(&a[11], topic);
+		hz_pgarr_text(&a[12], topics->kafka_escalations);
+		hz_pgarr_bytea(&a[13], payload.data, payload.len);
 	}
 	PQclear(ids);
 	PQclear(res);
 	const char *p3[14];
-	for (int i = 0; i < 14; i++) {
-		hz_buf_append(&a[i], "}", 1);
-		hz_buf_cstr(&a[i]);
-		p3[i] = (const char *)a[i].data;
-	}
+	for (int i = 0; i < 14; i++)
+		p3[i] = hz_pgarr_end(&a[i]);
 	res = PQexecParams(pg, SQL_STEP, 14, NULL, p3, NULL, NULL, 0);
 	rc = hz_pg_check(pg, res, PGRES_COMMAND_OK, "recording escalations", err, errlen);
 	PQclear(res);

@@ -1,0 +1,98 @@
+/*
+ * pgtext.c - array literals and ticket columns (see pgtext.h).
+ */
+#include "store/pgtext.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void hz_pgarr_begin(struct hz_buf *a)
+{
+	hz_buf_clear(a);
+	hz_buf_append(a, "{", 1);
+}
+
+static void pgarr_sep(struct hz_buf *a)
+{
+	if (a->len > 1)
+		hz_buf_append(a, ",", 1);
+}
+
+void hz_pgarr_text(struct hz_buf *a, const char *s)
+{
+	pgarr_sep(a);
+	if (!s) {
+		hz_buf_append(a, "NULL", 4);
+		return;
+	}
+	hz_buf_reserve(a, strlen(s) * 2 + 2);
+	hz_buf_append(a, "\"", 1);
+	for (const char *p = s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			hz_buf_append(a, "\\", 1);
+		hz_buf_append(a, p, 1);
+	}
+	hz_buf_append(a, "\"", 1);
+}
+
+/* "" and NULL both become SQL NULL. */
+void hz_pgarr_opt(struct hz_buf *a, const char *s)
+{
+	hz_pgarr_text(a, s && *s ? s : NULL);
+}
+
+void hz_pgarr_int(struct hz_buf *a, int64_t v)
+{
+	pgarr_sep(a);
+	hz_buf_appendf(a, "%lld", (long long)v);
+}
+
+/* 0 means NULL (times). */
+void hz_pgarr_time(struct hz_buf *a, int64_t us)
+{
+	if (us)
+		hz_pgarr_int(a, us);
+	else
+		hz_pgarr_text(a, NULL);
+}
+
+void hz_pgarr_bytea(struct hz_buf *a, const void *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	pgarr_sep(a);
+	hz_buf_reserve(a, n * 2 + 8);
+	hz_buf_append(a, "\"\\\\x", 4);
+	const unsigned char *s = p;
+	for (size_t i = 0; i < n; i++) {
+		char h[2] = {hex[s[i] >> 4], hex[s[i] & 15]};
+		hz_buf_append(a, h, 2);
+	}
+	hz_buf_append(a, "\"", 1);
+}
+
+const char * hz_pgarr_end(struct hz_buf *a)
+{
+	hz_buf_append(a, "}", 1);
+	hz_buf_cstr(a);
+	return (const char *)a->data;
+}
+
+
+static void copy_col(char *dst, size_t cap, const PGresult *res, int row, int col)
+{
+	snprintf(dst, cap, "%s", PQgetvalue(res, row, col));
+}
+
+void hz_store_ticket_cols(const PGresult *res, int row, int col, struct hz_ticket *tk)
+{
+	tk->kind = hz_kind_parse(PQgetvalue(res, row, col));
+	tk->state = hz_state_parse(PQgetvalue(res, row, col + 1));
+	tk->level = hz_level_parse(PQgetvalue(res, row, col + 2));
+	tk->tier = hz_tier_parse(PQgetvalue(res, row, col + 3));
+	tk->mode = hz_mode_parse(PQgetvalue(res, row, col + 4));
+	copy_col(tk->site_id, sizeof(tk->site_id), res, row, col + 5);
+	copy_col(tk->town_code, sizeof(tk->town_code), res, row, col + 6);
+	copy_col(tk->county_code, sizeof(tk->county_code), res, row, col + 7);
+	copy_col(tk->hazard_type, sizeof(tk->hazard_type), res, row, col + 8);
+	copy_col(tk->device_id, sizeof(tk->device_id), res, row, col + 9);
+}
