@@ -38,58 +38,7 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_INTENTS_PER_EVENT 40
-#define SINK_KAFKA 1u
-#define SINK_MQTT 2u
-
-struct pending {
-	int64_t id;
-	unsigned sinks;      /* still waiting for these */
-	int64_t sent_us;
-};
-
-struct hz_engine {
-	const struct hz_config *cfg;
-	PGconn *pg;
-	int64_t pg_retry_at, pg_backoff_us;
-	struct hz_registry *reg;
-	int64_t reg_check_at;
-	struct hz_rules *rules;
-
-	struct hz_in_kafka *kin;
-	struct hz_in_mqtt *min;
-	struct hz_out_kafka *kout;
-	struct hz_out_mqtt *mout;
-	struct hz_out_log *log;
-
-	struct hz_batch *batch;
-	struct hz_arena *arena;
-	struct hz_codec_limits lim;
-	struct hz_msg *msgs;
-	size_t n_msgs, n_kafka_msgs;
-	uint64_t mqtt_max_seq;
-	bool held;           /* msgs are polled and not yet committed */
-	bool replayed_outbox;
-	bool oom;            /* building the batch ran out of memory */
-	int64_t dead_seen_id; /* highest dead-letter outbox row published */
-	struct pending *retry; /* rows being re-sent, with their remaining sinks */
-	int64_t timer_at;     /* next escalation timer scan (monotonic) */
-	struct hz_escalation esc[64];
-	int64_t esc_ids[64];
-	size_t n_retry, cap_retry;
-
-	struct pending *pend;
-	size_t n_pend, cap_pend;
-	int64_t *done;       /* outbox rows every sink confirmed, to delete */
-	size_t n_done, cap_done;
-	int64_t done_since;
-	uint64_t tags[1024], ftags[1024];
-
-	struct hz_buf out, line;
-	struct hz_intent intents[MAX_INTENTS_PER_EVENT];
-	char mqtt_source[160];
-	struct hz_engine_stats st;
-};
+#include "core/engine_int.h"
 
 /* ---- PostgreSQL connection ---- */
 
@@ -109,7 +58,7 @@ static PGconn *connect_pg(const struct hz_config *cfg, char *err, size_t errlen)
 	return pg;
 }
 
-static void pg_lost(struct hz_engine *e, const char *why)
+void hz_engine_pg_lost(struct hz_engine *e, const char *why)
 {
 	if (e->st.pg_up)
 		hz_err("database unavailable: %s; holding input, nothing is acknowledged", why);
@@ -139,22 +88,22 @@ static int load_registry(struct hz_engine *e, char *err, size_t errlen)
 	return HZ_OK;
 }
 
-static bool pg_ready(struct hz_engine *e)
+bool hz_engine_pg_ready(struct hz_engine *e)
 {
 	if (e->pg && PQstatus(e->pg) == CONNECTION_OK)
 		return true;
 	if (e->pg)
-		pg_lost(e, PQerrorMessage(e->pg));
+		hz_engine_pg_lost(e, PQerrorMessage(e->pg));
 	if (hz_mono_us() < e->pg_retry_at)
 		return false;
 	char err[512];
 	e->pg = connect_pg(e->cfg, err, sizeof(err));
 	if (!e->pg) {
-		pg_lost(e, err);
+		hz_engine_pg_lost(e, err);
 		return false;
 	}
 	if (!e->reg && load_registry(e, err, sizeof(err))) {
-		pg_lost(e, err);
+		hz_engine_pg_lost(e, err);
 		return false;
 	}
 	if (!e->st.pg_up)
@@ -168,7 +117,7 @@ static bool pg_ready(struct hz_engine *e)
 static int offset_lookup(void *opaque, const char *source, int32_t partition, int64_t *next)
 {
 	struct hz_engine *e = opaque;
-	if (!pg_ready(e))
+	if (!hz_engine_pg_ready(e))
 		return HZ_ETRANSIENT;
 	char part[16];
 	snprintf(part, sizeof(part), "%d", (int)partition);
@@ -190,306 +139,6 @@ static int offset_lookup(void *opaque, const char *source, int32_t partition, in
 	}
 	PQclear(res);
 	return rc;
-}
-
-/* ---- outputs ---- */
-
-static int pend_add(struct hz_engine *e, int64_t id, unsigned sinks)
-{
-	if (!sinks)
-		return HZ_OK;
-	if (e->n_pend == e->cap_pend) {
-		size_t nc = e->cap_pend ? e->cap_pend * 2 : 1024;
-		struct pending *np = realloc(e->pend, nc * sizeof(*np));
-		if (!np)
-			return HZ_ENOMEM;
-		e->pend = np;
-		e->cap_pend = nc;
-	}
-	e->pend[e->n_pend++] = (struct pending){id, sinks, hz_mono_us()};
-	return HZ_OK;
-}
-
-/* Outbox ids only grow, and entries are appended in id order, so the
- * array stays sorted: binary search. */
-static struct pending *pend_find(struct hz_engine *e, int64_t id)
-{
-	size_t lo = 0, hi = e->n_pend;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (e->pend[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < e->n_pend && e->pend[lo].id == id ? &e->pend[lo] : NULL;
-}
-
-static void pend_done(struct hz_engine *e, int64_t id, unsigned sink)
-{
-	struct pending *p = pend_find(e, id);
-	if (!p || !(p->sinks & sink))
-		return;
-	p->sinks &= ~sink;
-	if (p->sinks)
-		return;
-	if (e->n_done == e->cap_done) {
-		size_t nc = e->cap_done ? e->cap_done * 2 : 1024;
-		int64_t *nd = realloc(e->done, nc * sizeof(*nd));
-		if (!nd)
-			return; /* the row stays and is re-sent later: harmless */
-		e->done = nd;
-		e->cap_done = nc;
-	}
-	if (!e->n_done)
-		e->done_since = hz_mono_us();
-	e->done[e->n_done++] = id;
-}
-
-static int by_id(const void *a, const void *b)
-{
-	int64_t x = ((const struct pending *)a)->id, y = ((const struct pending *)b)->id;
-	return x < y ? -1 : x > y;
-}
-
-static void pend_compact(struct hz_engine *e)
-{
-	size_t w = 0;
-	for (size_t r = 0; r < e->n_pend; r++)
-		if (e->pend[r].sinks)
-			e->pend[w++] = e->pend[r];
-	e->n_pend = w;
-}
-
-static const char *kafka_ct(const struct hz_engine *e)
-{
-	return strcmp(e->cfg->kafka_out_format, "json") ? "application/x-protobuf"
-							: "application/json";
-}
-
-static const char *mqtt_ct(const struct hz_engine *e)
-{
-	return strcmp(e->cfg->mqtt_out_format, "json") ? "application/x-protobuf"
-						       : "application/json";
-}
-
-static enum hz_content_type ct_of(const char *mime)
-{
-	return strcmp(mime, "application/json") ? HZ_CT_PROTOBUF : HZ_CT_JSON;
-}
-
-/* Publish one ticket change to every sink; returns the sinks now waiting. */
-static unsigned publish_change(struct hz_engine *e, const struct hz_ticket_event *te,
-			       int64_t outbox_id, unsigned sinks, bool log)
-{
-	unsigned waiting = 0;
-	char key[24];
-	snprintf(key, sizeof(key), "%lld", (long long)te->tk.ticket_id);
-	if (sinks & SINK_KAFKA && e->kout) {
-		hz_buf_clear(&e->out);
-		const char *ct = kafka_ct(e);
-		if (hz_codec_encode_ticket_event(te, ct_of(ct), &e->out) == HZ_OK &&
-		    hz_out_kafka_publish(e->kout, e->cfg->kafka_topic_tickets, key, e->out.data,
-					 e->out.len, ct, te->event_id, NULL, (uint64_t)outbox_id) == HZ_OK)
-			waiting |= SINK_KAFKA;
-		else
-			waiting |= SINK_KAFKA; /* retried from the outbox after outbox_retry */
-	}
-	if (sinks & SINK_MQTT && e->mout) {
-		char topic[256];
-		hz_buf_clear(&e->out);
-		const char *ct = mqtt_ct(e);
-		snprintf(topic, sizeof(topic), "%s/out/tickets/%s", e->cfg->mqtt_topic_prefix,
-			 *te->tk.town_code ? te->tk.town_code : "unknown");
-		if (hz_codec_encode_ticket_event(te, ct_of(ct), &e->out) == HZ_OK)
-			hz_out_mqtt_publish(e->mout, topic, e->out.data, e->out.len, ct, te->event_id,
-					    (uint64_t)outbox_id);
-		waiting |= SINK_MQTT;
-	}
-	if (log) {
-		hz_out_log_format_ticket(te, &e->line);
-		if (hz_out_log_write(e->log, &e->line))
-			hz_warn("could not write the escalation log: %m");
-	}
-	e->st.changes_published++;
-	return waiting;
-}
-
-/* Publish one escalation step; returns the sinks now waiting. */
-static unsigned publish_escalation(struct hz_engine *e, const struct hz_escalation *esc,
-				   int64_t outbox_id, unsigned sinks, bool log)
-{
-	unsigned waiting = 0;
-	char key[24];
-	snprintf(key, sizeof(key), "%lld", (long long)esc->tk.ticket_id);
-	if (sinks & SINK_KAFKA && e->kout) {
-		hz_buf_clear(&e->out);
-		const char *ct = kafka_ct(e);
-		if (hz_codec_encode_escalation(esc, ct_of(ct), &e->out) == HZ_OK)
-			hz_out_kafka_publish(e->kout, e->cfg->kafka_topic_escalations, key,
-					     e->out.data, e->out.len, ct, esc->event_id, NULL,
-					     (uint64_t)outbox_id);
-		waiting |= SINK_KAFKA;
-	}
-	if (sinks & SINK_MQTT && e->mout) {
-		char topic[256];
-		hz_buf_clear(&e->out);
-		const char *ct = mqtt_ct(e);
-		snprintf(topic, sizeof(topic), "%s/out/escalations/%s", e->cfg->mqtt_topic_prefix,
-			 *esc->org_unit ? esc->org_unit : "unknown");
-		if (hz_codec_encode_escalation(esc, ct_of(ct), &e->out) == HZ_OK)
-			hz_out_mqtt_publish(e->mout, topic, e->out.data, e->out.len, ct, esc->event_id,
-					    (uint64_t)outbox_id);
-		waiting |= SINK_MQTT;
-	}
-	if (log) {
-		hz_out_log_format_escalation(esc, &e->line);
-		if (hz_out_log_write(e->log, &e->line))
-			hz_warn("could not write the escalation log: %m");
-	}
-	return waiting;
-}
-
-static unsigned enabled_sinks(const struct hz_engine *e)
-{
-	return (e->kout ? SINK_KAFKA : 0) | (e->mout ? SINK_MQTT : 0);
-}
-
-static bool is_done(const struct hz_engine *e, int64_t id)
-{
-	for (size_t i = 0; i < e->n_done; i++)
-		if (e->done[i] == id)
-			return true;
-	return false;
-}
-
-/* Remaining sinks of a row being retried (e->retry is sorted by id). */
-static unsigned retry_sinks(const struct hz_engine *e, int64_t id)
-{
-	size_t lo = 0, hi = e->n_retry;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (e->retry[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < e->n_retry && e->retry[lo].id == id ? e->retry[lo].sinks : 0;
-}
-
-static const char SQL_OUTBOX_ROWS[] =
-	"SELECT id, kind, payload, coalesce(kafka_topic, ''), coalesce(msg_key, ''), "
-	"headers->>'reason', headers->>'source', headers->>'topic', headers->>'partition', "
-	"headers->>'offset', headers->>'dead_letter_id' FROM hazard.outbox ";
-
-/* Publish outbox rows: ticket events to every sink (or, when retrying, to
- * the sinks that did not confirm), dead letters to the dead-letter topic
- * with the reason and source coordinates as headers. Rows in flight or
- * confirmed and awaiting deletion are skipped, so nothing is sent twice
- * by this path; a crash can still repeat a row, with the same event id. */
-static void publish_outbox(struct hz_engine *e, const char *where, const char *param, bool retry)
-{
-	char err[512], sql[512];
-	int rc;
-	snprintf(sql, sizeof(sql), "%s%s", SQL_OUTBOX_ROWS, where);
-	const char *p[] = {param};
-	PGresult *res = hz_pg_query(e->pg, "reading the outbox", sql, 1, p, &rc, err, sizeof(err));
-	if (!res) {
-		hz_warn("%s", err);
-		return;
-	}
-	int n = PQntuples(res), sent = 0;
-	for (int i = 0; i < n; i++) {
-		int64_t id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-		const char *kind = PQgetvalue(res, i, 1);
-		bool dead_letter = !strcmp(kind, "deadletter");
-		if (dead_letter && id > e->dead_seen_id)
-			e->dead_seen_id = id;
-		if (pend_find(e, id) || is_done(e, id))
-			continue;
-		unsigned sinks = retry ? retry_sinks(e, id)
-			       : dead_letter ? (e->kout ? SINK_KAFKA : 0) : enabled_sinks(e);
-		if (!sinks)
-			continue;
-		size_t len;
-		unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 2), &len);
-		if (!raw)
-			continue;
-		if (dead_letter) {
-			const char *hdr[] = {"reason", PQgetvalue(res, i, 5),
-					     "source", PQgetvalue(res, i, 6),
-					     "source-topic", PQgetvalue(res, i, 7),
-					     "source-partition", PQgetvalue(res, i, 8),
-					     "source-offset", PQgetvalue(res, i, 9),
-					     "dead-letter-id", PQgetvalue(res, i, 10),
-					     NULL};
-			const char *key = PQgetvalue(res, i, 4);
-			hz_out_kafka_publish(e->kout, PQgetvalue(res, i, 3), *key ? key : NULL, raw, len,
-					     NULL, NULL, hdr, (uint64_t)id);
-			pend_add(e, id, SINK_KAFKA);
-			sent++;
-		} else if (!strcmp(kind, "escalation")) {
-			struct hz_escalation esc;
-			if (hz_codec_decode_escalation(raw, len, &esc) == HZ_OK) {
-				pend_add(e, id, publish_escalation(e, &esc, id, sinks, !retry));
-				sent++;
-			}
-		} else if (!strcmp(kind, "ticket")) {
-			struct hz_ticket_event te;
-			struct hz_ticket_event_strings strs;
-			if (hz_codec_decode_ticket_event(raw, len, &te, &strs) == HZ_OK) {
-				pend_add(e, id, publish_change(e, &te, id, sinks, !retry));
-				sent++;
-			} else {
-				hz_warn("outbox row %lld could not be decoded: left for inspection",
-					(long long)id);
-			}
-		}
-		PQfreemem(raw);
-	}
-	PQclear(res);
-	if (e->n_pend > 1)
-		qsort(e->pend, e->n_pend, sizeof(*e->pend), by_id);
-	if (sent && retry)
-		hz_info("re-sent %d outputs not confirmed within %lld ms", sent,
-			(long long)(e->cfg->outbox_retry_us / 1000));
-	else if (sent && !strstr(where, "deadletter"))
-		hz_info("re-published %d unconfirmed outputs from the outbox", sent);
-}
-
-/* At start: whatever a previous run committed and did not see confirmed. */
-static void replay_outbox(struct hz_engine *e)
-{
-	publish_outbox(e, "WHERE id > $1::int8 ORDER BY id LIMIT 100000", "0", false);
-}
-
-/* After a batch with dead letters: the rows it queued. */
-static void publish_dead_letters(struct hz_engine *e)
-{
-	char since[24];
-	snprintf(since, sizeof(since), "%lld", (long long)e->dead_seen_id);
-	publish_outbox(e, "WHERE kind = 'deadletter' AND id > $1::int8 ORDER BY id LIMIT 10000",
-		       since, false);
-}
-
-static void serve_outputs(struct hz_engine *e)
-{
-	size_t n_ok, n_fail;
-	if (e->kout) {
-		hz_out_kafka_poll(e->kout, e->tags, &n_ok, e->ftags, &n_fail, HZ_ARRAY_LEN(e->tags));
-		for (size_t i = 0; i < n_ok; i++)
-			pend_done(e, (int64_t)e->tags[i], SINK_KAFKA);
-	}
-	if (e->mout) {
-		n_ok = hz_out_mqtt_poll_done(e->mout, e->tags, HZ_ARRAY_LEN(e->tags));
-		for (size_t i = 0; i < n_ok; i++)
-			pend_done(e, (int64_t)e->tags[i], SINK_MQTT);
-		/* failures stay pending and are re-sent from the outbox after
-		 * pipeline.outbox_retry */
-		while (hz_out_mqtt_poll_failed(e->mout, e->ftags, HZ_ARRAY_LEN(e->ftags)))
-			;
-	}
-	pend_compact(e);
 }
 
 /* ---- one message ---- */
@@ -721,7 +370,7 @@ static void add_done(struct hz_engine *e)
 
 static void flush_done(struct hz_engine *e)
 {
-	if (!e->n_done || e->held || hz_mono_us() - e->done_since < HZ_US_PER_SEC || !pg_ready(e))
+	if (!e->n_done || e->held || hz_mono_us() - e->done_since < HZ_US_PER_SEC || !hz_engine_pg_ready(e))
 		return;
 	char err[512];
 	hz_batch_reset(e->batch);
@@ -746,9 +395,9 @@ static void after_commit(struct hz_engine *e)
 	size_t n;
 	const struct hz_change *c = hz_batch_changes(e->batch, &n);
 	for (size_t i = 0; i < n; i++)
-		pend_add(e, c[i].outbox_id, publish_change(e, &c[i].te, c[i].outbox_id, enabled_sinks(e), true));
+		hz_engine_pend_add(e, c[i].outbox_id, hz_engine_publish_change(e, &c[i].te, c[i].outbox_id, hz_engine_sinks(e), true));
 	if (hz_batch_count_dead(e->batch) || e->st.poison_hunts)
-		publish_dead_letters(e);
+		hz_engine_publish_dead_letters(e);
 	release_sources(e, true);
 	e->st.messages += e->n_msgs;
 	e->st.batches++;
@@ -792,8 +441,8 @@ static int poison_hunt(struct hz_engine *e)
 		size_t n;
 		const struct hz_change *c = hz_batch_changes(e->batch, &n);
 		for (size_t k = 0; k < n; k++)
-			pend_add(e, c[k].outbox_id,
-				 publish_change(e, &c[k].te, c[k].outbox_id, enabled_sinks(e), true));
+			hz_engine_pend_add(e, c[k].outbox_id,
+				 hz_engine_publish_change(e, &c[k].te, c[k].outbox_id, hz_engine_sinks(e), true));
 	}
 	hz_batch_reset(e->batch); /* everything is committed; after_commit releases */
 	return HZ_OK;
@@ -810,7 +459,7 @@ static void commit(struct hz_engine *e)
 		build(e, 0, e->n_msgs);
 		return;
 	}
-	if (!pg_ready(e))
+	if (!hz_engine_pg_ready(e))
 		return;
 	size_t n_done = e->n_done;
 	add_done(e);
@@ -831,80 +480,15 @@ static void commit(struct hz_engine *e)
 	}
 	e->st.commit_retries++;
 	if (PQstatus(e->pg) != CONNECTION_OK)
-		pg_lost(e, err);
+		hz_engine_pg_lost(e, err);
 	else
 		hz_warn("batch not committed, will retry: %s", err);
-}
-
-/* Outputs with no confirmation after outbox_retry are sent again, to the
- * sinks that did not confirm them. */
-static void retry_outputs(struct hz_engine *e)
-{
-	int64_t now = hz_mono_us();
-	if (!e->n_pend || !pg_ready(e))
-		return;
-	struct hz_buf ids = HZ_BUF_INIT;
-	e->n_retry = 0;
-	hz_buf_append(&ids, "{", 1);
-	for (size_t i = 0; i < e->n_pend; i++) {
-		struct pending *p = &e->pend[i];
-		if (now - p->sent_us < e->cfg->outbox_retry_us)
-			continue;
-		if (e->n_retry == e->cap_retry) {
-			size_t nc = e->cap_retry ? e->cap_retry * 2 : 256;
-			struct pending *nr = realloc(e->retry, nc * sizeof(*nr));
-			if (!nr)
-				break;
-			e->retry = nr;
-			e->cap_retry = nc;
-		}
-		e->retry[e->n_retry++] = *p;
-		hz_buf_appendf(&ids, "%s%lld", ids.len > 1 ? "," : "", (long long)p->id);
-		p->sinks = 0;
-	}
-	hz_buf_append(&ids, "}", 1);
-	hz_buf_cstr(&ids);
-	if (e->n_retry) {
-		pend_compact(e);
-		publish_outbox(e, "WHERE id = ANY($1::int8[]) ORDER BY id", (const char *)ids.data, true);
-	}
-	hz_buf_free(&ids);
-}
-
-/* Call-and-respond: fire the escalation timers that are due, by the
- * database's clock, every 200 ms (deadlines are met within a second). */
-static void fire_timers(struct hz_engine *e)
-{
-	int64_t now = hz_mono_us();
-	if (now < e->timer_at || !pg_ready(e))
-		return;
-	e->timer_at = now + 200 * 1000;
-	for (int round = 0; round < 16; round++) {
-		char err[512];
-		size_t n = 0;
-		struct hz_escalate_topics t = {e->cfg->mqtt_topic_prefix,
-					       e->cfg->kafka_topic_escalations};
-		int rc = hz_escalate_fire(e->pg, e->rules, e->reg, &t, HZ_ARRAY_LEN(e->esc), e->esc,
-					  e->esc_ids, &n, err, sizeof(err));
-		if (rc) {
-			hz_warn("escalation timers not fired, will retry: %s", err);
-			if (PQstatus(e->pg) != CONNECTION_OK)
-				pg_lost(e, err);
-			return;
-		}
-		for (size_t i = 0; i < n; i++)
-			pend_add(e, e->esc_ids[i],
-				 publish_escalation(e, &e->esc[i], e->esc_ids[i], enabled_sinks(e), true));
-		e->st.escalations += n;
-		if (n < HZ_ARRAY_LEN(e->esc))
-			return;
-	}
 }
 
 static void check_registry(struct hz_engine *e)
 {
 	int64_t now = hz_mono_us();
-	if (now < e->reg_check_at || e->held || !pg_ready(e))
+	if (now < e->reg_check_at || e->held || !hz_engine_pg_ready(e))
 		return;
 	e->reg_check_at = now + e->cfg->registry_refresh_us;
 	int64_t v;
@@ -952,15 +536,15 @@ int hz_engine_run(struct hz_engine *e, volatile sig_atomic_t *stop, volatile sig
 			poll_batch(e);
 		if (e->held)
 			commit(e);
-		serve_outputs(e);
-		if (!e->replayed_outbox && pg_ready(e)) {
+		hz_engine_serve_outputs(e);
+		if (!e->replayed_outbox && hz_engine_pg_ready(e)) {
 			/* what a previous run committed and never saw delivered */
-			replay_outbox(e);
+			hz_engine_replay_outbox(e);
 			e->replayed_outbox = true;
 		}
 		if (!e->held) {
-			fire_timers(e);
-			retry_outputs(e);
+			hz_engine_fire_timers(e);
+			hz_engine_retry_outputs(e);
 			flush_done(e);
 			check_registry(e);
 		} else if (!e->st.pg_up) {
@@ -982,7 +566,7 @@ int hz_engine_run(struct hz_engine *e, volatile sig_atomic_t *stop, volatile sig
 		hz_out_kafka_flush(e->kout, 3000);
 	if (e->mout)
 		hz_out_mqtt_flush(e->mout, 3000);
-	serve_outputs(e);
+	hz_engine_serve_outputs(e);
 	if (e->pg && e->n_done && !e->held) {
 		hz_batch_reset(e->batch);
 		add_done(e);

@@ -1,0 +1,100 @@
+/*
+ * engine_int.h - the engine's state, shared by engine.c (sources, batches,
+ * the loop) and outputs.c (publishing, delivery tracking, the outbox,
+ * escalation timers). Internal: nothing outside daemon/core includes it.
+ */
+#ifndef HZ_ENGINE_INT_H
+#define HZ_ENGINE_INT_H
+
+#include "core/engine.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "codec/codec.h"
+#include "codec/outbox.h"
+#include "codec/units.h"
+#include "in/in_kafka.h"
+#include "in/in_mqtt.h"
+#include "out/out_kafka.h"
+#include "out/out_log.h"
+#include "out/out_mqtt.h"
+#include "registry/registry.h"
+#include "rules/rules.h"
+#include "store/batch.h"
+#include "store/escalate.h"
+#include "store/migrate.h"
+#include "store/pg.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MAX_INTENTS_PER_EVENT 40
+#define SINK_KAFKA 1u
+#define SINK_MQTT 2u
+
+struct pending {
+	int64_t id;
+	unsigned sinks;      /* still waiting for these */
+	int64_t sent_us;
+};
+
+struct hz_engine {
+	const struct hz_config *cfg;
+	PGconn *pg;
+	int64_t pg_retry_at, pg_backoff_us;
+	struct hz_registry *reg;
+	int64_t reg_check_at;
+	struct hz_rules *rules;
+
+	struct hz_in_kafka *kin;
+	struct hz_in_mqtt *min;
+	struct hz_out_kafka *kout;
+	struct hz_out_mqtt *mout;
+	struct hz_out_log *log;
+
+	struct hz_batch *batch;
+	struct hz_arena *arena;
+	struct hz_codec_limits lim;
+	struct hz_msg *msgs;
+	size_t n_msgs, n_kafka_msgs;
+	uint64_t mqtt_max_seq;
+	bool held;           /* msgs are polled and not yet committed */
+	bool replayed_outbox;
+	bool oom;            /* building the batch ran out of memory */
+	int64_t dead_seen_id; /* highest dead-letter outbox row published */
+	struct pending *retry; /* rows being re-sent, with their remaining sinks */
+	int64_t timer_at;     /* next escalation timer scan (monotonic) */
+	struct hz_escalation esc[64];
+	int64_t esc_ids[64];
+	size_t n_retry, cap_retry;
+
+	struct pending *pend;
+	size_t n_pend, cap_pend;
+	int64_t *done;       /* outbox rows every sink confirmed, to delete */
+	size_t n_done, cap_done;
+	int64_t done_since;
+	uint64_t tags[1024], ftags[1024];
+
+	struct hz_buf out, line;
+	struct hz_intent intents[MAX_INTENTS_PER_EVENT];
+	char mqtt_source[160];
+	struct hz_engine_stats st;
+};
+
+/* engine.c */
+bool hz_engine_pg_ready(struct hz_engine *e);
+void hz_engine_pg_lost(struct hz_engine *e, const char *why);
+
+/* outputs.c */
+int hz_engine_pend_add(struct hz_engine *e, int64_t id, unsigned sinks);
+unsigned hz_engine_sinks(const struct hz_engine *e);
+/* Publish one ticket change to `sinks`; returns the sinks now waiting. */
+unsigned hz_engine_publish_change(struct hz_engine *e, const struct hz_ticket_event *te,
+				  int64_t outbox_id, unsigned sinks, bool log);
+void hz_engine_replay_outbox(struct hz_engine *e);
+void hz_engine_publish_dead_letters(struct hz_engine *e);
+void hz_engine_serve_outputs(struct hz_engine *e);
+void hz_engine_retry_outputs(struct hz_engine *e);
+void hz_engine_fire_timers(struct hz_engine *e);
+
+#endif
