@@ -35,6 +35,9 @@ trap cleanup EXIT INT TERM
 echo "== codec (bench_codec)"
 "$BUILD/bench/bench_codec" 2>&1 | sed 's/^/   /'
 
+echo "== rules (bench_rules)"
+"$BUILD/bench/bench_rules" "$SRC/deploy/rules.yaml" | sed 's/^/   /'
+
 echo "== corpus: $N protobuf SensorReadings, ${SHARE} of them alarms, 32 partitions"
 "$BUILD/bench/bench_kafka" produce "$HZ_KAFKA_BROKERS" bench.readings "$N" "$SRC/deploy/demo/registry" "$SHARE" | sed 's/^/   /'
 
