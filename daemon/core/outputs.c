@@ -348,20 +348,23 @@ void hz_engine_retry_outputs(struct hz_engine *e)
 }
 
 /* Call-and-respond: fire the escalation timers that are due, by the
- * database's clock, every 200 ms (deadlines are met within a second). */
+ * database's clock. */
 void hz_engine_fire_timers(struct hz_engine *e)
 {
 	int64_t now = hz_mono_us();
 	if (now < e->timer_at || !hz_engine_pg_ready(e))
 		return;
+	/* Scan at the next deadline, and at least every 200 ms for timers
+	 * another instance (or an operator) set. */
 	e->timer_at = now + 200 * 1000;
 	for (int round = 0; round < 16; round++) {
 		char err[512];
 		size_t n = 0;
+		int64_t next_in = INT64_MAX;
 		struct hz_escalate_topics t = {e->cfg->mqtt_topic_prefix,
 					       e->cfg->kafka_topic_escalations};
 		int rc = hz_escalate_fire(e->pg, e->rules, e->reg, &t, HZ_ARRAY_LEN(e->esc), e->esc,
-					  e->esc_ids, &n, err, sizeof(err));
+					  e->esc_ids, &n, &next_in, err, sizeof(err));
 		if (rc) {
 			hz_warn("escalation timers not fired, will retry: %s", err);
 			if (PQstatus(e->pg) != CONNECTION_OK)
@@ -370,9 +373,13 @@ void hz_engine_fire_timers(struct hz_engine *e)
 		}
 		for (size_t i = 0; i < n; i++)
 			hz_engine_pend_add(e, e->esc_ids[i],
-				 publish_escalation(e, &e->esc[i], e->esc_ids[i], hz_engine_sinks(e), true));
+					   publish_escalation(e, &e->esc[i], e->esc_ids[i],
+							      hz_engine_sinks(e), true));
 		e->st.escalations += n;
-		if (n < HZ_ARRAY_LEN(e->esc))
+		if (next_in > 0) {
+			if (next_in < 200 * 1000)
+				e->timer_at = hz_mono_us() + next_in;
 			return;
+		}
 	}
 }

@@ -90,9 +90,30 @@ static const struct hz_org_unit *org_for(const struct hz_registry *reg, const st
 	return org;
 }
 
-int hz_escalate_fire(PGconn *pg, const struct hz_rules *rules, const struct hz_registry *reg,
-		     const struct hz_escalate_topics *topics, size_t max, struct hz_escalation *out,
-		     int64_t *outbox_ids, size_t *n_out, char *err, size_t errlen)
+/* The next deadline, from the partial index on ack_due_at. */
+static const char SQL_NEXT[] =
+	"SELECT " US("min(ack_due_at) - now()") " FROM hazard.tickets "
+	"WHERE acked_at IS NULL AND ack_due_at IS NOT NULL";
+
+static int next_due(PGconn *pg, int64_t *next_in_us, char *err, size_t errlen)
+{
+	int rc;
+	PGresult *res = hz_pg_query(pg, "reading the next deadline", SQL_NEXT, 0, NULL, &rc, err,
+				    errlen);
+	if (!res)
+		return rc;
+	/* NULL: no deadline set; a due one still left (more than max were
+	 * due) reads as 0 or less */
+	bool none = PQgetisnull(res, 0, 0);
+	int64_t v = none ? 0 : strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	*next_in_us = none ? INT64_MAX : (v < 0 ? 0 : v);
+	return HZ_OK;
+}
+
+static int fire(PGconn *pg, const struct hz_rules *rules, const struct hz_registry *reg,
+		const struct hz_escalate_topics *topics, size_t max, struct hz_escalation *out,
+		int64_t *outbox_ids, size_t *n_out, char *err, size_t errlen)
 {
 	*n_out = 0;
 	int rc = hz_pg_exec(pg, "BEGIN", "BEGIN", err, errlen);
@@ -216,6 +237,15 @@ free_rollback:
 rollback:
 	hz_pg_rollback(pg);
 	return rc ? rc : HZ_ERR;
+}
+
+int hz_escalate_fire(PGconn *pg, const struct hz_rules *rules, const struct hz_registry *reg,
+		     const struct hz_escalate_topics *topics, size_t max, struct hz_escalation *out,
+		     int64_t *outbox_ids, size_t *n, int64_t *next_in_us, char *err, size_t errlen)
+{
+	*next_in_us = INT64_MAX;
+	int rc = fire(pg, rules, reg, topics, max, out, outbox_ids, n, err, errlen);
+	return rc ? rc : next_due(pg, next_in_us, err, errlen);
 }
 
 static const char SQL_ACK[] =

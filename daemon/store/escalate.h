@@ -23,11 +23,14 @@ struct hz_escalate_topics {
 	const char *kafka_escalations;/* "hazard.escalations" */
 };
 
-/* Fire up to `max` due timers. Fills out[0..*n) and their outbox ids.
- * Returns HZ_OK, HZ_ETRANSIENT or HZ_ERR with err set. */
+/* Fire up to `max` due timers. Fills out[0..*n) and their outbox ids, and
+ * *next_in_us with the time until the next deadline by the database's
+ * clock (INT64_MAX when none is set). Returns HZ_OK, HZ_ETRANSIENT or
+ * HZ_ERR with err set. */
 int hz_escalate_fire(PGconn *pg, const struct hz_rules *rules, const struct hz_registry *reg,
 		     const struct hz_escalate_topics *topics, size_t max, struct hz_escalation *out,
-		     int64_t *outbox_ids, size_t *n, char *err, size_t errlen);
+		     int64_t *outbox_ids, size_t *n, int64_t *next_in_us, char *err,
+		     size_t errlen);
 
 /* Acknowledge a ticket (stops its escalation): a check-and-set on
  * acked_at plus a history row, in one statement. HZ_ENOTFOUND when the

@@ -97,3 +97,6 @@ awk -v raw="$raw" -v hz="$hz" -v rc="$rawc" -v hc="$hzc" -v n="$N" 'BEGIN {
 	printf "   hazardd end to end           : %9.0f msg/s  %6.2f cpu-s per million (daemon only)\n", hz, hc * 1e6 / n
 	printf "   ratio hazardd / raw          : %9.3f   (target >= 0.5)\n", hz / raw
 }'
+
+# shellcheck source=timers.sh
+. "$SRC/tests/bench/timers.sh"
