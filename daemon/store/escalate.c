@@ -16,25 +16,35 @@
 #define US(col) "(extract(epoch from " col ") * 1000000)::int8"
 #define TS(x) "(timestamptz 'epoch' + (" x ") * interval '1 microsecond')"
 
+/* Due: an acknowledgement deadline passed unanswered, or a close-out
+ * deadline passed on an open ticket not yet marked overdue. Two index
+ * scans (ack_due_at, deadline_at), then the rows are locked. */
 static const char SQL_DUE[] =
 	"SELECT " US("now()") ", t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, "
 	"coalesce(t.site_id,''), coalesce(t.town_code,''), coalesce(t.county_code,''), "
 	"t.hazard_type, coalesce(t.device_id,''), " US("t.opened_at") ", "
 	"coalesce(" US("t.deadline_at") ",0), t.event_count, t.escalation_repeat, "
-	"(SELECT coalesce(max(h.seq),0) FROM hazard.ticket_history h WHERE h.ticket_id = t.ticket_id) "
-	"FROM hazard.tickets t WHERE t.ack_due_at <= now() AND t.acked_at IS NULL "
+	"(SELECT coalesce(max(h.seq),0) FROM hazard.ticket_history h WHERE h.ticket_id = t.ticket_id), "
+	"(t.deadline_at <= now() AND t.overdue_at IS NULL AND t.kind <> 'warning'), "
+	"(t.ack_due_at <= now() AND t.acked_at IS NULL), t.acked_at IS NOT NULL "
+	"FROM hazard.tickets t WHERE t.ticket_id IN ("
+	"SELECT ticket_id FROM hazard.tickets WHERE ack_due_at <= now() AND acked_at IS NULL "
+	"UNION SELECT ticket_id FROM hazard.tickets WHERE deadline_at <= now() AND overdue_at IS NULL "
+	"AND kind <> 'warning') "
 	"AND t.state NOT IN ('closed','dismissed') "
-	"ORDER BY t.ack_due_at LIMIT $1::int FOR UPDATE SKIP LOCKED";
+	"ORDER BY least(t.ack_due_at, t.deadline_at) LIMIT $1::int FOR UPDATE SKIP LOCKED";
 
 /* The check-and-set: only a ticket still unacknowledged moves. */
 static const char SQL_STEP[] =
 	"WITH u AS (SELECT * FROM unnest($1::int8[], $2::text[], $3::int[], $4::int8[], $5::int[], "
 	"$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int8[], $12::text[], "
-	"$13::text[], $14::bytea[]) AS u(id, tier, rep, due, seq, from_tier, level, state, org, "
-	"reason, oid, mt, kt, payload)), "
+	"$13::text[], $14::bytea[], $15::bool[]) AS u(id, tier, rep, due, seq, from_tier, level, "
+	"state, org, reason, oid, mt, kt, payload, overdue)), "
 	"t AS (UPDATE hazard.tickets t SET tier = u.tier, escalation_repeat = u.rep, "
-	"ack_due_at = " TS("u.due") ", updated_at = now() FROM u "
-	"WHERE t.ticket_id = u.id AND t.acked_at IS NULL RETURNING t.ticket_id), "
+	"ack_due_at = CASE WHEN t.acked_at IS NULL THEN " TS("u.due") " END, "
+	"overdue_at = CASE WHEN u.overdue THEN now() ELSE t.overdue_at END, updated_at = now() "
+	"FROM u WHERE t.ticket_id = u.id AND (t.acked_at IS NULL OR u.overdue) "
+	"RETURNING t.ticket_id), "
 	"e AS (INSERT INTO hazard.escalations (ticket_id, tier, repeat, at, from_tier, level, "
 	"org_code, due_at, reason) SELECT u.id, u.tier, u.rep, now(), u.from_tier, u.level, "
 	"nullif(u.org,''), " TS("u.due") ", u.reason FROM u JOIN t ON t.ticket_id = u.id), "
@@ -92,8 +102,9 @@ static const struct hz_org_unit *org_for(const struct hz_registry *reg, const st
 
 /* The next deadline, from the partial index on ack_due_at. */
 static const char SQL_NEXT[] =
-	"SELECT " US("min(ack_due_at) - now()") " FROM hazard.tickets "
-	"WHERE acked_at IS NULL AND ack_due_at IS NOT NULL";
+	"SELECT " US("least((SELECT min(ack_due_at) FROM hazard.tickets WHERE acked_at IS NULL "
+		     "AND ack_due_at IS NOT NULL), (SELECT min(deadline_at) FROM hazard.tickets "
+		     "WHERE overdue_at IS NULL AND deadline_at IS NOT NULL AND kind <> 'warning')) - now()");
 
 static int next_due(PGconn *pg, int64_t *next_in_us, char *err, size_t errlen)
 {
@@ -131,8 +142,8 @@ static int fire(PGconn *pg, const struct hz_rules *rules, const struct hz_regist
 		PQclear(res);
 		return hz_pg_exec(pg, "COMMIT", "COMMIT", err, errlen);
 	}
-	struct hz_buf a[14], payload = HZ_BUF_INIT;
-	for (int i = 0; i < 14; i++) {
+	struct hz_buf a[15], payload = HZ_BUF_INIT;
+	for (int i = 0; i < 15; i++) {
 		a[i] = (struct hz_buf)HZ_BUF_INIT;
 		hz_pgarr_begin(&a[i]);
 	}
@@ -159,6 +170,9 @@ static int fire(PGconn *pg, const struct hz_rules *rules, const struct hz_regist
 		tk->event_count = strtoll(PQgetvalue(res, r, 14), NULL, 10);
 		int repeat = atoi(PQgetvalue(res, r, 15));
 		int seq = atoi(PQgetvalue(res, r, 16)) + 1;
+		bool overdue = *PQgetvalue(res, r, 17) == 't';
+		bool ack_due = *PQgetvalue(res, r, 18) == 't';
+		bool acked = *PQgetvalue(res, r, 19) == 't';
 		const struct hz_site *site = *tk->site_id ? hz_registry_site(reg, tk->site_id) : NULL;
 		int risk = site ? site->risk : 0;
 
@@ -167,6 +181,9 @@ static int fire(PGconn *pg, const struct hz_rules *rules, const struct hz_regist
 		esc->from_tier = st.from_tier;
 		esc->to_tier = st.to_tier;
 		esc->repeat = st.repeat;
+		/* an acknowledged ticket keeps no acknowledgement clock */
+		if (acked)
+			st.next_due_us = 0;
 		esc->ack_deadline_us = st.next_due_us;
 		esc->emitted_us = now_us;
 		tk->tier = st.to_tier;
@@ -176,7 +193,11 @@ static int fire(PGconn *pg, const struct hz_rules *rules, const struct hz_regist
 		const struct hz_org_unit *org = org_for(reg, tk, st.to_tier, now_us, esc);
 		if (org)
 			copy(esc->org_unit, sizeof(esc->org_unit), org->code);
-		if (st.repeat)
+		if (overdue && !ack_due)
+			snprintf(esc->reason, sizeof(esc->reason),
+				 "close-out deadline passed: overdue, escalated to %s",
+				 hz_tier_name(st.to_tier));
+		else if (st.repeat)
 			snprintf(esc->reason, sizeof(esc->reason),
 				 "not acknowledged at tier %s: notice repeated (%d)",
 				 hz_tier_name(st.to_tier), st.repeat);
@@ -212,13 +233,14 @@ static int fire(PGconn *pg, const struct hz_rules *rules, const struct hz_regist
 		hz_pgarr_text(&a[11], topic);
 		hz_pgarr_text(&a[12], topics->kafka_escalations);
 		hz_pgarr_bytea(&a[13], payload.data, payload.len);
+		hz_pgarr_text(&a[14], overdue ? "true" : "false");
 	}
 	PQclear(ids);
 	PQclear(res);
-	const char *p3[14];
-	for (int i = 0; i < 14; i++)
+	const char *p3[15];
+	for (int i = 0; i < 15; i++)
 		p3[i] = hz_pgarr_end(&a[i]);
-	res = PQexecParams(pg, SQL_STEP, 14, NULL, p3, NULL, NULL, 0);
+	res = PQexecParams(pg, SQL_STEP, 15, NULL, p3, NULL, NULL, 0);
 	rc = hz_pg_check(pg, res, PGRES_COMMAND_OK, "recording escalations", err, errlen);
 	PQclear(res);
 	if (rc)
@@ -226,12 +248,12 @@ static int fire(PGconn *pg, const struct hz_rules *rules, const struct hz_regist
 	rc = hz_pg_exec(pg, "COMMIT", "COMMIT", err, errlen);
 	if (rc == HZ_OK)
 		*n_out = (size_t)n;
-	for (int i = 0; i < 14; i++)
+	for (int i = 0; i < 15; i++)
 		hz_buf_free(&a[i]);
 	hz_buf_free(&payload);
 	return rc;
 free_rollback:
-	for (int i = 0; i < 14; i++)
+	for (int i = 0; i < 15; i++)
 		hz_buf_free(&a[i]);
 	hz_buf_free(&payload);
 rollback:
