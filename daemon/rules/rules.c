@@ -575,10 +575,14 @@ static size_t eval_report(const struct hz_rules *rs, const struct hz_event *ev,
 	return 1;
 }
 
+/* A warning's episode is its first alert: updates and cancels name it in
+ * `references` (CAP 1.2), and act on the tickets it opened. */
 static size_t eval_warning(const struct hz_event *ev, struct hz_intent *out, size_t max)
 {
-	if (ev->u.warning.type == HZ_WARN_CANCEL)
-		return 0; /* cancel and expiry close tickets: the escalation engine's job */
+	const char *base = ev->u.warning.warning_id;
+	enum hz_warning_type type = ev->u.warning.type;
+	if (type != HZ_WARN_ALERT && ev->u.warning.references.n)
+		base = ev->u.warning.references.v[0];
 	size_t n = 0;
 	for (size_t i = 0; i < ev->u.warning.area_codes.n && n < max; i++) {
 		struct hz_intent *in = &out[n++];
@@ -590,10 +594,17 @@ static size_t eval_warning(const struct hz_event *ev, struct hz_intent *out, siz
 		snprintf(in->town_code, sizeof(in->town_code), "%s", area);
 		snprintf(in->hazard_type, sizeof(in->hazard_type), "%s",
 			 *ev->u.warning.hazard_type ? ev->u.warning.hazard_type : "warning");
-		snprintf(in->episode_key, sizeof(in->episode_key), "warning|%s|%s",
-			 ev->u.warning.warning_id, area);
-		snprintf(in->reason, sizeof(in->reason), "%s warning %.60s: %.80s",
-			 hz_level_name(in->level), ev->u.warning.warning_id, ev->u.warning.headline);
+		snprintf(in->episode_key, sizeof(in->episode_key), "warning|%s|%s", base, area);
+		in->op = type == HZ_WARN_CANCEL	  ? HZ_OP_CLOSE
+			 : type == HZ_WARN_UPDATE ? HZ_OP_UPDATE
+						  : HZ_OP_JOIN;
+		if (in->op == HZ_OP_CLOSE)
+			snprintf(in->reason, sizeof(in->reason), "warning %.60s cancelled by %.60s",
+				 base, ev->u.warning.warning_id);
+		else
+			snprintf(in->reason, sizeof(in->reason), "%s warning %.60s: %.80s",
+				 hz_level_name(in->level), ev->u.warning.warning_id,
+				 ev->u.warning.headline);
 		in->deadline_us = ev->u.warning.expires_us;
 	}
 	return n;

@@ -60,8 +60,16 @@ struct hz_rules {
 	char source[256];               /* file it came from */
 };
 
+/* What an intent does to its episode's open ticket. */
+enum hz_intent_op {
+	HZ_OP_JOIN = 0,     /* open a ticket, or join the open one (the level only rises) */
+	HZ_OP_UPDATE,       /* a warning update: set level and deadline as given */
+	HZ_OP_CLOSE,        /* a warning cancel: close the open ticket */
+};
+
 /* What a rule decided: open a ticket for this episode or join the open one. */
 struct hz_intent {
+	enum hz_intent_op op;
 	enum hz_kind kind;
 	enum hz_level level;
 	enum hz_tier tier;

@@ -247,11 +247,15 @@ static const char SQL_INSERT_TICKETS[] =
 
 static const char SQL_UPDATE_TICKETS[] =
 	"UPDATE hazard.tickets t SET level = u.level, event_count = t.event_count + u.n, "
-	"updated_at = " TS("u.at") ", last_event_id = u.last, "
-	"ack_due_at = CASE WHEN u.due IS NOT NULL AND t.acked_at IS NULL "
+	"updated_at = " TS("u.at") ", last_event_id = u.last, state = u.state, "
+	"closed_at = CASE WHEN u.state = 'closed' THEN " TS("u.at") " ELSE t.closed_at END, "
+	"deadline_at = coalesce(" TS("u.deadline") ", t.deadline_at), "
+	"ack_due_at = CASE WHEN u.state = 'closed' THEN NULL "
+	"WHEN u.due IS NOT NULL AND t.acked_at IS NULL "
 	"THEN least(coalesce(t.ack_due_at, " TS("u.due") "), " TS("u.due") ") ELSE t.ack_due_at END "
-	"FROM unnest($1::int8[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::int8[]) "
-	"AS u(id, level, n, at, last, due) WHERE t.ticket_id = u.id";
+	"FROM unnest($1::int8[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::int8[], "
+	"$7::text[], $8::int8[]) AS u(id, level, n, at, last, due, state, deadline) "
+	"WHERE t.ticket_id = u.id";
 
 static const char SQL_HISTORY[] =
 	"INSERT INTO hazard.ticket_history (ticket_id, seq, at, from_state, to_state, level, tier, "
@@ -531,7 +535,8 @@ static void fill_change(struct hz_batch *b, const struct hz_merged *m, int64_t o
 	struct hz_change *c = &b->chg[b->n_chg++];
 	memset(c, 0, sizeof(*c));
 	c->outbox_id = outbox_id;
-	const struct hz_intent *cause = m->level_raised || m->is_new ? m->top : m->last;
+	const struct hz_intent *cause =
+		m->level_changed || m->is_new || m->closed ? m->top : m->last;
 	copy_field(c->reason, sizeof(c->reason), cause->reason);
 	copy_field(c->cause, sizeof(c->cause), cause->event_id);
 	struct hz_ticket_event *te = &c->te;
@@ -539,7 +544,11 @@ static void fill_change(struct hz_batch *b, const struct hz_merged *m, int64_t o
 	te->emitted_us = now_us;
 	te->tk = m->tk;
 	te->from_state = m->from_state;
-	te->change = m->is_new ? "opened" : m->level_raised ? "level" : "joined";
+	te->change = m->is_new	       ? "opened"
+		     : m->closed	       ? "closed"
+		     : m->level_changed      ? "level"
+		     : m->top->op == HZ_OP_UPDATE ? "updated"
+					       : "joined";
 	te->actor = "hazardd";
 	te->reason = c->reason;
 	te->cause_event_id = c->cause;
@@ -603,23 +612,26 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 	}
 	/* existing tickets */
 	if (n_new < b->n_merged) {
-		for (int i = 0; i < 6; i++)
+		for (int i = 0; i < 8; i++)
 			hz_pgarr_begin(&a[i]);
 		for (size_t i = 0; i < b->n_merged; i++) {
 			const struct hz_merged *m = &b->merged[i];
 			if (m->is_new)
 				continue;
 			hz_pgarr_time(&a[5], m->ack_due_us);
+			hz_pgarr_text(&a[6], hz_state_name(m->tk.state));
+			/* only a warning update moves the deadline */
+			hz_pgarr_time(&a[7], m->top->op == HZ_OP_UPDATE ? m->tk.deadline_us : 0);
 			hz_pgarr_int(&a[0], m->tk.ticket_id);
 			hz_pgarr_text(&a[1], hz_level_name(m->tk.level));
 			hz_pgarr_int(&a[2], m->added_events);
 			hz_pgarr_int(&a[3], now_us);
 			hz_pgarr_text(&a[4], m->last->event_id);
 		}
-		const char *p[6];
-		for (int i = 0; i < 6; i++)
+		const char *p[8];
+		for (int i = 0; i < 8; i++)
 			p[i] = hz_pgarr_end(&a[i]);
-		if ((rc = run(b, pg, "updating tickets", SQL_UPDATE_TICKETS, 6, p, err, errlen)))
+		if ((rc = run(b, pg, "updating tickets", SQL_UPDATE_TICKETS, 8, p, err, errlen)))
 			goto out;
 	}
 	/* history: opened, level raised */

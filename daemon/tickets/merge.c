@@ -91,28 +91,61 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 		m->end = end;
 		m->top = top;
 		m->added_events = added;
+		/* The last update or cancel in arrival order decides. */
+		const struct hz_intent *upd = NULL, *cls = NULL;
+		for (size_t j = k; j < end; j++) {
+			const struct hz_intent *in = &intents[order[j]];
+			if (in->op == HZ_OP_UPDATE)
+				upd = in;
+			else if (in->op == HZ_OP_CLOSE)
+				cls = in;
+		}
 		if (ot) {
 			m->tk = ot->tk;
 			m->from_state = ot->tk.state;
 			m->tk.event_count += added;
 			m->tk.updated_us = now_us;
-			if (top->level > ot->tk.level) {
+			m->next_seq = ot->last_seq + 1;
+			if (cls) {
+				m->tk.state = HZ_STATE_CLOSED;
+				m->tk.closed_us = now_us;
+				m->closed = true;
+				m->history = true;
+				m->top = cls;
+			} else if (upd) {
+				if (upd->level != ot->tk.level) {
+					m->tk.level = upd->level;
+					m->level_changed = true;
+					m->level_raised = upd->level > ot->tk.level;
+					m->history = true;
+					if (m->level_raised && !ot->tk.acked_us && upd->ack_us)
+						m->ack_due_us = now_us + upd->ack_us;
+				}
+				m->tk.deadline_us = upd->deadline_us;
+				m->top = upd;
+			} else if (top->level > ot->tk.level) {
 				m->tk.level = top->level;
-				m->level_raised = true;
+				m->level_raised = m->level_changed = true;
 				m->history = true;
 				/* a rise restarts the clock, if nobody answered yet */
 				if (!ot->tk.acked_us && top->ack_us)
 					m->ack_due_us = now_us + top->ack_us;
 			}
-			m->next_seq = ot->last_seq + 1;
+		} else if (cls) {
+			/* cancelled before (or as) it opened: nothing stays open */
+			n_out--;
 		} else {
+			if (upd)
+				top = upd;
 			ticket_from_intent(first, now_us, &m->tk);
 			m->tk.level = top->level;
+			m->tk.deadline_us = top->deadline_us;
 			m->tk.event_count = added;
 			m->is_new = true;
 			m->history = true;
 			m->ack_due_us = top->ack_us ? now_us + top->ack_us : 0;
 			m->tk.tier = top->tier ? top->tier : HZ_TIER_GRID;
+			m->top = top;
 			m->from_state = HZ_STATE_NONE;
 			m->next_seq = 1;
 		}

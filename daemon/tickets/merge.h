@@ -27,6 +27,8 @@ struct hz_merged {
 	char episode_key[HZ_EPISODE_MAX];
 	bool is_new;
 	bool level_raised;
+	bool level_changed;           /* raised, or set by a warning update */
+	bool closed;                  /* closed by a warning cancel */
 	enum hz_state from_state;     /* NONE when new */
 	int64_t added_events;         /* fresh events joined in this batch */
 	int next_seq;                 /* seq for a history row, when one is due */

@@ -98,6 +98,35 @@ static void test_level_raise_history(void **state)
 	assert_int_equal(out[0].tk.level, HZ_LEVEL_RED);
 }
 
+static void test_warning_update_and_cancel(void **state)
+{
+	(void)state;
+	struct hz_intent in[] = {mk("u", "warning|W1|T1", HZ_LEVEL_YELLOW, 1)};
+	in[0].op = HZ_OP_UPDATE;
+	in[0].deadline_us = 777;
+	bool fresh[] = {true};
+	size_t order[1];
+	struct hz_merged out[1];
+	struct hz_open_ticket open;
+	memset(&open, 0, sizeof(open));
+	open.tk.ticket_id = 9;
+	open.tk.level = HZ_LEVEL_ORANGE;
+	open.tk.state = HZ_STATE_DISCOVERED;
+	snprintf(open.episode_key, sizeof(open.episode_key), "warning|W1|T1");
+	assert_int_equal(hz_tickets_merge(in, fresh, 1, &open, 1, 100, order, out), 1);
+	assert_int_equal(out[0].tk.level, HZ_LEVEL_YELLOW); /* an update may lower */
+	assert_true(out[0].level_changed);
+	assert_false(out[0].level_raised);
+	assert_int_equal(out[0].tk.deadline_us, 777);
+	in[0].op = HZ_OP_CLOSE;
+	assert_int_equal(hz_tickets_merge(in, fresh, 1, &open, 1, 100, order, out), 1);
+	assert_true(out[0].closed);
+	assert_int_equal(out[0].tk.state, HZ_STATE_CLOSED);
+	assert_int_equal(out[0].tk.closed_us, 100);
+	/* a cancel with nothing open changes nothing */
+	assert_int_equal(hz_tickets_merge(in, fresh, 1, NULL, 0, 100, order, out), 0);
+}
+
 static void test_all_replays_nothing(void **state)
 {
 	(void)state;
@@ -114,6 +143,7 @@ int main(void)
 		cmocka_unit_test(test_new_episodes_grouped),
 		cmocka_unit_test(test_replays_and_duplicates_once),
 		cmocka_unit_test(test_level_raise_history),
+		cmocka_unit_test(test_warning_update_and_cancel),
 		cmocka_unit_test(test_all_replays_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -193,8 +193,20 @@ static void test_warning_areas(void **state)
 	assert_int_equal(hz_rules_eval(rules, &ev, in, 4), 2);
 	assert_string_equal(in[1].episode_key, "warning|CAP-1|T2");
 	assert_int_equal(in[1].kind, HZ_KIND_WARNING);
+	assert_int_equal(in[1].op, HZ_OP_JOIN);
+	/* an update or a cancel acts on the episode of the alert it references */
+	const char *refs[] = {"CAP-1"};
+	ev.u.warning.warning_id = "CAP-2";
+	ev.u.warning.references.v = refs;
+	ev.u.warning.references.n = 1;
+	ev.u.warning.type = HZ_WARN_UPDATE;
+	assert_int_equal(hz_rules_eval(rules, &ev, in, 4), 2);
+	assert_string_equal(in[0].episode_key, "warning|CAP-1|T1");
+	assert_int_equal(in[0].op, HZ_OP_UPDATE);
 	ev.u.warning.type = HZ_WARN_CANCEL;
-	assert_int_equal(hz_rules_eval(rules, &ev, in, 4), 0);
+	assert_int_equal(hz_rules_eval(rules, &ev, in, 4), 2);
+	assert_int_equal(in[1].op, HZ_OP_CLOSE);
+	assert_string_equal(in[1].episode_key, "warning|CAP-1|T2");
 }
 
 static void expect_rules_error(const char *text, const char *want)
