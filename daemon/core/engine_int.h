@@ -65,6 +65,7 @@ struct hz_engine {
 	struct pending *retry; /* rows being re-sent, with their remaining sinks */
 	int64_t timer_at;     /* next escalation timer scan (monotonic) */
 	struct hz_escalation esc[64];
+	struct hz_ticket_event expired[64];
 	int64_t esc_ids[64];
 	size_t n_retry, cap_retry;
 

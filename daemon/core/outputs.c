@@ -357,12 +357,22 @@ void hz_engine_fire_timers(struct hz_engine *e)
 	/* Scan at the next deadline, and at least every 200 ms for timers
 	 * another instance (or an operator) set. */
 	e->timer_at = now + 200 * 1000;
+	struct hz_escalate_topics t = {e->cfg->mqtt_topic_prefix, e->cfg->kafka_topic_escalations,
+				       e->cfg->kafka_topic_tickets};
 	for (int round = 0; round < 16; round++) {
 		char err[512];
 		size_t n = 0;
 		int64_t next_in = INT64_MAX;
-		struct hz_escalate_topics t = {e->cfg->mqtt_topic_prefix,
-					       e->cfg->kafka_topic_escalations};
+		/* expired warnings close first: an expired one is not escalated */
+		if (hz_expire_warnings(e->pg, &t, HZ_ARRAY_LEN(e->expired), e->expired,
+				       e->esc_ids, &n, err, sizeof(err)) == HZ_OK)
+			for (size_t i = 0; i < n; i++)
+				hz_engine_pend_add(e, e->esc_ids[i],
+						   hz_engine_publish_change(e, &e->expired[i],
+									    e->esc_ids[i],
+									    hz_engine_sinks(e), true));
+		else
+			hz_warn("expired warnings not closed, will retry: %s", err);
 		int rc = hz_escalate_fire(e->pg, e->rules, e->reg, &t, HZ_ARRAY_LEN(e->esc), e->esc,
 					  e->esc_ids, &n, &next_in, err, sizeof(err));
 		if (rc) {

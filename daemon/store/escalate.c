@@ -30,7 +30,7 @@ static const char SQL_DUE[] =
 	"FROM hazard.tickets t WHERE t.ticket_id IN ("
 	"SELECT ticket_id FROM hazard.tickets WHERE ack_due_at <= now() AND acked_at IS NULL "
 	"UNION SELECT ticket_id FROM hazard.tickets WHERE deadline_at <= now() AND overdue_at IS NULL "
-	"AND kind <> 'warning') "
+	"AND state NOT IN ('closed', 'dismissed') AND kind <> 'warning') "
 	"AND t.state NOT IN ('closed','dismissed') "
 	"ORDER BY least(t.ack_due_at, t.deadline_at) LIMIT $1::int FOR UPDATE SKIP LOCKED";
 
@@ -104,7 +104,8 @@ static const struct hz_org_unit *org_for(const struct hz_registry *reg, const st
 static const char SQL_NEXT[] =
 	"SELECT " US("least((SELECT min(ack_due_at) FROM hazard.tickets WHERE acked_at IS NULL "
 		     "AND ack_due_at IS NOT NULL), (SELECT min(deadline_at) FROM hazard.tickets "
-		     "WHERE overdue_at IS NULL AND deadline_at IS NOT NULL AND kind <> 'warning')) - now()");
+		     "WHERE overdue_at IS NULL AND deadline_at IS NOT NULL "
+		     "AND state NOT IN ('closed', 'dismissed'))) - now()");
 
 static int next_due(PGconn *pg, int64_t *next_in_us, char *err, size_t errlen)
 {
@@ -268,6 +269,128 @@ int hz_escalate_fire(PGconn *pg, const struct hz_rules *rules, const struct hz_r
 	*next_in_us = INT64_MAX;
 	int rc = fire(pg, rules, reg, topics, max, out, outbox_ids, n, err, errlen);
 	return rc ? rc : next_due(pg, next_in_us, err, errlen);
+}
+
+static const char SQL_EXPIRED[] =
+	"SELECT " US("now()") ", t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, "
+	"coalesce(t.site_id,''), coalesce(t.town_code,''), coalesce(t.county_code,''), "
+	"t.hazard_type, coalesce(t.device_id,''), " US("t.opened_at") ", "
+	"coalesce(" US("t.acked_at") ",0), " US("t.deadline_at") ", t.event_count, "
+	"(SELECT coalesce(max(h.seq),0) FROM hazard.ticket_history h WHERE h.ticket_id = t.ticket_id) "
+	"FROM hazard.tickets t WHERE t.kind = 'warning' AND t.deadline_at <= now() "
+	"AND t.overdue_at IS NULL AND t.state NOT IN ('closed','dismissed') "
+	"ORDER BY t.deadline_at LIMIT $1::int FOR UPDATE SKIP LOCKED";
+
+static const char SQL_CLOSE_EXPIRED[] =
+	"WITH u AS (SELECT * FROM unnest($1::int8[], $2::int[], $3::text[], $4::int8[], $5::text[], "
+	"$6::text[], $7::text[], $8::text[], $9::bytea[]) AS u(id, seq, from_state, oid, level, "
+	"tier, mt, kt, payload)), "
+	"t AS (UPDATE hazard.tickets t SET state = 'closed', closed_at = now(), ack_due_at = NULL, "
+	"updated_at = now() FROM u WHERE t.ticket_id = u.id RETURNING t.ticket_id), "
+	"h AS (INSERT INTO hazard.ticket_history (ticket_id, seq, at, from_state, to_state, level, "
+	"tier, actor, reason) SELECT u.id, u.seq, now(), u.from_state, 'closed', u.level, u.tier, "
+	"'hazardd', 'warning expired' FROM u JOIN t ON t.ticket_id = u.id) "
+	"INSERT INTO hazard.outbox (id, kind, msg_key, mqtt_topic, kafka_topic, content_type, payload) "
+	"SELECT u.oid, 'ticket', u.id::text, u.mt, u.kt, 'application/x-protobuf', u.payload "
+	"FROM u JOIN t ON t.ticket_id = u.id";
+
+int hz_expire_warnings(PGconn *pg, const struct hz_escalate_topics *topics, size_t max,
+		       struct hz_ticket_event *te, int64_t *outbox_ids, size_t *n_out, char *err,
+		       size_t errlen)
+{
+	*n_out = 0;
+	int rc = hz_pg_exec(pg, "BEGIN", "BEGIN", err, errlen);
+	if (rc)
+		return rc;
+	char lim[24];
+	snprintf(lim, sizeof(lim), "%zu", max);
+	const char *p1[] = {lim};
+	PGresult *res = hz_pg_query(pg, "claiming expired warnings", SQL_EXPIRED, 1, p1, &rc, err,
+				    errlen);
+	if (!res) {
+		hz_pg_rollback(pg);
+		return rc;
+	}
+	int n = PQntuples(res);
+	if (n == 0) {
+		PQclear(res);
+		return hz_pg_exec(pg, "COMMIT", "COMMIT", err, errlen);
+	}
+	char nb[24];
+	snprintf(nb, sizeof(nb), "%d", n);
+	const char *p2[] = {nb};
+	PGresult *ids = hz_pg_query(pg, "drawing outbox ids",
+				    "SELECT nextval('hazard.outbox_id_seq') FROM generate_series(1, $1::int)",
+				    1, p2, &rc, err, errlen);
+	struct hz_buf a[9], payload = HZ_BUF_INIT;
+	for (int i = 0; i < 9; i++) {
+		a[i] = (struct hz_buf)HZ_BUF_INIT;
+		hz_pgarr_begin(&a[i]);
+	}
+	if (!ids)
+		goto out;
+	for (int r = 0; r < n; r++) {
+		struct hz_ticket_event *e = &te[r];
+		memset(e, 0, sizeof(*e));
+		struct hz_ticket *tk = &e->tk;
+		int64_t now_us = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		tk->ticket_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+		hz_store_ticket_cols(res, r, 2, tk);
+		tk->opened_us = strtoll(PQgetvalue(res, r, 12), NULL, 10);
+		tk->acked_us = strtoll(PQgetvalue(res, r, 13), NULL, 10);
+		tk->deadline_us = strtoll(PQgetvalue(res, r, 14), NULL, 10);
+		tk->event_count = strtoll(PQgetvalue(res, r, 15), NULL, 10);
+		int seq = atoi(PQgetvalue(res, r, 16)) + 1;
+		e->from_state = tk->state;
+		tk->state = HZ_STATE_CLOSED;
+		tk->closed_us = tk->updated_us = now_us;
+		int64_t oid = strtoll(PQgetvalue(ids, r, 0), NULL, 10);
+		outbox_ids[r] = oid;
+		snprintf(e->event_id, sizeof(e->event_id), "te-%lld", (long long)oid);
+		e->emitted_us = now_us;
+		e->change = "closed";
+		e->actor = "hazardd";
+		e->reason = "warning expired";
+		e->cause_event_id = "";
+		hz_buf_clear(&payload);
+		if (hz_codec_encode_ticket_event(e, HZ_CT_PROTOBUF, &payload)) {
+			hz_errf(err, errlen, "could not encode the closing of ticket %lld",
+				(long long)tk->ticket_id);
+			rc = HZ_ERR;
+			goto out;
+		}
+		char topic[256];
+		snprintf(topic, sizeof(topic), "%s/out/tickets/%s", topics->mqtt_prefix,
+			 *tk->town_code ? tk->town_code : "unknown");
+		hz_pgarr_int(&a[0], tk->ticket_id);
+		hz_pgarr_int(&a[1], seq);
+		hz_pgarr_text(&a[2], hz_state_name(e->from_state));
+		hz_pgarr_int(&a[3], oid);
+		hz_pgarr_text(&a[4], hz_level_name(tk->level));
+		hz_pgarr_text(&a[5], hz_tier_name(tk->tier));
+		hz_pgarr_text(&a[6], topic);
+		hz_pgarr_text(&a[7], topics->kafka_tickets);
+		hz_pgarr_bytea(&a[8], payload.data, payload.len);
+	}
+	const char *p3[9];
+	for (int i = 0; i < 9; i++)
+		p3[i] = hz_pgarr_end(&a[i]);
+	PGresult *w = PQexecParams(pg, SQL_CLOSE_EXPIRED, 9, NULL, p3, NULL, NULL, 0);
+	rc = hz_pg_check(pg, w, PGRES_COMMAND_OK, "closing expired warnings", err, errlen);
+	PQclear(w);
+	if (!rc)
+		rc = hz_pg_exec(pg, "COMMIT", "COMMIT", err, errlen);
+	if (!rc)
+		*n_out = (size_t)n;
+out:
+	PQclear(ids);
+	PQclear(res);
+	for (int i = 0; i < 9; i++)
+		hz_buf_free(&a[i]);
+	hz_buf_free(&payload);
+	if (rc)
+		hz_pg_rollback(pg);
+	return rc;
 }
 
 static const char SQL_ACK[] =

@@ -21,6 +21,7 @@
 struct hz_escalate_topics {
 	const char *mqtt_prefix;      /* "hazard/v1" */
 	const char *kafka_escalations;/* "hazard.escalations" */
+	const char *kafka_tickets;    /* "hazard.tickets" */
 };
 
 /* Fire up to `max` due timers. Fills out[0..*n) and their outbox ids, and
@@ -31,6 +32,14 @@ int hz_escalate_fire(PGconn *pg, const struct hz_rules *rules, const struct hz_r
 		     const struct hz_escalate_topics *topics, size_t max, struct hz_escalation *out,
 		     int64_t *outbox_ids, size_t *n, int64_t *next_in_us, char *err,
 		     size_t errlen);
+
+/* Close up to `max` open warning tickets whose expiry (deadline_at) has
+ * passed, by the database's clock: state closed, a history row, and a
+ * TicketEvent in the outbox, in one transaction. Fills te[0..*n) (their
+ * strings are literals) and the outbox ids. */
+int hz_expire_warnings(PGconn *pg, const struct hz_escalate_topics *topics, size_t max,
+		       struct hz_ticket_event *te, int64_t *outbox_ids, size_t *n, char *err,
+		       size_t errlen);
 
 /* Acknowledge a ticket (stops its escalation): a check-and-set on
  * acked_at plus a history row, in one statement. HZ_ENOTFOUND when the

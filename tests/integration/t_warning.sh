@@ -42,4 +42,14 @@ hz_wait_log "$HZ_ESC_LOG" "\"change\":\"closed\",\"ticket_id\":$TID,.*cancelled 
 hz_mqtt_pub hazard/v1/warnings "$(warn W9 WARNING_TYPE_CANCEL LEVEL_YELLOW "$exp2" '"W8"' "\"$T1\"")"
 sleep 1
 hz_assert_eq 2 "$(hz_q "select count(*) from hazard.tickets where kind = 'warning'")" "no ticket from a cancel of nothing"
+# expiry: a warning closes by itself when it expires (database clock)
+exp3=$(date -u -d '+3 seconds' +%FT%TZ)
+hz_mqtt_pub hazard/v1/warnings "$(warn W5 WARNING_TYPE_ALERT LEVEL_BLUE "$exp3" "" "\"$T1\"")"
+hz_wait_for "[ \"\$(hz_q \"select count(*) from hazard.tickets where episode_key = 'warning|W5|$T1'\")\" = 1 ]" 20 "the short warning's ticket"
+hz_wait_for "[ \"\$(hz_q \"select state from hazard.tickets where episode_key = 'warning|W5|$T1'\")\" = closed ]" 10 "closed at expiry"
+W5=$(hz_q "select ticket_id from hazard.tickets where episode_key = 'warning|W5|$T1'")
+hz_assert_eq "closed|warning expired" "$(hz_q "select to_state || '|' || reason from hazard.ticket_history where ticket_id = $W5 order by seq desc limit 1")" "the expiry in the history"
+LATE=$(hz_q "select extract(epoch from closed_at - deadline_at) from hazard.tickets where ticket_id = $W5")
+awk -v l="$LATE" 'BEGIN { exit !(l >= 0 && l < 1) }' || hz_fail "closed ${LATE}s after expiry (want within a second)"
+hz_wait_log "$HZ_ESC_LOG" "\"change\":\"closed\",\"ticket_id\":$W5,.*warning expired" 10 "the expiry in the escalation log"
 hz_stop_daemon
