@@ -86,6 +86,10 @@ int hz_codec_decode(enum hz_ev_kind kind, enum hz_content_type ct, const void *b
 int hz_codec_encode_ticket_event(const struct hz_ticket_event *te, enum hz_content_type ct,
 				 struct hz_buf *out);
 
+/* hazard.v1.TownRating, for the ratings topic. */
+int hz_codec_encode_rating(const struct hz_town_rating *tr, enum hz_content_type ct,
+			   struct hz_buf *out);
+
 /* hazard.v1.EscalationNotice, for the escalations topic. */
 int hz_codec_encode_escalation(const struct hz_escalation *esc, enum hz_content_type ct,
 			       struct hz_buf *out);

@@ -143,3 +143,23 @@ int hz_codec_encode_escalation(const struct hz_escalation *esc, enum hz_content_
 	m.ack_deadline = ts_of(esc->ack_deadline_us, &deadline);
 	return emit(&m.base, ct, out);
 }
+
+int hz_codec_encode_rating(const struct hz_town_rating *tr, enum hz_content_type ct,
+			   struct hz_buf *out)
+{
+	Hazard__V1__TownRating m;
+	Google__Protobuf__Timestamp emitted;
+	if (!fixed_ok(tr->event_id, sizeof(tr->event_id)) ||
+	    !fixed_ok(tr->town_code, sizeof(tr->town_code)))
+		return HZ_EINVAL;
+	hazard__v1__town_rating__init(&m);
+	m.event_id = str_of(tr->event_id);
+	m.emitted_at = ts_of(tr->emitted_us, &emitted);
+	m.town_code = str_of(tr->town_code);
+	m.rating = (Hazard__V1__Rating)tr->rating;
+	m.previous = (Hazard__V1__Rating)tr->previous;
+	m.open_alarms = (uint32_t)tr->open_alarms;
+	m.open_hazards = (uint32_t)tr->open_hazards;
+	m.overdue = (uint32_t)tr->overdue;
+	return emit(&m.base, ct, out);
+}

@@ -90,3 +90,21 @@ int hz_codec_decode_ticket_event(const void *buf, size_t len, struct hz_ticket_e
 	hazard__v1__ticket_event__free_unpacked(m, NULL);
 	return HZ_OK;
 }
+
+int hz_codec_decode_rating(const void *buf, size_t len, struct hz_town_rating *tr)
+{
+	Hazard__V1__TownRating *m = hazard__v1__town_rating__unpack(NULL, len, buf);
+	if (!m)
+		return HZ_EINVAL;
+	memset(tr, 0, sizeof(*tr));
+	COPY(tr->event_id, m->event_id);
+	tr->emitted_us = us_of(m->emitted_at);
+	COPY(tr->town_code, m->town_code);
+	tr->rating = (int)m->rating;
+	tr->previous = (int)m->previous;
+	tr->open_alarms = (int)m->open_alarms;
+	tr->open_hazards = (int)m->open_hazards;
+	tr->overdue = (int)m->overdue;
+	hazard__v1__town_rating__free_unpacked(m, NULL);
+	return HZ_OK;
+}

@@ -24,4 +24,7 @@ int hz_codec_decode_ticket_event(const void *buf, size_t len, struct hz_ticket_e
 /* Decode an EscalationNotice written by hz_codec_encode_escalation. */
 int hz_codec_decode_escalation(const void *buf, size_t len, struct hz_escalation *esc);
 
+/* Decode a TownRating written by hz_codec_encode_rating. */
+int hz_codec_decode_rating(const void *buf, size_t len, struct hz_town_rating *tr);
+
 #endif

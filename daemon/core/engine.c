@@ -544,6 +544,7 @@ int hz_engine_run(struct hz_engine *e, volatile sig_atomic_t *stop, volatile sig
 		}
 		if (!e->held) {
 			hz_engine_fire_timers(e);
+			hz_engine_update_ratings(e);
 			hz_engine_retry_outputs(e);
 			flush_done(e);
 			check_registry(e);

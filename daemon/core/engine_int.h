@@ -22,6 +22,7 @@
 #include "rules/rules.h"
 #include "store/batch.h"
 #include "store/escalate.h"
+#include "store/rating.h"
 #include "store/migrate.h"
 #include "store/pg.h"
 
@@ -66,6 +67,9 @@ struct hz_engine {
 	int64_t timer_at;     /* next escalation timer scan (monotonic) */
 	struct hz_escalation esc[64];
 	struct hz_ticket_event expired[64];
+	struct hz_town_rating ratings[64];
+	int64_t rating_ids[64];
+	int64_t rating_at;    /* next rating computation (monotonic) */
 	int64_t esc_ids[64];
 	size_t n_retry, cap_retry;
 
@@ -97,5 +101,6 @@ void hz_engine_publish_dead_letters(struct hz_engine *e);
 void hz_engine_serve_outputs(struct hz_engine *e);
 void hz_engine_retry_outputs(struct hz_engine *e);
 void hz_engine_fire_timers(struct hz_engine *e);
+void hz_engine_update_ratings(struct hz_engine *e);
 
 #endif

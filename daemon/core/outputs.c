@@ -170,6 +170,39 @@ static unsigned publish_escalation(struct hz_engine *e, const struct hz_escalati
 	return waiting;
 }
 
+/* Publish one town rating change; returns the sinks now waiting. */
+static unsigned publish_rating(struct hz_engine *e, const struct hz_town_rating *tr,
+			       int64_t outbox_id, unsigned sinks, bool log)
+{
+	unsigned waiting = 0;
+	if (sinks & SINK_KAFKA && e->kout) {
+		hz_buf_clear(&e->out);
+		const char *ct = kafka_ct(e);
+		if (hz_codec_encode_rating(tr, ct_of(ct), &e->out) == HZ_OK)
+			hz_out_kafka_publish(e->kout, e->cfg->kafka_topic_ratings, tr->town_code,
+					     e->out.data, e->out.len, ct, tr->event_id, NULL,
+					     (uint64_t)outbox_id);
+		waiting |= SINK_KAFKA;
+	}
+	if (sinks & SINK_MQTT && e->mout) {
+		char topic[256];
+		hz_buf_clear(&e->out);
+		const char *ct = mqtt_ct(e);
+		snprintf(topic, sizeof(topic), "%s/out/ratings/%s", e->cfg->mqtt_topic_prefix,
+			 tr->town_code);
+		if (hz_codec_encode_rating(tr, ct_of(ct), &e->out) == HZ_OK)
+			hz_out_mqtt_publish(e->mout, topic, e->out.data, e->out.len, ct, tr->event_id,
+					    (uint64_t)outbox_id);
+		waiting |= SINK_MQTT;
+	}
+	if (log) {
+		hz_out_log_format_rating(tr, &e->line);
+		if (hz_out_log_write(e->log, &e->line))
+			hz_warn("could not write the escalation log: %m");
+	}
+	return waiting;
+}
+
 unsigned hz_engine_sinks(const struct hz_engine *e)
 {
 	return (e->kout ? SINK_KAFKA : 0) | (e->mout ? SINK_MQTT : 0);
@@ -248,6 +281,12 @@ static void publish_outbox(struct hz_engine *e, const char *where, const char *p
 					     NULL, NULL, hdr, (uint64_t)id);
 			hz_engine_pend_add(e, id, SINK_KAFKA);
 			sent++;
+		} else if (!strcmp(kind, "rating")) {
+			struct hz_town_rating tr;
+			if (hz_codec_decode_rating(raw, len, &tr) == HZ_OK) {
+				hz_engine_pend_add(e, id, publish_rating(e, &tr, id, sinks, !retry));
+				sent++;
+			}
 		} else if (!strcmp(kind, "escalation")) {
 			struct hz_escalation esc;
 			if (hz_codec_decode_escalation(raw, len, &esc) == HZ_OK) {
@@ -392,4 +431,30 @@ void hz_engine_fire_timers(struct hz_engine *e)
 			return;
 		}
 	}
+}
+
+/* The township three-colour rating, every rating.interval of the rules. */
+void hz_engine_update_ratings(struct hz_engine *e)
+{
+	int64_t now = hz_mono_us();
+	if (now < e->rating_at || !hz_engine_pg_ready(e))
+		return;
+	e->rating_at = now + e->rules->rating.interval_us;
+	char err[512];
+	size_t n = 0;
+	int rc = hz_rating_update(e->pg, e->rules, e->cfg->mqtt_topic_prefix,
+				  e->cfg->kafka_topic_ratings, HZ_ARRAY_LEN(e->ratings), e->ratings,
+				  e->rating_ids, &n, err, sizeof(err));
+	if (rc) {
+		hz_warn("town ratings not updated, will retry: %s", err);
+		if (PQstatus(e->pg) != CONNECTION_OK)
+			hz_engine_pg_lost(e, err);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		hz_engine_pend_add(e, e->rating_ids[i],
+				   publish_rating(e, &e->ratings[i], e->rating_ids[i],
+						  hz_engine_sinks(e), true));
+	if (n == HZ_ARRAY_LEN(e->ratings))
+		e->rating_at = now; /* more changed than one call takes */
 }

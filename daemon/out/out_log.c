@@ -128,6 +128,20 @@ void hz_out_log_format_escalation(const struct hz_escalation *esc, struct hz_buf
 	hz_buf_append(line, "}\n", 2);
 }
 
+void hz_out_log_format_rating(const struct hz_town_rating *tr, struct hz_buf *line)
+{
+	static const char *const names[] = {"none", "green", "yellow", "red"};
+	char t[HZ_TIME_BUFLEN];
+	hz_buf_clear(line);
+	hz_buf_appendf(line, "{\"ts\":\"%s\",\"type\":\"rating\"", hz_time_format(tr->emitted_us, t));
+	kv_str(line, "event_id", tr->event_id);
+	kv_str(line, "town", tr->town_code);
+	kv_str(line, "rating", names[(unsigned)tr->rating % 4]);
+	kv_str(line, "previous", names[(unsigned)tr->previous % 4]);
+	hz_buf_appendf(line, ",\"open_alarms\":%d,\"open_hazards\":%d,\"overdue\":%d}\n",
+		       tr->open_alarms, tr->open_hazards, tr->overdue);
+}
+
 static int write_all(int fd, const unsigned char *p, size_t n)
 {
 	while (n) {

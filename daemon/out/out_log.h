@@ -19,6 +19,8 @@ struct hz_out_log *hz_out_log_new(const char *path, bool to_stdout, char *err, s
 void hz_out_log_format_ticket(const struct hz_ticket_event *te, struct hz_buf *line);
 /* The line for an escalation step (type "escalation"). */
 void hz_out_log_format_escalation(const struct hz_escalation *esc, struct hz_buf *line);
+/* The line for a town rating change (type "rating"). */
+void hz_out_log_format_rating(const struct hz_town_rating *tr, struct hz_buf *line);
 /* Append a formatted line. Returns HZ_OK or HZ_ERR (disk full...). */
 int hz_out_log_write(struct hz_out_log *l, const struct hz_buf *line);
 /* Reopen the file (after log rotation: SIGHUP). */

@@ -301,6 +301,82 @@ static int parse_escalation(struct ctx *c, const struct hz_ynode *m, struct hz_e
 	return c->failed ? -1 : 0;
 }
 
+/* rating: {red: {open_red, open_orange, overdue}, yellow: {...}, interval} */
+static int parse_rating(struct ctx *c, const struct hz_ynode *m, struct hz_rating_rules *rr)
+{
+	if (m->type != HZ_Y_MAP)
+		return bad(c, m, "rating: expected a map (red, yellow, interval)");
+	for (const struct hz_ynode *f = m->child; f; f = f->next) {
+		if (!strcmp(f->key, "interval")) {
+			get_duration(c, f, &rr->interval_us);
+			continue;
+		}
+		bool red = !strcmp(f->key, "red");
+		if (!red && strcmp(f->key, "yellow")) {
+			bad(c, f, "unknown setting \"%s\" in rating (red, yellow, interval)", f->key);
+			continue;
+		}
+		if (f->type != HZ_Y_MAP) {
+			bad(c, f, "%s: expected a map of count thresholds", f->key);
+			continue;
+		}
+		if (red)
+			rr->red_open_red = rr->red_open_orange = rr->red_overdue = 0;
+		else
+			rr->yellow_open_red = rr->yellow_open_orange = rr->yellow_open =
+				rr->yellow_overdue = 0;
+		for (const struct hz_ynode *g = f->child; g; g = g->next) {
+			double v = 0;
+			if (get_double(c, g, &v))
+				continue;
+			if (v < 0 || v != (int)v) {
+				bad(c, g, "%s: expected a whole number of tickets", g->key);
+				continue;
+			}
+			int *slot = NULL;
+			if (!strcmp(g->key, "open_red"))
+				slot = red ? &rr->red_open_red : &rr->yellow_open_red;
+			else if (!strcmp(g->key, "open_orange"))
+				slot = red ? &rr->red_open_orange : &rr->yellow_open_orange;
+			else if (!strcmp(g->key, "overdue"))
+				slot = red ? &rr->red_overdue : &rr->yellow_overdue;
+			else if (!strcmp(g->key, "open") && !red)
+				slot = &rr->yellow_open;
+			if (!slot)
+				bad(c, g, "unknown threshold \"%s\" (open_red, open_orange, overdue%s)",
+				    g->key, red ? "" : ", open");
+			else
+				*slot = (int)v;
+		}
+	}
+	return c->failed ? -1 : 0;
+}
+
+static const char *const rating_names[] = {"none", "green", "yellow", "red"};
+
+const char *hz_rating_name(enum hz_rating r)
+{
+	return (unsigned)r < HZ_ARRAY_LEN(rating_names) ? rating_names[r] : "invalid";
+}
+
+static bool reached(int threshold, int count)
+{
+	return threshold > 0 && count >= threshold;
+}
+
+enum hz_rating hz_rules_rate(const struct hz_rules *r, const struct hz_town_counts *c)
+{
+	const struct hz_rating_rules *rr = &r->rating;
+	if (reached(rr->red_open_red, c->open_red) || reached(rr->red_open_orange, c->open_orange) ||
+	    reached(rr->red_overdue, c->overdue))
+		return HZ_RATING_RED;
+	if (reached(rr->yellow_open_red, c->open_red) ||
+	    reached(rr->yellow_open_orange, c->open_orange) || reached(rr->yellow_open, c->open) ||
+	    reached(rr->yellow_overdue, c->overdue))
+		return HZ_RATING_YELLOW;
+	return HZ_RATING_GREEN;
+}
+
 /* Built-in call-and-respond deadlines, used when a rules file has no
  * escalation section: a station must always escalate. */
 static void default_escalation(struct hz_escalation_rules *e)
@@ -336,6 +412,12 @@ struct hz_rules *hz_rules_parse(const char *name, const char *text, size_t len, 
 	rs->supervised_closeout_us = 15 * 86400 * HZ_US_PER_SEC;
 	rs->fault_level = HZ_LEVEL_YELLOW;
 	default_escalation(&rs->esc);
+	/* red: a red ticket, 3 orange ones or 3 overdue; yellow: an orange
+	 * ticket, 5 open ones or an overdue one */
+	rs->rating = (struct hz_rating_rules){.red_open_red = 1, .red_open_orange = 3,
+					      .red_overdue = 3, .yellow_open_orange = 1,
+					      .yellow_open = 5, .yellow_overdue = 1,
+					      .interval_us = 10 * HZ_US_PER_SEC};
 	for (int i = 1; i < HZ_MAX_CATEGORY; i++)
 		rs->report[i] = (struct hz_report_rule){HZ_LEVEL_YELLOW, 0, HZ_TIER_GRID};
 
@@ -392,9 +474,11 @@ struct hz_rules *hz_rules_parse(const char *name, const char *text, size_t len, 
 			parse_reports(&c, s, rs);
 		} else if (!strcmp(s->key, "escalation")) {
 			parse_escalation(&c, s, &rs->esc);
+		} else if (!strcmp(s->key, "rating")) {
+			parse_rating(&c, s, &rs->rating);
 		} else {
 			bad(&c, s,
-			    "unknown section \"%s\" (version, defaults, thresholds, reports, escalation)",
+			    "unknown section \"%s\" (version, defaults, thresholds, reports, escalation, rating)",
 			    s->key);
 		}
 	}

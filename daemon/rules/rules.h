@@ -50,10 +50,26 @@ struct hz_escalation_rules {
 	double major_factor;        /* and their deadlines are multiplied by this */
 };
 
+/* The township three-colour rating: a town is red when any red threshold
+ * is reached, else yellow when any yellow one is, else green. 0 disables
+ * a threshold. */
+struct hz_rating_rules {
+	int red_open_red, red_open_orange, red_overdue;
+	int yellow_open_red, yellow_open_orange, yellow_open, yellow_overdue;
+	int64_t interval_us;        /* how often ratings are recomputed */
+};
+
+struct hz_town_counts {
+	int open_red, open_orange, open, overdue;
+};
+
+enum hz_rating { HZ_RATING_NONE = 0, HZ_RATING_GREEN, HZ_RATING_YELLOW, HZ_RATING_RED };
+
 struct hz_rules {
 	struct hz_rule *rule;
 	size_t n_rule;
 	struct hz_escalation_rules esc;
+	struct hz_rating_rules rating;
 	struct hz_report_rule report[HZ_MAX_CATEGORY];
 	int64_t supervised_closeout_us; /* 15 days by default */
 	enum hz_level fault_level;
@@ -106,6 +122,10 @@ size_t hz_rules_eval(const struct hz_rules *r, const struct hz_event *ev, struct
  * the fail-safe path of RELIABILITY.md rule 5. */
 void hz_rules_fault_intent(const struct hz_rules *r, const struct hz_event *ev,
 			   const char *what, const char *reason, struct hz_intent *out);
+
+/* The rating for a town's counts (pure). */
+enum hz_rating hz_rules_rate(const struct hz_rules *r, const struct hz_town_counts *c);
+const char *hz_rating_name(enum hz_rating r);  /* "green", "yellow", "red" */
 
 /* ---- escalation (pure; time passed in) ---- */
 

@@ -43,6 +43,16 @@ struct hz_ticket_event {
 	const char *cause_event_id;
 };
 
+/* A town's three-colour rating changed: hazard.v1.TownRating. Rating
+ * values: 1 green, 2 yellow, 3 red (enum hz_rating in rules/rules.h). */
+struct hz_town_rating {
+	char event_id[HZ_ID_MAX];      /* "rating-<town>-<changed at µs>" */
+	int64_t emitted_us;
+	char town_code[HZ_CODE_MAX];
+	int rating, previous;          /* previous 0 when first computed */
+	int open_alarms, open_hazards, overdue;
+};
+
 #define HZ_DUTY_MAX 4
 
 /* One call-and-respond step: the ticket moved to `to_tier` (or the top

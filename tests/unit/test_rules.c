@@ -270,6 +270,35 @@ static void test_escalation_steps(void **state)
 	expect_rules_error("version: 1\nescalation:\n  major_risk: {factor: 3}\n", "factor: expected a number in (0, 1]");
 }
 
+static void test_town_rating(void **state)
+{
+	(void)state;
+	struct hz_town_counts c = {0, 0, 0, 0};
+	assert_int_equal(hz_rules_rate(rules, &c), HZ_RATING_GREEN);
+	c.open = 4;
+	assert_int_equal(hz_rules_rate(rules, &c), HZ_RATING_GREEN);
+	c.open = 5; /* default yellow: 5 open */
+	assert_int_equal(hz_rules_rate(rules, &c), HZ_RATING_YELLOW);
+	c = (struct hz_town_counts){0, 1, 1, 0};
+	assert_int_equal(hz_rules_rate(rules, &c), HZ_RATING_YELLOW);
+	c = (struct hz_town_counts){1, 0, 1, 0}; /* default red: any red ticket */
+	assert_int_equal(hz_rules_rate(rules, &c), HZ_RATING_RED);
+	c = (struct hz_town_counts){0, 0, 3, 3};
+	assert_int_equal(hz_rules_rate(rules, &c), HZ_RATING_RED);
+	char err[512];
+	const char *text = "version: 1\nrating:\n  red: {overdue: 10}\n  yellow: {open: 2}\n";
+	struct hz_rules *r = hz_rules_parse("r.yaml", text, strlen(text), err, sizeof(err));
+	if (!r)
+		fail_msg("%s", err);
+	c = (struct hz_town_counts){1, 0, 1, 0}; /* red threshold replaced: a red ticket alone */
+	assert_int_equal(hz_rules_rate(r, &c), HZ_RATING_GREEN);
+	c.open = 2;
+	assert_int_equal(hz_rules_rate(r, &c), HZ_RATING_YELLOW);
+	hz_rules_destroy(r);
+	expect_rules_error("version: 1\nrating:\n  red: {open: 2}\n", "unknown threshold \"open\"");
+	expect_rules_error("version: 1\nrating:\n  yellow: {open: 1.5}\n", "whole number");
+}
+
 static void test_shipped_rules_load(void **state)
 {
 	(void)state;
@@ -291,6 +320,7 @@ int main(void)
 		cmocka_unit_test(test_warning_areas),
 		cmocka_unit_test(test_rule_errors),
 		cmocka_unit_test(test_escalation_steps),
+		cmocka_unit_test(test_town_rating),
 		cmocka_unit_test(test_shipped_rules_load),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,165 @@
+/*
+ * rating.c - one query counts every town's open tickets (O(open tickets):
+ * it runs every rating.interval, not per message); the formula is the
+ * rules' pure hz_rules_rate; changes are written with their outbox rows.
+ */
+#include "store/rating.h"
+#include "store/pg.h"
+#include "store/pgtext.h"
+#include "codec/codec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define US(col) "(extract(epoch from " col ") * 1000000)::int8"
+
+static const char SQL_COUNTS[] =
+	"SELECT " US("now()") ", o.code, "
+	"count(t.ticket_id) FILTER (WHERE t.level = 'red'), "
+	"count(t.ticket_id) FILTER (WHERE t.level = 'orange'), "
+	"count(t.ticket_id), count(t.ticket_id) FILTER (WHERE t.overdue_at IS NOT NULL), "
+	"count(t.ticket_id) FILTER (WHERE t.kind = 'alarm'), "
+	"count(t.ticket_id) FILTER (WHERE t.kind = 'hazard'), coalesce(min(r.rating), '') "
+	"FROM hazard.org_units o "
+	"LEFT JOIN hazard.tickets t ON t.town_code = o.code AND t.mode = 'actual' "
+	"AND t.state NOT IN ('closed','dismissed') "
+	"LEFT JOIN hazard.town_ratings r ON r.town_code = o.code "
+	"WHERE o.level = 'town' GROUP BY o.code ORDER BY o.code";
+
+static const char SQL_RECORD[] =
+	"WITH u AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::int[], "
+	"$6::int[], $7::int8[], $8::text[], $9::bytea[]) AS u(town, rating, red, orange, open, "
+	"overdue, oid, mt, payload)), "
+	"r AS (INSERT INTO hazard.town_ratings (town_code, rating, open_red, open_orange, "
+	"open_tickets, overdue, changed_at) SELECT town, rating, red, orange, open, overdue, now() "
+	"FROM u ON CONFLICT (town_code) DO UPDATE SET rating = excluded.rating, "
+	"open_red = excluded.open_red, open_orange = excluded.open_orange, "
+	"open_tickets = excluded.open_tickets, overdue = excluded.overdue, "
+	"changed_at = excluded.changed_at) "
+	"INSERT INTO hazard.outbox (id, kind, msg_key, mqtt_topic, kafka_topic, content_type, payload) "
+	"SELECT u.oid, 'rating', u.town, u.mt, $10, 'application/x-protobuf', u.payload FROM u";
+
+static int parse_rating(const char *s)
+{
+	return !strcmp(s, "green") ? HZ_RATING_GREEN
+	       : !strcmp(s, "yellow") ? HZ_RATING_YELLOW
+	       : !strcmp(s, "red") ? HZ_RATING_RED
+				   : HZ_RATING_NONE;
+}
+
+int hz_rating_update(PGconn *pg, const struct hz_rules *rules, const char *mqtt_prefix,
+		     const char *kafka_topic, size_t max, struct hz_town_rating *out,
+		     int64_t *outbox_ids, size_t *n_out, char *err, size_t errlen)
+{
+	*n_out = 0;
+	int rc = hz_pg_exec(pg, "BEGIN", "BEGIN", err, errlen);
+	if (rc)
+		return rc;
+	/* one writer at a time across daemons; the others skip this round */
+	PGresult *res = hz_pg_query(pg, "taking the rating lock",
+				    "SELECT pg_try_advisory_xact_lock(7218540013)", 0, NULL, &rc,
+				    err, errlen);
+	if (!res) {
+		hz_pg_rollback(pg);
+		return rc;
+	}
+	bool locked = *PQgetvalue(res, 0, 0) == 't';
+	PQclear(res);
+	if (!locked)
+		return hz_pg_exec(pg, "COMMIT", "COMMIT", err, errlen);
+	res = hz_pg_query(pg, "counting open tickets by town", SQL_COUNTS, 0, NULL, &rc, err,
+			  errlen);
+	if (!res) {
+		hz_pg_rollback(pg);
+		return rc;
+	}
+	size_t n = 0;
+	struct hz_town_counts *cnt = calloc(max ? max : 1, sizeof(*cnt));
+	if (!cnt) {
+		PQclear(res);
+		hz_pg_rollback(pg);
+		hz_errf(err, errlen, "out of memory");
+		return HZ_ENOMEM;
+	}
+	for (int r = 0; r < PQntuples(res) && n < max; r++) {
+		struct hz_town_counts c = {atoi(PQgetvalue(res, r, 2)), atoi(PQgetvalue(res, r, 3)),
+					   atoi(PQgetvalue(res, r, 4)), atoi(PQgetvalue(res, r, 5))};
+		int now_rating = (int)hz_rules_rate(rules, &c);
+		int before = parse_rating(PQgetvalue(res, r, 8));
+		if (now_rating == before)
+			continue;
+		struct hz_town_rating *tr = &out[n++];
+		memset(tr, 0, sizeof(*tr));
+		tr->emitted_us = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		snprintf(tr->town_code, sizeof(tr->town_code), "%s", PQgetvalue(res, r, 1));
+		snprintf(tr->event_id, sizeof(tr->event_id), "rating-%s-%lld", tr->town_code,
+			 (long long)tr->emitted_us);
+		tr->rating = now_rating;
+		tr->previous = before;
+		tr->open_alarms = atoi(PQgetvalue(res, r, 6));
+		tr->open_hazards = atoi(PQgetvalue(res, r, 7));
+		tr->overdue = c.overdue;
+		cnt[n - 1] = c;
+	}
+	if (n == 0) {
+		free(cnt);
+		PQclear(res);
+		return hz_pg_exec(pg, "COMMIT", "COMMIT", err, errlen);
+	}
+	char nb[24];
+	snprintf(nb, sizeof(nb), "%zu", n);
+	const char *p1[] = {nb};
+	PGresult *ids = hz_pg_query(pg, "drawing outbox ids",
+				    "SELECT nextval('hazard.outbox_id_seq') FROM generate_series(1, $1::int)",
+				    1, p1, &rc, err, errlen);
+	struct hz_buf a[9], payload = HZ_BUF_INIT;
+	for (int i = 0; i < 9; i++) {
+		a[i] = (struct hz_buf)HZ_BUF_INIT;
+		hz_pgarr_begin(&a[i]);
+	}
+	if (!ids)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct hz_town_rating *tr = &out[i];
+		outbox_ids[i] = strtoll(PQgetvalue(ids, (int)i, 0), NULL, 10);
+		hz_buf_clear(&payload);
+		if (hz_codec_encode_rating(tr, HZ_CT_PROTOBUF, &payload)) {
+			hz_errf(err, errlen, "could not encode the rating of %s", tr->town_code);
+			rc = HZ_ERR;
+			goto out;
+		}
+		char topic[256];
+		snprintf(topic, sizeof(topic), "%s/out/ratings/%s", mqtt_prefix, tr->town_code);
+		hz_pgarr_text(&a[0], tr->town_code);
+		hz_pgarr_text(&a[1], hz_rating_name((enum hz_rating)tr->rating));
+		hz_pgarr_int(&a[2], cnt[i].open_red);
+		hz_pgarr_int(&a[3], cnt[i].open_orange);
+		hz_pgarr_int(&a[4], cnt[i].open);
+		hz_pgarr_int(&a[5], tr->overdue);
+		hz_pgarr_int(&a[6], outbox_ids[i]);
+		hz_pgarr_text(&a[7], topic);
+		hz_pgarr_bytea(&a[8], payload.data, payload.len);
+	}
+	const char *p2[10];
+	for (int i = 0; i < 9; i++)
+		p2[i] = hz_pgarr_end(&a[i]);
+	p2[9] = kafka_topic;
+	PGresult *w = PQexecParams(pg, SQL_RECORD, 10, NULL, p2, NULL, NULL, 0);
+	rc = hz_pg_check(pg, w, PGRES_COMMAND_OK, "recording town ratings", err, errlen);
+	PQclear(w);
+	if (!rc)
+		rc = hz_pg_exec(pg, "COMMIT", "COMMIT", err, errlen);
+	if (!rc)
+		*n_out = n;
+out:
+	free(cnt);
+	PQclear(ids);
+	PQclear(res);
+	for (int i = 0; i < 9; i++)
+		hz_buf_free(&a[i]);
+	hz_buf_free(&payload);
+	if (rc)
+		hz_pg_rollback(pg);
+	return rc;
+}
