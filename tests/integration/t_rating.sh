@@ -7,8 +7,8 @@
 . "$(dirname "$0")/pipeline_lib.sh"
 
 RULES=$(hz_tmp)/rules.yaml
-cp "$HZ_SRC/deploy/rules.yaml" "$RULES"
-printf 'rating:\n  interval: 1s\n' >>"$RULES"
+sed 's/^  interval: 10s$/  interval: 1s/' "$HZ_SRC/deploy/rules.yaml" >"$RULES"
+grep -q '^  interval: 1s$' "$RULES" || hz_fail "could not shorten the rating interval"
 HZ_RULES=$RULES hz_pipeline_setup
 mapfile -t TOWNS < <(hz_q "select code from hazard.org_units where level = 'town' order by code")
 T1=${TOWNS[0]} T2=${TOWNS[1]}
