@@ -70,6 +70,7 @@ struct hz_engine {
 	struct hz_town_rating ratings[64];
 	int64_t rating_ids[64];
 	int64_t rating_at;    /* next rating computation (monotonic) */
+	int64_t retry_check_at; /* next look for unconfirmed outputs */
 	int64_t esc_ids[64];
 	size_t n_retry, cap_retry;
 

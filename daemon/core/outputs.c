@@ -356,8 +356,10 @@ void hz_engine_serve_outputs(struct hz_engine *e)
 void hz_engine_retry_outputs(struct hz_engine *e)
 {
 	int64_t now = hz_mono_us();
-	if (!e->n_pend || !hz_engine_pg_ready(e))
+	/* O(pending): looked at once a second, not on every turn of the loop */
+	if (!e->n_pend || now < e->retry_check_at || !hz_engine_pg_ready(e))
 		return;
+	e->retry_check_at = now + HZ_US_PER_SEC;
 	struct hz_buf ids = HZ_BUF_INIT;
 	e->n_retry = 0;
 	hz_buf_append(&ids, "{", 1);

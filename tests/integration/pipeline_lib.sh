@@ -19,6 +19,8 @@ hz_pipeline_setup() {
 	T_COMMANDS=$(hz_kafka_topic hazard.commands 2)
 	T_TICKETS=$(hz_kafka_topic hazard.tickets 4)
 	T_DEADLETTER=$(hz_kafka_topic hazard.deadletter 2)
+	T_ESCALATIONS=$(hz_kafka_topic hazard.escalations 2)
+	T_RATINGS=$(hz_kafka_topic hazard.ratings 2)
 	MQTT_CLIENT=$(hz_mqtt_client_id hz)
 	HZ_CONF=$(hz_tmp)/hazardd.conf
 	HZ_ESC_LOG=$(hz_tmp)/escalation.log
@@ -47,9 +49,11 @@ kafka.topic.warnings = $T_WARNINGS
 kafka.topic.commands = $T_COMMANDS
 kafka.topic.tickets = $T_TICKETS
 kafka.topic.deadletter = $T_DEADLETTER
+kafka.topic.escalations = $T_ESCALATIONS
+kafka.topic.ratings = $T_RATINGS
 kafka.rdkafka.topic.metadata.refresh.interval.ms = 1000
 CONF
-	export T_DEADLETTER T_READINGS T_STATUS T_REPORTS T_WARNINGS T_COMMANDS T_TICKETS HZ_CONF HZ_ESC_LOG HZ_DLOG MQTT_CLIENT
+	export T_DEADLETTER T_ESCALATIONS T_RATINGS T_READINGS T_STATUS T_REPORTS T_WARNINGS T_COMMANDS T_TICKETS HZ_CONF HZ_ESC_LOG HZ_DLOG MQTT_CLIENT
 }
 
 # hz_pipeline_start: start the daemon and wait until it consumes.

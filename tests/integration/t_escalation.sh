@@ -66,7 +66,7 @@ sleep 1
 hz_assert_eq 1 "$(esc "$SB" town)" "B escalated to town exactly once"
 # outputs: EscalationNotices on the Kafka topic, keyed by ticket; delivered
 # outputs leave the outbox
-hz_kafka_consume hazard.escalations 4 20 -f '%k\n' >"$(hz_tmp)/esc-keys" || hz_fail "fewer than 4 EscalationNotices on hazard.escalations"
+hz_kafka_consume "$T_ESCALATIONS" 4 20 -f '%k\n' >"$(hz_tmp)/esc-keys" || hz_fail "fewer than 4 EscalationNotices on $T_ESCALATIONS"
 grep -qx "$TA_ID" "$(hz_tmp)/esc-keys" || hz_fail "no EscalationNotice keyed by ticket $TA_ID"
 hz_wait_for "[ \"\$(hz_q 'select count(*) from hazard.outbox')\" = 0 ]" 20 "outbox drained"
 hz_stop_daemon

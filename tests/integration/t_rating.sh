@@ -36,6 +36,6 @@ hz_mqtt_pub hazard/v1/warnings "$(warn R2 WARNING_TYPE_CANCEL LEVEL_RED '"R1"' "
 hz_wait_for "[ \"\$(rating $T1)\" = green ]" 10 "$T1 green again after the cancel"
 sleep 2
 hz_assert_eq 3 "$(lines "$T1")" "no rating published without a change"
-KEYS=$(hz_kafka_consume hazard.ratings $((NT + 2)) 20 -f '%k\n') || hz_fail "expected $((NT + 2)) TownRatings on hazard.ratings"
+KEYS=$(hz_kafka_consume "$T_RATINGS" $((NT + 2)) 20 -f '%k\n') || hz_fail "expected $((NT + 2)) TownRatings on hazard.ratings"
 hz_assert_eq 3 "$(printf '%s\n' "$KEYS" | grep -cx "$T1")" "three TownRatings keyed by $T1"
 hz_stop_daemon
