@@ -98,109 +98,109 @@ static enum hz_content_type ct_of(const char *mime)
 	return strcmp(mime, "application/json") ? HZ_CT_PROTOBUF : HZ_CT_JSON;
 }
 
-/* Publish one ticket change to every sink; returns the sinks now waiting. */
-unsigned hz_engine_publish_change(struct hz_engine *e, const struct hz_ticket_event *te,
-			       int64_t outbox_id, unsigned sinks, bool log)
+/* One output to every sink asked for: encoded for each sink's format by
+ * `encode`, with a stable event id; the log line is written when asked
+ * (not again on a re-send). Returns the sinks now waiting: a sink that
+ * could not take it stays waiting and is retried from the outbox after
+ * pipeline.outbox_retry. */
+typedef int (*encode_fn)(const void *obj, enum hz_content_type ct, struct hz_buf *out);
+
+struct output {
+	const void *obj;
+	encode_fn encode;
+	const char *event_id;
+	const char *kafka_topic, *key;
+	const char *mqtt_kind, *mqtt_param;  /* topic: <prefix>/out/<kind>/<param> */
+};
+
+static unsigned publish(struct hz_engine *e, const struct output *o, int64_t outbox_id,
+			unsigned sinks)
 {
 	unsigned waiting = 0;
-	char key[24];
-	snprintf(key, sizeof(key), "%lld", (long long)te->tk.ticket_id);
 	if (sinks & SINK_KAFKA && e->kout) {
 		hz_buf_clear(&e->out);
 		const char *ct = kafka_ct(e);
-		if (hz_codec_encode_ticket_event(te, ct_of(ct), &e->out) == HZ_OK &&
-		    hz_out_kafka_publish(e->kout, e->cfg->kafka_topic_tickets, key, e->out.data,
-					 e->out.len, ct, te->event_id, NULL, (uint64_t)outbox_id) == HZ_OK)
-			waiting |= SINK_KAFKA;
-		else
-			waiting |= SINK_KAFKA; /* retried from the outbox after outbox_retry */
+		if (o->encode(o->obj, ct_of(ct), &e->out) == HZ_OK)
+			hz_out_kafka_publish(e->kout, o->kafka_topic, o->key, e->out.data, e->out.len,
+					     ct, o->event_id, NULL, (uint64_t)outbox_id);
+		waiting |= SINK_KAFKA;
 	}
 	if (sinks & SINK_MQTT && e->mout) {
 		char topic[256];
 		hz_buf_clear(&e->out);
 		const char *ct = mqtt_ct(e);
-		snprintf(topic, sizeof(topic), "%s/out/tickets/%s", e->cfg->mqtt_topic_prefix,
-			 *te->tk.town_code ? te->tk.town_code : "unknown");
-		if (hz_codec_encode_ticket_event(te, ct_of(ct), &e->out) == HZ_OK)
-			hz_out_mqtt_publish(e->mout, topic, e->out.data, e->out.len, ct, te->event_id,
+		snprintf(topic, sizeof(topic), "%s/out/%s/%s", e->cfg->mqtt_topic_prefix, o->mqtt_kind,
+			 *o->mqtt_param ? o->mqtt_param : "unknown");
+		if (o->encode(o->obj, ct_of(ct), &e->out) == HZ_OK)
+			hz_out_mqtt_publish(e->mout, topic, e->out.data, e->out.len, ct, o->event_id,
 					    (uint64_t)outbox_id);
 		waiting |= SINK_MQTT;
 	}
-	if (log) {
-		hz_out_log_format_ticket(te, &e->line);
-		if (hz_out_log_write(e->log, &e->line))
-			hz_warn("could not write the escalation log: %m");
-	}
-	e->st.changes_published++;
 	return waiting;
 }
 
-/* Publish one escalation step; returns the sinks now waiting. */
+static void log_line(struct hz_engine *e)
+{
+	if (hz_out_log_write(e->log, &e->line))
+		hz_warn("could not write the escalation log: %m");
+}
+
+static int enc_ticket(const void *o, enum hz_content_type ct, struct hz_buf *b)
+{
+	return hz_codec_encode_ticket_event(o, ct, b);
+}
+
+static int enc_escalation(const void *o, enum hz_content_type ct, struct hz_buf *b)
+{
+	return hz_codec_encode_escalation(o, ct, b);
+}
+
+static int enc_rating(const void *o, enum hz_content_type ct, struct hz_buf *b)
+{
+	return hz_codec_encode_rating(o, ct, b);
+}
+
+unsigned hz_engine_publish_change(struct hz_engine *e, const struct hz_ticket_event *te,
+				  int64_t outbox_id, unsigned sinks, bool log)
+{
+	char key[24];
+	snprintf(key, sizeof(key), "%lld", (long long)te->tk.ticket_id);
+	struct output o = {te, enc_ticket, te->event_id, e->cfg->kafka_topic_tickets, key,
+			   "tickets", te->tk.town_code};
+	if (log) {
+		hz_out_log_format_ticket(te, &e->line);
+		log_line(e);
+	}
+	e->st.changes_published++;
+	return publish(e, &o, outbox_id, sinks);
+}
+
+/* One escalation step; returns the sinks now waiting. */
 static unsigned publish_escalation(struct hz_engine *e, const struct hz_escalation *esc,
 				   int64_t outbox_id, unsigned sinks, bool log)
 {
-	unsigned waiting = 0;
 	char key[24];
 	snprintf(key, sizeof(key), "%lld", (long long)esc->tk.ticket_id);
-	if (sinks & SINK_KAFKA && e->kout) {
-		hz_buf_clear(&e->out);
-		const char *ct = kafka_ct(e);
-		if (hz_codec_encode_escalation(esc, ct_of(ct), &e->out) == HZ_OK)
-			hz_out_kafka_publish(e->kout, e->cfg->kafka_topic_escalations, key,
-					     e->out.data, e->out.len, ct, esc->event_id, NULL,
-					     (uint64_t)outbox_id);
-		waiting |= SINK_KAFKA;
-	}
-	if (sinks & SINK_MQTT && e->mout) {
-		char topic[256];
-		hz_buf_clear(&e->out);
-		const char *ct = mqtt_ct(e);
-		snprintf(topic, sizeof(topic), "%s/out/escalations/%s", e->cfg->mqtt_topic_prefix,
-			 *esc->org_unit ? esc->org_unit : "unknown");
-		if (hz_codec_encode_escalation(esc, ct_of(ct), &e->out) == HZ_OK)
-			hz_out_mqtt_publish(e->mout, topic, e->out.data, e->out.len, ct, esc->event_id,
-					    (uint64_t)outbox_id);
-		waiting |= SINK_MQTT;
-	}
+	struct output o = {esc, enc_escalation, esc->event_id, e->cfg->kafka_topic_escalations,
+			   key, "escalations", esc->org_unit};
 	if (log) {
 		hz_out_log_format_escalation(esc, &e->line);
-		if (hz_out_log_write(e->log, &e->line))
-			hz_warn("could not write the escalation log: %m");
+		log_line(e);
 	}
-	return waiting;
+	return publish(e, &o, outbox_id, sinks);
 }
 
-/* Publish one town rating change; returns the sinks now waiting. */
+/* One town rating change; returns the sinks now waiting. */
 static unsigned publish_rating(struct hz_engine *e, const struct hz_town_rating *tr,
 			       int64_t outbox_id, unsigned sinks, bool log)
 {
-	unsigned waiting = 0;
-	if (sinks & SINK_KAFKA && e->kout) {
-		hz_buf_clear(&e->out);
-		const char *ct = kafka_ct(e);
-		if (hz_codec_encode_rating(tr, ct_of(ct), &e->out) == HZ_OK)
-			hz_out_kafka_publish(e->kout, e->cfg->kafka_topic_ratings, tr->town_code,
-					     e->out.data, e->out.len, ct, tr->event_id, NULL,
-					     (uint64_t)outbox_id);
-		waiting |= SINK_KAFKA;
-	}
-	if (sinks & SINK_MQTT && e->mout) {
-		char topic[256];
-		hz_buf_clear(&e->out);
-		const char *ct = mqtt_ct(e);
-		snprintf(topic, sizeof(topic), "%s/out/ratings/%s", e->cfg->mqtt_topic_prefix,
-			 tr->town_code);
-		if (hz_codec_encode_rating(tr, ct_of(ct), &e->out) == HZ_OK)
-			hz_out_mqtt_publish(e->mout, topic, e->out.data, e->out.len, ct, tr->event_id,
-					    (uint64_t)outbox_id);
-		waiting |= SINK_MQTT;
-	}
+	struct output o = {tr, enc_rating, tr->event_id, e->cfg->kafka_topic_ratings,
+			   tr->town_code, "ratings", tr->town_code};
 	if (log) {
 		hz_out_log_format_rating(tr, &e->line);
-		if (hz_out_log_write(e->log, &e->line))
-			hz_warn("could not write the escalation log: %m");
+		log_line(e);
 	}
-	return waiting;
+	return publish(e, &o, outbox_id, sinks);
 }
 
 unsigned hz_engine_sinks(const struct hz_engine *e)

@@ -228,10 +228,6 @@ static const char SQL_OPEN[] =
 	"FROM hazard.tickets t WHERE t.episode_key = ANY($1::text[]) "
 	"AND t.state NOT IN ('closed','dismissed') FOR UPDATE";
 
-static const char SQL_IDS[] =
-	"SELECT nextval('hazard.tickets_ticket_id_seq') FROM generate_series(1, $1::int)";
-static const char SQL_OUTBOX_IDS[] =
-	"SELECT nextval('hazard.outbox_id_seq') FROM generate_series(1, $1::int)";
 
 static const char SQL_INSERT_TICKETS[] =
 	"INSERT INTO hazard.tickets (ticket_id, kind, state, level, site_id, town_code, county_code, "
@@ -432,20 +428,6 @@ static int dead_letters(struct hz_batch *b, PGconn *pg, const struct hz_batch_to
 	return run(b, pg, "inserting dead letters", SQL_DEAD, 9, p, err, errlen);
 }
 
-static int fetch_ids(PGconn *pg, const char *sql, size_t n, int64_t *out, char *err,
-		     size_t errlen)
-{
-	char nb[24];
-	snprintf(nb, sizeof(nb), "%zu", n);
-	const char *p[] = {nb};
-	PGresult *res = exec(pg, sql, 1, p);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || (size_t)PQntuples(res) != n)
-		return fail_res(pg, res, "drawing ids", err, errlen);
-	for (size_t i = 0; i < n; i++)
-		out[i] = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
-	PQclear(res);
-	return HZ_OK;
-}
 
 static int ensure_scratch(struct hz_batch *b)
 {
@@ -565,9 +547,10 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 	int64_t *ids = calloc(n_new + b->n_merged + 1, sizeof(*ids));
 	if (!ids)
 		return HZ_ENOMEM;
-	if (n_new && (rc = fetch_ids(pg, SQL_IDS, n_new, ids, err, errlen)))
+	if (n_new && (rc = hz_store_draw_ids(pg, "hazard.tickets_ticket_id_seq", n_new, ids, err, errlen)))
 		goto out;
-	if ((rc = fetch_ids(pg, SQL_OUTBOX_IDS, b->n_merged, ids + n_new, err, errlen)))
+	if ((rc = hz_store_draw_ids(pg, "hazard.outbox_id_seq", b->n_merged, ids + n_new, err,
+				    errlen)))
 		goto out;
 	if ((rc = pipe_begin(b, pg, err, errlen)))
 		goto out;

@@ -149,13 +149,8 @@ static int fire(PGconn *pg, const struct hz_rules *rules, const struct hz_regist
 		hz_pgarr_begin(&a[i]);
 	}
 	/* outbox ids first: the payloads carry them */
-	char nb[24];
-	snprintf(nb, sizeof(nb), "%d", n);
-	const char *p2[] = {nb};
-	PGresult *ids = hz_pg_query(pg, "drawing outbox ids",
-				    "SELECT nextval('hazard.outbox_id_seq') FROM generate_series(1, $1::int)",
-				    1, p2, &rc, err, errlen);
-	if (!ids) {
+	if ((rc = hz_store_draw_ids(pg, "hazard.outbox_id_seq", (size_t)n, outbox_ids, err,
+				    errlen))) {
 		PQclear(res);
 		goto free_rollback;
 	}
@@ -206,14 +201,12 @@ static int fire(PGconn *pg, const struct hz_rules *rules, const struct hz_regist
 			snprintf(esc->reason, sizeof(esc->reason),
 				 "not acknowledged at tier %s in time: escalated to %s",
 				 hz_tier_name(st.from_tier), hz_tier_name(st.to_tier));
-		int64_t oid = strtoll(PQgetvalue(ids, r, 0), NULL, 10);
-		outbox_ids[r] = oid;
+		int64_t oid = outbox_ids[r];
 		hz_buf_clear(&payload);
 		if (hz_codec_encode_escalation(esc, HZ_CT_PROTOBUF, &payload)) {
 			hz_errf(err, errlen, "could not encode the escalation of ticket %lld",
 				(long long)tk->ticket_id);
 			rc = HZ_ERR;
-			PQclear(ids);
 			PQclear(res);
 			goto free_rollback;
 		}
@@ -236,7 +229,6 @@ static int fire(PGconn *pg, const struct hz_rules *rules, const struct hz_regist
 		hz_pgarr_bytea(&a[13], payload.data, payload.len);
 		hz_pgarr_text(&a[14], overdue ? "true" : "false");
 	}
-	PQclear(ids);
 	PQclear(res);
 	const char *p3[15];
 	for (int i = 0; i < 15; i++)
@@ -316,18 +308,13 @@ int hz_expire_warnings(PGconn *pg, const struct hz_escalate_topics *topics, size
 		PQclear(res);
 		return hz_pg_exec(pg, "COMMIT", "COMMIT", err, errlen);
 	}
-	char nb[24];
-	snprintf(nb, sizeof(nb), "%d", n);
-	const char *p2[] = {nb};
-	PGresult *ids = hz_pg_query(pg, "drawing outbox ids",
-				    "SELECT nextval('hazard.outbox_id_seq') FROM generate_series(1, $1::int)",
-				    1, p2, &rc, err, errlen);
 	struct hz_buf a[9], payload = HZ_BUF_INIT;
 	for (int i = 0; i < 9; i++) {
 		a[i] = (struct hz_buf)HZ_BUF_INIT;
 		hz_pgarr_begin(&a[i]);
 	}
-	if (!ids)
+	if ((rc = hz_store_draw_ids(pg, "hazard.outbox_id_seq", (size_t)n, outbox_ids, err,
+				    errlen)))
 		goto out;
 	for (int r = 0; r < n; r++) {
 		struct hz_ticket_event *e = &te[r];
@@ -344,8 +331,7 @@ int hz_expire_warnings(PGconn *pg, const struct hz_escalate_topics *topics, size
 		e->from_state = tk->state;
 		tk->state = HZ_STATE_CLOSED;
 		tk->closed_us = tk->updated_us = now_us;
-		int64_t oid = strtoll(PQgetvalue(ids, r, 0), NULL, 10);
-		outbox_ids[r] = oid;
+		int64_t oid = outbox_ids[r];
 		snprintf(e->event_id, sizeof(e->event_id), "te-%lld", (long long)oid);
 		e->emitted_us = now_us;
 		e->change = "closed";
@@ -383,7 +369,6 @@ int hz_expire_warnings(PGconn *pg, const struct hz_escalate_topics *topics, size
 	if (!rc)
 		*n_out = (size_t)n;
 out:
-	PQclear(ids);
 	PQclear(res);
 	for (int i = 0; i < 9; i++)
 		hz_buf_free(&a[i]);

@@ -2,8 +2,10 @@
  * pgtext.c - array literals and ticket columns (see pgtext.h).
  */
 #include "store/pgtext.h"
+#include "store/pg.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void hz_pgarr_begin(struct hz_buf *a)
@@ -95,4 +97,27 @@ void hz_store_ticket_cols(const PGresult *res, int row, int col, struct hz_ticke
 	copy_col(tk->county_code, sizeof(tk->county_code), res, row, col + 7);
 	copy_col(tk->hazard_type, sizeof(tk->hazard_type), res, row, col + 8);
 	copy_col(tk->device_id, sizeof(tk->device_id), res, row, col + 9);
+}
+
+int hz_store_draw_ids(PGconn *pg, const char *sequence, size_t n, int64_t *out, char *err,
+		      size_t errlen)
+{
+	char nb[24];
+	int rc;
+	snprintf(nb, sizeof(nb), "%zu", n);
+	const char *p[] = {sequence, nb};
+	PGresult *res = hz_pg_query(pg, "drawing ids",
+				    "SELECT nextval($1::regclass) FROM generate_series(1, $2::int)", 2,
+				    p, &rc, err, errlen);
+	if (!res)
+		return rc;
+	if ((size_t)PQntuples(res) != n) {
+		PQclear(res);
+		hz_errf(err, errlen, "drawing ids: expected %zu rows", n);
+		return HZ_ERR;
+	}
+	for (size_t i = 0; i < n; i++)
+		out[i] = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
+	PQclear(res);
+	return HZ_OK;
 }

@@ -23,6 +23,12 @@ void hz_pgarr_bytea(struct hz_buf *a, const void *p, size_t n);
 /* NUL-terminate and return the literal, borrowed until the buffer changes. */
 const char *hz_pgarr_end(struct hz_buf *a);
 
+/* Draw n values from `sequence` (e.g. "hazard.outbox_id_seq") into out,
+ * so rows can be encoded with their ids before they are inserted.
+ * Returns HZ_OK, HZ_ETRANSIENT or HZ_ERR with err set. */
+int hz_store_draw_ids(PGconn *pg, const char *sequence, size_t n, int64_t *out, char *err,
+		      size_t errlen);
+
 /* Read kind, state, level, tier, mode, site_id, town_code, county_code,
  * hazard_type and device_id from ten consecutive columns starting at
  * `col` (text columns NULL-coalesced to ""). */

@@ -107,22 +107,15 @@ int hz_rating_update(PGconn *pg, const struct hz_rules *rules, const char *mqtt_
 		PQclear(res);
 		return hz_pg_exec(pg, "COMMIT", "COMMIT", err, errlen);
 	}
-	char nb[24];
-	snprintf(nb, sizeof(nb), "%zu", n);
-	const char *p1[] = {nb};
-	PGresult *ids = hz_pg_query(pg, "drawing outbox ids",
-				    "SELECT nextval('hazard.outbox_id_seq') FROM generate_series(1, $1::int)",
-				    1, p1, &rc, err, errlen);
 	struct hz_buf a[9], payload = HZ_BUF_INIT;
 	for (int i = 0; i < 9; i++) {
 		a[i] = (struct hz_buf)HZ_BUF_INIT;
 		hz_pgarr_begin(&a[i]);
 	}
-	if (!ids)
+	if ((rc = hz_store_draw_ids(pg, "hazard.outbox_id_seq", n, outbox_ids, err, errlen)))
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct hz_town_rating *tr = &out[i];
-		outbox_ids[i] = strtoll(PQgetvalue(ids, (int)i, 0), NULL, 10);
 		hz_buf_clear(&payload);
 		if (hz_codec_encode_rating(tr, HZ_CT_PROTOBUF, &payload)) {
 			hz_errf(err, errlen, "could not encode the rating of %s", tr->town_code);
@@ -154,7 +147,6 @@ int hz_rating_update(PGconn *pg, const struct hz_rules *rules, const char *mqtt_
 		*n_out = n;
 out:
 	free(cnt);
-	PQclear(ids);
 	PQclear(res);
 	for (int i = 0; i < 9; i++)
 		hz_buf_free(&a[i]);
