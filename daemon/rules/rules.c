@@ -626,8 +626,21 @@ static size_t eval_status(const struct hz_rules *rs, const struct hz_event *ev,
 	case HZ_DEV_LOW_BATTERY:
 		what = "device_low_battery";
 		break;
+	case HZ_DEV_RESTORED: {
+		/* the device says it is well again: its fault tickets close */
+		static const char *const faults[] = {"device_fault", "device_tamper",
+						     "device_low_battery"};
+		size_t n = 0;
+		for (size_t i = 0; i < HZ_ARRAY_LEN(faults) && n < max; i++) {
+			char reason[HZ_REASON_MAX];
+			snprintf(reason, sizeof(reason), "device %s restored", ev->device_id);
+			hz_rules_fault_intent(rs, ev, faults[i], reason, &out[n]);
+			out[n++].op = HZ_OP_CLOSE;
+		}
+		return n;
+	}
 	default:
-		return 0; /* heartbeat, restored: clearing is the escalation engine's */
+		return 0; /* heartbeats: silence detection is not built yet */
 	}
 	char reason[HZ_REASON_MAX];
 	snprintf(reason, sizeof(reason), "device %s reported %s%s%.100s", ev->device_id, what + 7,

@@ -87,4 +87,8 @@ if hz_kafka_consume "$T_DEADLETTER" $((N + 2)) 4 -f '%o\n' >/dev/null; then
 $(hz_kafka_consume "$T_DEADLETTER" 100 4 -f '%p %o %h\n' || true)"
 fi
 hz_wait_for "[ \"\$(hz_q \"select count(*) from hazard.outbox where kind = 'deadletter'\")\" = 0 ]" 20 "dead-letter outbox rows deleted after delivery"
+# the device reports it is well again: its fault ticket closes, with the reason
+hz_mqtt_pub "hazard/v1/status/$DEV" "{\"eventId\":\"rs-1\",\"observedAt\":\"$(date -u +%FT%TZ)\",\"deviceId\":\"$DEV\",\"state\":\"DEVICE_STATE_RESTORED\"}"
+hz_wait_for "[ \"\$(hz_q \"select state from hazard.tickets where device_id='$DEV' and kind='fault'\")\" = closed ]" 20 "the fault ticket closed on restore"
+hz_assert_eq "closed|device $DEV restored" "$(hz_q "select h.to_state || '|' || h.reason from hazard.ticket_history h join hazard.tickets t using (ticket_id) where t.device_id='$DEV' and t.kind='fault' order by h.seq desc limit 1")" "the restore in the history"
 hz_stop_daemon

@@ -143,6 +143,12 @@ static void test_status_and_fault(void **state)
 	assert_int_equal(in[0].level, HZ_LEVEL_ORANGE); /* defaults.fault_level */
 	ev.u.status.state = HZ_DEV_HEARTBEAT;
 	assert_int_equal(hz_rules_eval(rules, &ev, in, 2), 0);
+	/* restored: close intents for each fault episode of the device */
+	struct hz_intent many[4];
+	ev.u.status.state = HZ_DEV_RESTORED;
+	assert_int_equal(hz_rules_eval(rules, &ev, many, 4), 3);
+	assert_int_equal(many[1].op, HZ_OP_CLOSE);
+	assert_string_equal(many[1].episode_key, "S-LOW|device_tamper|D-SMK");
 	hz_rules_fault_intent(rules, &ev, "device_fault", "NaN", &in[0]);
 	assert_int_equal(in[0].kind, HZ_KIND_FAULT);
 	assert_string_equal(in[0].episode_key, "S-LOW|device_fault|D-SMK");
