@@ -128,32 +128,22 @@ static int fire(PGconn *pg, const struct hz_rules *rules, const struct hz_regist
 		int64_t *outbox_ids, size_t *n_out, char *err, size_t errlen)
 {
 	*n_out = 0;
-	int rc = hz_pg_exec(pg, "BEGIN", "BEGIN", err, errlen);
-	if (rc)
-		return rc;
-	char lim[24];
-	snprintf(lim, sizeof(lim), "%zu", max);
-	const char *p1[] = {lim};
-	PGresult *res = hz_pg_query(pg, "claiming due escalation timers", SQL_DUE, 1, p1, &rc, err,
-				    errlen);
+	int rc;
+	PGresult *res = hz_store_claim(pg, "claiming due escalation timers", SQL_DUE, max, &rc, err,
+				       errlen);
 	if (!res)
-		goto rollback;
+		return rc;
 	int n = PQntuples(res);
 	if (n == 0) {
 		PQclear(res);
 		return hz_pg_exec(pg, "COMMIT", "COMMIT", err, errlen);
 	}
 	struct hz_buf a[15], payload = HZ_BUF_INIT;
-	for (int i = 0; i < 15; i++) {
-		a[i] = (struct hz_buf)HZ_BUF_INIT;
-		hz_pgarr_begin(&a[i]);
-	}
+	hz_pgarr_begin_all(a, 15);
 	/* outbox ids first: the payloads carry them */
 	if ((rc = hz_store_draw_ids(pg, "hazard.outbox_id_seq", (size_t)n, outbox_ids, err,
-				    errlen))) {
-		PQclear(res);
-		goto free_rollback;
-	}
+				    errlen)))
+		goto fail;
 	for (int r = 0; r < n; r++) {
 		struct hz_escalation *esc = &out[r];
 		memset(esc, 0, sizeof(*esc));
@@ -207,8 +197,7 @@ static int fire(PGconn *pg, const struct hz_rules *rules, const struct hz_regist
 			hz_errf(err, errlen, "could not encode the escalation of ticket %lld",
 				(long long)tk->ticket_id);
 			rc = HZ_ERR;
-			PQclear(res);
-			goto free_rollback;
+			goto fail;
 		}
 		char topic[256];
 		snprintf(topic, sizeof(topic), "%s/out/escalations/%s", topics->mqtt_prefix,
@@ -229,29 +218,18 @@ static int fire(PGconn *pg, const struct hz_rules *rules, const struct hz_regist
 		hz_pgarr_bytea(&a[13], payload.data, payload.len);
 		hz_pgarr_text(&a[14], overdue ? "true" : "false");
 	}
-	PQclear(res);
-	const char *p3[15];
-	for (int i = 0; i < 15; i++)
-		p3[i] = hz_pgarr_end(&a[i]);
-	res = PQexecParams(pg, SQL_STEP, 15, NULL, p3, NULL, NULL, 0);
-	rc = hz_pg_check(pg, res, PGRES_COMMAND_OK, "recording escalations", err, errlen);
-	PQclear(res);
-	if (rc)
-		goto free_rollback;
-	rc = hz_pg_exec(pg, "COMMIT", "COMMIT", err, errlen);
+	rc = hz_store_write_commit(pg, "recording escalations", SQL_STEP, a, 15, NULL, 0, err,
+				   errlen);
 	if (rc == HZ_OK)
 		*n_out = (size_t)n;
-	for (int i = 0; i < 15; i++)
-		hz_buf_free(&a[i]);
+	goto out;
+fail:
+	hz_pg_rollback(pg);
+out:
+	PQclear(res);
+	hz_pgarr_free_all(a, 15);
 	hz_buf_free(&payload);
 	return rc;
-free_rollback:
-	for (int i = 0; i < 15; i++)
-		hz_buf_free(&a[i]);
-	hz_buf_free(&payload);
-rollback:
-	hz_pg_rollback(pg);
-	return rc ? rc : HZ_ERR;
 }
 
 int hz_escalate_fire(PGconn *pg, const struct hz_rules *rules, const struct hz_registry *reg,
@@ -291,31 +269,21 @@ int hz_expire_warnings(PGconn *pg, const struct hz_escalate_topics *topics, size
 		       size_t errlen)
 {
 	*n_out = 0;
-	int rc = hz_pg_exec(pg, "BEGIN", "BEGIN", err, errlen);
-	if (rc)
+	int rc;
+	PGresult *res = hz_store_claim(pg, "claiming expired warnings", SQL_EXPIRED, max, &rc, err,
+				       errlen);
+	if (!res)
 		return rc;
-	char lim[24];
-	snprintf(lim, sizeof(lim), "%zu", max);
-	const char *p1[] = {lim};
-	PGresult *res = hz_pg_query(pg, "claiming expired warnings", SQL_EXPIRED, 1, p1, &rc, err,
-				    errlen);
-	if (!res) {
-		hz_pg_rollback(pg);
-		return rc;
-	}
 	int n = PQntuples(res);
 	if (n == 0) {
 		PQclear(res);
 		return hz_pg_exec(pg, "COMMIT", "COMMIT", err, errlen);
 	}
 	struct hz_buf a[9], payload = HZ_BUF_INIT;
-	for (int i = 0; i < 9; i++) {
-		a[i] = (struct hz_buf)HZ_BUF_INIT;
-		hz_pgarr_begin(&a[i]);
-	}
+	hz_pgarr_begin_all(a, 9);
 	if ((rc = hz_store_draw_ids(pg, "hazard.outbox_id_seq", (size_t)n, outbox_ids, err,
 				    errlen)))
-		goto out;
+		goto fail;
 	for (int r = 0; r < n; r++) {
 		struct hz_ticket_event *e = &te[r];
 		memset(e, 0, sizeof(*e));
@@ -343,7 +311,7 @@ int hz_expire_warnings(PGconn *pg, const struct hz_escalate_topics *topics, size
 			hz_errf(err, errlen, "could not encode the closing of ticket %lld",
 				(long long)tk->ticket_id);
 			rc = HZ_ERR;
-			goto out;
+			goto fail;
 		}
 		char topic[256];
 		snprintf(topic, sizeof(topic), "%s/out/tickets/%s", topics->mqtt_prefix,
@@ -358,23 +326,17 @@ int hz_expire_warnings(PGconn *pg, const struct hz_escalate_topics *topics, size
 		hz_pgarr_text(&a[7], topics->kafka_tickets);
 		hz_pgarr_bytea(&a[8], payload.data, payload.len);
 	}
-	const char *p3[9];
-	for (int i = 0; i < 9; i++)
-		p3[i] = hz_pgarr_end(&a[i]);
-	PGresult *w = PQexecParams(pg, SQL_CLOSE_EXPIRED, 9, NULL, p3, NULL, NULL, 0);
-	rc = hz_pg_check(pg, w, PGRES_COMMAND_OK, "closing expired warnings", err, errlen);
-	PQclear(w);
-	if (!rc)
-		rc = hz_pg_exec(pg, "COMMIT", "COMMIT", err, errlen);
+	rc = hz_store_write_commit(pg, "closing expired warnings", SQL_CLOSE_EXPIRED, a, 9, NULL, 0,
+				   err, errlen);
 	if (!rc)
 		*n_out = (size_t)n;
+	goto out;
+fail:
+	hz_pg_rollback(pg);
 out:
 	PQclear(res);
-	for (int i = 0; i < 9; i++)
-		hz_buf_free(&a[i]);
+	hz_pgarr_free_all(a, 9);
 	hz_buf_free(&payload);
-	if (rc)
-		hz_pg_rollback(pg);
 	return rc;
 }
 

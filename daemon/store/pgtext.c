@@ -121,3 +121,55 @@ int hz_store_draw_ids(PGconn *pg, const char *sequence, size_t n, int64_t *out, 
 	PQclear(res);
 	return HZ_OK;
 }
+
+void hz_pgarr_begin_all(struct hz_buf *a, int n)
+{
+	for (int i = 0; i < n; i++) {
+		a[i] = (struct hz_buf)HZ_BUF_INIT;
+		hz_pgarr_begin(&a[i]);
+	}
+}
+
+void hz_pgarr_free_all(struct hz_buf *a, int n)
+{
+	for (int i = 0; i < n; i++)
+		hz_buf_free(&a[i]);
+}
+
+PGresult *hz_store_claim(PGconn *pg, const char *what, const char *sql, size_t max, int *rc,
+			 char *err, size_t errlen)
+{
+	*rc = hz_pg_exec(pg, "BEGIN", "BEGIN", err, errlen);
+	if (*rc)
+		return NULL;
+	char lim[24];
+	snprintf(lim, sizeof(lim), "%zu", max);
+	const char *p[] = {lim};
+	PGresult *res = hz_pg_query(pg, what, sql, 1, p, rc, err, errlen);
+	if (!res)
+		hz_pg_rollback(pg);
+	return res;
+}
+
+int hz_store_write_commit(PGconn *pg, const char *what, const char *sql, struct hz_buf *a,
+			  int n, const char *const *extra, int n_extra, char *err, size_t errlen)
+{
+	const char *p[32];
+	if (n + n_extra > (int)(sizeof(p) / sizeof(p[0]))) {
+		hz_errf(err, errlen, "%s: too many parameters", what);
+		hz_pg_rollback(pg);
+		return HZ_ERR;
+	}
+	for (int i = 0; i < n; i++)
+		p[i] = hz_pgarr_end(&a[i]);
+	for (int i = 0; i < n_extra; i++)
+		p[n + i] = extra[i];
+	PGresult *res = PQexecParams(pg, sql, n + n_extra, NULL, p, NULL, NULL, 0);
+	int rc = hz_pg_check(pg, res, PGRES_COMMAND_OK, what, err, errlen);
+	PQclear(res);
+	if (!rc)
+		rc = hz_pg_exec(pg, "COMMIT", "COMMIT", err, errlen);
+	if (rc)
+		hz_pg_rollback(pg);
+	return rc;
+}

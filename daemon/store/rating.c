@@ -108,19 +108,16 @@ int hz_rating_update(PGconn *pg, const struct hz_rules *rules, const char *mqtt_
 		return hz_pg_exec(pg, "COMMIT", "COMMIT", err, errlen);
 	}
 	struct hz_buf a[9], payload = HZ_BUF_INIT;
-	for (int i = 0; i < 9; i++) {
-		a[i] = (struct hz_buf)HZ_BUF_INIT;
-		hz_pgarr_begin(&a[i]);
-	}
+	hz_pgarr_begin_all(a, 9);
 	if ((rc = hz_store_draw_ids(pg, "hazard.outbox_id_seq", n, outbox_ids, err, errlen)))
-		goto out;
+		goto fail;
 	for (size_t i = 0; i < n; i++) {
 		struct hz_town_rating *tr = &out[i];
 		hz_buf_clear(&payload);
 		if (hz_codec_encode_rating(tr, HZ_CT_PROTOBUF, &payload)) {
 			hz_errf(err, errlen, "could not encode the rating of %s", tr->town_code);
 			rc = HZ_ERR;
-			goto out;
+			goto fail;
 		}
 		char topic[256];
 		snprintf(topic, sizeof(topic), "%s/out/ratings/%s", mqtt_prefix, tr->town_code);
@@ -134,24 +131,18 @@ int hz_rating_update(PGconn *pg, const struct hz_rules *rules, const char *mqtt_
 		hz_pgarr_text(&a[7], topic);
 		hz_pgarr_bytea(&a[8], payload.data, payload.len);
 	}
-	const char *p2[10];
-	for (int i = 0; i < 9; i++)
-		p2[i] = hz_pgarr_end(&a[i]);
-	p2[9] = kafka_topic;
-	PGresult *w = PQexecParams(pg, SQL_RECORD, 10, NULL, p2, NULL, NULL, 0);
-	rc = hz_pg_check(pg, w, PGRES_COMMAND_OK, "recording town ratings", err, errlen);
-	PQclear(w);
-	if (!rc)
-		rc = hz_pg_exec(pg, "COMMIT", "COMMIT", err, errlen);
+	const char *extra[] = {kafka_topic};
+	rc = hz_store_write_commit(pg, "recording town ratings", SQL_RECORD, a, 9, extra, 1, err,
+				   errlen);
 	if (!rc)
 		*n_out = n;
+	goto out;
+fail:
+	hz_pg_rollback(pg);
 out:
 	free(cnt);
 	PQclear(res);
-	for (int i = 0; i < 9; i++)
-		hz_buf_free(&a[i]);
+	hz_pgarr_free_all(a, 9);
 	hz_buf_free(&payload);
-	if (rc)
-		hz_pg_rollback(pg);
 	return rc;
 }
