@@ -83,8 +83,19 @@ static int load_registry(struct hz_engine *e, char *err, size_t errlen)
 	hz_registry_stats(reg, &st);
 	hz_info("registry version %lld loaded: %zu org units, %zu sites, %zu devices (%zu KiB)",
 		(long long)st.version, st.orgs, st.sites, st.devices, st.bytes / 1024);
+	/* the write gate is keyed by device pointers of the old snapshot */
+	struct hz_seen *seen = hz_seen_new(st.devices);
+	if (!seen) {
+		hz_registry_destroy(reg);
+		hz_errf(err, errlen, "out of memory");
+		return HZ_ENOMEM;
+	}
+	hz_seen_destroy(e->seen);
+	e->seen = seen;
 	hz_registry_destroy(e->reg);
 	e->reg = reg;
+	if (hz_rules_offline_shortest(e->rules) && (rc = hz_offline_seed(e->pg, err, errlen)))
+		return rc;
 	return HZ_OK;
 }
 
@@ -236,6 +247,10 @@ static void process_one(struct hz_engine *e, const struct hz_msg *m, int64_t now
 			return;
 		}
 		ev.site = ev.dev->site;
+		/* heard from, whatever it said: it is not silent */
+		if (hz_seen_due(e->seen, ev.dev, hz_mono_us(),
+				hz_seen_gate(hz_rules_offline_shortest(e->rules))))
+			hz_batch_add_seen(e->batch, ev.dev->device_id);
 		if (*ev.site_id && strcmp(ev.site_id, ev.site->site_id)) {
 			dead(e, m, ev.event_id, "device \"%s\" belongs to site \"%s\", not \"%.64s\"",
 			     ev.device_id, ev.site->site_id, ev.site_id);
@@ -290,7 +305,7 @@ static void process_one(struct hz_engine *e, const struct hz_msg *m, int64_t now
 			return;
 		}
 	}
-	size_t n = hz_rules_eval(e->rules, &ev, e->intents, HZ_ARRAY_LEN(e->intents));
+	size_t n = hz_rules_eval_cond(e->rules, e->cond, &ev, e->intents, HZ_ARRAY_LEN(e->intents));
 	add_intents(e, e->intents, n);
 }
 
@@ -356,8 +371,19 @@ static void poll_batch(struct hz_engine *e)
 	e->held = e->n_msgs > 0;
 	if (e->held) {
 		hz_batch_reset(e->batch);
+		hz_cond_begin(e->cond, e->n_msgs);
 		build(e, 0, e->n_msgs);
 	}
+}
+
+/* Build messages [from, to) again from the condition state before them:
+ * a batch built twice must not count its events twice. */
+static void rebuild(struct hz_engine *e, size_t from, size_t to)
+{
+	hz_cond_rollback(e->cond);
+	hz_batch_reset(e->batch);
+	hz_cond_begin(e->cond, to - from);
+	build(e, from, to);
 }
 
 /* Delivered outbox rows ride along with the next batch, or go alone
@@ -382,6 +408,41 @@ static void flush_done(struct hz_engine *e)
 	hz_batch_reset(e->batch);
 }
 
+/* Device silence: a timer in PostgreSQL like the escalation deadlines
+ * (store/offline.h); its intents commit as a batch of their own, between
+ * input batches, and publish like any ticket change. */
+void hz_engine_scan_offline(struct hz_engine *e)
+{
+	int64_t now = hz_mono_us();
+	if (now < e->offline_at || e->held || !hz_rules_offline_shortest(e->rules) ||
+	    !hz_engine_pg_ready(e))
+		return;
+	e->offline_at = now + e->rules->offline.scan_us;
+	char err[512];
+	size_t found = 0;
+	hz_batch_reset(e->batch);
+	int rc = hz_offline_scan(e->pg, e->rules, e->reg, e->batch, 256, &found, err, sizeof(err));
+	if (rc == HZ_OK && found)
+		rc = hz_batch_commit(e->batch, e->pg, topics(e), err, sizeof(err));
+	if (rc) {
+		hz_warn("device silence not checked, will retry: %s", err);
+		if (PQstatus(e->pg) != CONNECTION_OK)
+			hz_engine_pg_lost(e, err);
+		hz_batch_reset(e->batch);
+		return;
+	}
+	size_t n;
+	const struct hz_change *c = hz_batch_changes(e->batch, &n);
+	for (size_t i = 0; i < n; i++)
+		hz_engine_pend_add(e, c[i].outbox_id,
+				   hz_engine_publish_change(e, &c[i].te, c[i].outbox_id,
+							    hz_engine_sinks(e), true));
+	e->st.offline_changes += n;
+	hz_batch_reset(e->batch);
+	if (found >= 256)
+		e->offline_at = now; /* more to do: look again */
+}
+
 static void release_sources(struct hz_engine *e, bool committed)
 {
 	if (e->kin && e->n_kafka_msgs)
@@ -399,6 +460,7 @@ static void after_commit(struct hz_engine *e)
 	if (hz_batch_count_dead(e->batch) || e->st.poison_hunts)
 		hz_engine_publish_dead_letters(e);
 	release_sources(e, true);
+	hz_cond_commit(e->cond);
 	e->st.messages += e->n_msgs;
 	e->st.batches++;
 	e->n_msgs = e->n_kafka_msgs = 0;
@@ -418,12 +480,14 @@ static int poison_hunt(struct hz_engine *e)
 	hz_warn("the database refused a batch of %zu messages: committing them one by one",
 		e->n_msgs);
 	for (size_t i = 0; i < e->n_msgs; i++) {
-		hz_batch_reset(e->batch);
+		rebuild(e, i, i + 1);
 		if (i == 0)
 			add_done(e);
-		build(e, i, i + 1);
 		int rc = hz_batch_commit(e->batch, e->pg, topics(e), err, sizeof(err));
 		if (rc == HZ_ERR) {
+			/* its condition changes go with it: it is only a dead letter */
+			hz_cond_rollback(e->cond);
+			hz_cond_begin(e->cond, 1);
 			hz_batch_reset(e->batch);
 			if (i == 0)
 				add_done(e);
@@ -432,12 +496,12 @@ static int poison_hunt(struct hz_engine *e)
 			rc = hz_batch_commit(e->batch, e->pg, topics(e), err, sizeof(err));
 		}
 		if (rc) {
-			/* transient now, or even the dead letter is refused: start
-			 * over with the whole batch later */
-			hz_batch_reset(e->batch);
-			build(e, 0, e->n_msgs);
+			/* transient now, or even the dead letter is refused: the
+			 * messages before i are committed; retry the rest later */
+			rebuild(e, i, e->n_msgs);
 			return rc;
 		}
+		hz_cond_commit(e->cond);
 		size_t n;
 		const struct hz_change *c = hz_batch_changes(e->batch, &n);
 		for (size_t k = 0; k < n; k++)
@@ -455,8 +519,7 @@ static void commit(struct hz_engine *e)
 		hz_err("out of memory building a batch of %zu messages: retrying it", e->n_msgs);
 		struct timespec ts = {0, 100 * 1000 * 1000};
 		nanosleep(&ts, NULL);
-		hz_batch_reset(e->batch);
-		build(e, 0, e->n_msgs);
+		rebuild(e, 0, e->n_msgs);
 		return;
 	}
 	if (!hz_engine_pg_ready(e))
@@ -514,6 +577,8 @@ static void reload_rules(struct hz_engine *e)
 	}
 	hz_rules_destroy(e->rules);
 	e->rules = r;
+	/* condition state is kept by rule name: a rule that stays keeps its
+	 * devices' state, one that goes leaves records nobody reads */
 	hz_info("rules reloaded from %s: %zu threshold rules", e->cfg->rules_file, r->n_rule);
 }
 
@@ -545,6 +610,7 @@ int hz_engine_run(struct hz_engine *e, volatile sig_atomic_t *stop, volatile sig
 		if (!e->held) {
 			hz_engine_fire_timers(e);
 			hz_engine_update_ratings(e);
+			hz_engine_scan_offline(e);
 			hz_engine_retry_outputs(e);
 			flush_done(e);
 			check_registry(e);
@@ -597,7 +663,8 @@ struct hz_engine *hz_engine_new(const struct hz_config *cfg, char *err, size_t e
 	e->batch = hz_batch_new((size_t)cfg->batch_max);
 	e->arena = hz_arena_new(e->lim.arena_per_msg + 64 * 1024);
 	e->msgs = calloc((size_t)cfg->batch_max, sizeof(*e->msgs));
-	if (!e->batch || !e->arena || !e->msgs) {
+	e->cond = hz_cond_new();
+	if (!e->batch || !e->arena || !e->msgs || !e->cond) {
 		hz_errf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -711,6 +778,8 @@ void hz_engine_destroy(struct hz_engine *e)
 	hz_arena_destroy(e->arena);
 	hz_registry_destroy(e->reg);
 	hz_rules_destroy(e->rules);
+	hz_cond_destroy(e->cond);
+	hz_seen_destroy(e->seen);
 	if (e->pg)
 		PQfinish(e->pg);
 	free(e->msgs);

@@ -20,6 +20,9 @@
 #include "out/out_mqtt.h"
 #include "registry/registry.h"
 #include "rules/rules.h"
+#include "rules/cond.h"
+#include "core/seen.h"
+#include "store/offline.h"
 #include "store/batch.h"
 #include "store/escalate.h"
 #include "store/rating.h"
@@ -46,6 +49,9 @@ struct hz_engine {
 	struct hz_registry *reg;
 	int64_t reg_check_at;
 	struct hz_rules *rules;
+	struct hz_cond *cond;   /* condition state (hysteresis, windows, knocks) */
+	struct hz_seen *seen;   /* device_seen write gate; rebuilt with the registry */
+	int64_t offline_at;     /* next silence scan (monotonic) */
 
 	struct hz_in_kafka *kin;
 	struct hz_in_mqtt *min;
@@ -103,5 +109,6 @@ void hz_engine_serve_outputs(struct hz_engine *e);
 void hz_engine_retry_outputs(struct hz_engine *e);
 void hz_engine_fire_timers(struct hz_engine *e);
 void hz_engine_update_ratings(struct hz_engine *e);
+void hz_engine_scan_offline(struct hz_engine *e);
 
 #endif

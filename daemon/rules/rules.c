@@ -6,6 +6,7 @@
  * most readings match no threshold and produce nothing.
  */
 #include "rules/rules.h"
+#include "rules/cond.h"
 #include "rules/yaml_tree.h"
 #include "registry/registry.h"
 #include "core/config.h"
@@ -124,6 +125,164 @@ static int get_duration(struct ctx *c, const struct hz_ynode *n, int64_t *us)
 	return 0;
 }
 
+static int get_bool(struct ctx *c, const struct hz_ynode *n, bool *out)
+{
+	if (n->type != HZ_Y_SCALAR || (strcmp(n->scalar, "true") && strcmp(n->scalar, "false")))
+		return bad(c, n, "%s: expected true or false", n->key ? n->key : "value");
+	*out = !strcmp(n->scalar, "true");
+	return 0;
+}
+
+static int get_count(struct ctx *c, const struct hz_ynode *n, int lo, int hi, int *out)
+{
+	double v = 0;
+	if (get_double(c, n, &v))
+		return -1;
+	if (v != (int)v || v < lo || v > hi)
+		return bad(c, n, "%s: expected a whole number from %d to %d", n->key, lo, hi);
+	*out = (int)v;
+	return 0;
+}
+
+/* A name or a list of names: "kind: x" or "kind: [x, y]". */
+static int get_match(struct ctx *c, const struct hz_ynode *n, struct hz_match *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (n->type == HZ_Y_SCALAR)
+		return copy_str(c, n, m->v[m->n++], sizeof(m->v[0]));
+	if (n->type != HZ_Y_SEQ)
+		return bad(c, n, "%s: expected a name or a list of names", n->key);
+	for (const struct hz_ynode *i = n->child; i; i = i->next) {
+		if (m->n == HZ_MATCH_MAX)
+			return bad(c, i, "%s: at most %d names", n->key, HZ_MATCH_MAX);
+		if (copy_str(c, i, m->v[m->n], sizeof(m->v[0])))
+			return -1;
+		m->n++;
+	}
+	if (!m->n)
+		return bad(c, n, "%s: an empty list matches nothing", n->key);
+	return 0;
+}
+
+static bool match_one(const struct hz_match *m, const char *s)
+{
+	if (!m->n)
+		return true;
+	for (int i = 0; i < m->n; i++)
+		if (!strcmp(m->v[i], s))
+			return true;
+	return false;
+}
+
+static bool match_org(const struct hz_match *m, const struct hz_org_unit *o)
+{
+	if (!m->n)
+		return true;
+	for (; o; o = o->parent)
+		for (int i = 0; i < m->n; i++)
+			if (!strcmp(m->v[i], o->code))
+				return true;
+	return false;
+}
+
+/* rise: {by: 8, within: 60s, level: orange} */
+static int parse_rise(struct ctx *c, const struct hz_ynode *m, struct hz_rule *r)
+{
+	if (m->type != HZ_Y_MAP)
+		return bad(c, m, "rise: expected a map (by, within, level)");
+	int v = 0;
+	for (const struct hz_ynode *f = m->child; f; f = f->next) {
+		if (!strcmp(f->key, "by"))
+			get_double(c, f, &r->rise.by);
+		else if (!strcmp(f->key, "within"))
+			get_duration(c, f, &r->rise.within_us);
+		else if (!strcmp(f->key, "level") && !get_enum(c, f, parse_level, "level", &v))
+			r->rise.level = (enum hz_level)v;
+		else if (strcmp(f->key, "level"))
+			bad(c, f, "unknown setting \"%s\" in rise (by, within, level)", f->key);
+	}
+	if (!c->failed && (r->rise.by <= 0 || r->rise.within_us <= 0 || !r->rise.level))
+		return bad(c, m, "rise needs by > 0, within > 0 and a level");
+	return c->failed ? -1 : 0;
+}
+
+/* window: {count: 3, within: 10m, per: device|site} */
+static int parse_window(struct ctx *c, const struct hz_ynode *m, struct hz_rule *r)
+{
+	if (m->type != HZ_Y_MAP)
+		return bad(c, m, "window: expected a map (count, within, per)");
+	for (const struct hz_ynode *f = m->child; f; f = f->next) {
+		if (!strcmp(f->key, "count")) {
+			get_count(c, f, 2, HZ_RING, &r->window.count);
+		} else if (!strcmp(f->key, "within")) {
+			get_duration(c, f, &r->window.within_us);
+		} else if (!strcmp(f->key, "per")) {
+			if (f->type != HZ_Y_SCALAR ||
+			    (strcmp(f->scalar, "device") && strcmp(f->scalar, "site")))
+				bad(c, f, "per: expected device or site");
+			else
+				r->window.per_site = !strcmp(f->scalar, "site");
+		} else {
+			bad(c, f, "unknown setting \"%s\" in window (count, within, per)", f->key);
+		}
+	}
+	if (!c->failed && (!r->window.count || r->window.within_us <= 0))
+		return bad(c, m, "window needs count and within");
+	return c->failed ? -1 : 0;
+}
+
+/* confirm: {devices: 2, within: 2m, level: red, group: fire} */
+static int parse_confirm(struct ctx *c, const struct hz_ynode *m, struct hz_rule *r)
+{
+	if (m->type != HZ_Y_MAP)
+		return bad(c, m, "confirm: expected a map (devices, within, level, group)");
+	int v = 0;
+	for (const struct hz_ynode *f = m->child; f; f = f->next) {
+		if (!strcmp(f->key, "devices"))
+			get_count(c, f, 2, HZ_RING, &r->confirm.devices);
+		else if (!strcmp(f->key, "within"))
+			get_duration(c, f, &r->confirm.within_us);
+		else if (!strcmp(f->key, "group"))
+			copy_str(c, f, r->confirm.group, sizeof(r->confirm.group));
+		else if (!strcmp(f->key, "level") && !get_enum(c, f, parse_level, "level", &v))
+			r->confirm.level = (enum hz_level)v;
+		else if (strcmp(f->key, "level"))
+			bad(c, f, "unknown setting \"%s\" in confirm (devices, within, level, group)",
+			    f->key);
+	}
+	if (!c->failed && (!r->confirm.devices || r->confirm.within_us <= 0))
+		return bad(c, m, "confirm needs devices and within");
+	return c->failed ? -1 : 0;
+}
+
+/* flapping: {clears: 3, within: 10m}; clears 0 turns it off */
+static int parse_flap(struct ctx *c, const struct hz_ynode *m, int *clears, int64_t *within)
+{
+	if (m->type != HZ_Y_MAP)
+		return bad(c, m, "flapping: expected a map (clears, within)");
+	for (const struct hz_ynode *f = m->child; f; f = f->next) {
+		if (!strcmp(f->key, "clears"))
+			get_count(c, f, 0, HZ_RING - 1, clears);
+		else if (!strcmp(f->key, "within"))
+			get_duration(c, f, within);
+		else
+			bad(c, f, "unknown setting \"%s\" in flapping (clears, within)", f->key);
+	}
+	if (!c->failed && *clears && *within <= 0)
+		return bad(c, m, "flapping needs within");
+	return c->failed ? -1 : 0;
+}
+
+static uint64_t name_key(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h | 1; /* never 0: that marks an unused record */
+}
+
 static int parse_threshold(struct ctx *c, const struct hz_ynode *m, struct hz_rule *r)
 {
 	if (m->type != HZ_Y_MAP)
@@ -149,7 +308,36 @@ static int parse_threshold(struct ctx *c, const struct hz_ynode *m, struct hz_ru
 			if (!get_enum(c, f, parse_tier, "tier", &v))
 				r->tier = (enum hz_tier)v;
 		} else if (!strcmp(f->key, "device_kind")) {
-			copy_str(c, f, r->device_kind, sizeof(r->device_kind));
+			get_match(c, f, &r->device_kind);
+		} else if (!strcmp(f->key, "site_kind")) {
+			get_match(c, f, &r->site_kind);
+		} else if (!strcmp(f->key, "org")) {
+			get_match(c, f, &r->org);
+		} else if (!strcmp(f->key, "risk")) {
+			if (!get_match(c, f, &r->risk))
+				for (int i = 0; i < r->risk.n; i++)
+					if (!parse_risk(r->risk.v[i]))
+						bad(c, f, "unknown risk grade \"%s\" (low, general, significant, major)",
+						    r->risk.v[i]);
+		} else if (!strcmp(f->key, "clear")) {
+			if (!get_double(c, f, &r->clear))
+				r->has_clear = true;
+		} else if (!strcmp(f->key, "for")) {
+			get_duration(c, f, &r->for_us);
+		} else if (!strcmp(f->key, "clear_for")) {
+			get_duration(c, f, &r->clear_for_us);
+		} else if (!strcmp(f->key, "auto_clear")) {
+			get_bool(c, f, &r->auto_clear);
+		} else if (!strcmp(f->key, "rise")) {
+			parse_rise(c, f, r);
+		} else if (!strcmp(f->key, "window")) {
+			parse_window(c, f, r);
+		} else if (!strcmp(f->key, "confirm")) {
+			parse_confirm(c, f, r);
+		} else if (!strcmp(f->key, "flapping")) {
+			r->flap.clears = 0;
+			parse_flap(c, f, &r->flap.clears, &r->flap.within_us);
+			r->flap.clears = r->flap.clears ? r->flap.clears : -1; /* -1: explicitly off */
 		} else if (!strcmp(f->key, "min_risk")) {
 			if (!get_enum(c, f, parse_risk, "risk grade", &v))
 				r->min_risk = v;
@@ -182,8 +370,20 @@ static int parse_threshold(struct ctx *c, const struct hz_ynode *m, struct hz_ru
 		return bad(c, m, "rule \"%s\" needs a metric", r->name);
 	if (!*r->hazard_type)
 		return bad(c, m, "rule \"%s\" needs a hazard_type", r->name);
+	r->key = name_key(r->name);
+	if (r->rise.within_us) {
+		if (r->cmp)
+			return bad(c, m, "rule \"%s\": a rise rule has no above or below thresholds",
+				   r->name);
+		if (r->window.count || r->has_clear || r->for_us || r->auto_clear)
+			return bad(c, m,
+				   "rule \"%s\": rise does not combine with window, clear, for or auto_clear",
+				   r->name);
+		r->cmp = HZ_CMP_ABOVE;
+		return 0;
+	}
 	if (!r->cmp)
-		return bad(c, m, "rule \"%s\" needs above or below thresholds", r->name);
+		return bad(c, m, "rule \"%s\" needs above or below thresholds, or rise", r->name);
 	/* Thresholds must order with the level: a higher level is further out. */
 	double prev = NAN;
 	int any = 0;
@@ -200,6 +400,16 @@ static int parse_threshold(struct ctx *c, const struct hz_ynode *m, struct hz_ru
 	}
 	if (!any)
 		return bad(c, m, "rule \"%s\" has no threshold", r->name);
+	/* the clear line lies on the quiet side of the lowest threshold */
+	double low = NAN;
+	for (int l = 1; l < 5 && isnan(low); l++)
+		low = r->threshold[l];
+	if (r->has_clear && (r->cmp == HZ_CMP_ABOVE ? r->clear >= low : r->clear <= low))
+		return bad(c, m, "rule \"%s\": clear %g must be %s the lowest threshold %g", r->name,
+			   r->clear, r->cmp == HZ_CMP_ABOVE ? "below" : "above", low);
+	if (r->window.count && (r->has_clear || r->for_us || r->clear_for_us || r->auto_clear))
+		return bad(c, m, "rule \"%s\": window does not combine with clear, for or auto_clear",
+			   r->name);
 	return 0;
 }
 
@@ -352,6 +562,73 @@ static int parse_rating(struct ctx *c, const struct hz_ynode *m, struct hz_ratin
 	return c->failed ? -1 : 0;
 }
 
+/* offline: {after: 1h, level: yellow, by_kind: {smoke_detector: 30m, water_gauge: off}, scan: 1s} */
+static int parse_offline(struct ctx *c, const struct hz_ynode *m, struct hz_offline_rules *o)
+{
+	if (m->type != HZ_Y_MAP)
+		return bad(c, m, "offline: expected a map (after, level, by_kind, scan)");
+	int v = 0;
+	for (const struct hz_ynode *f = m->child; f; f = f->next) {
+		if (!strcmp(f->key, "after")) {
+			if (f->type == HZ_Y_SCALAR && !strcmp(f->scalar, "off"))
+				o->after_us = 0;
+			else
+				get_duration(c, f, &o->after_us);
+		} else if (!strcmp(f->key, "scan")) {
+			get_duration(c, f, &o->scan_us);
+		} else if (!strcmp(f->key, "level")) {
+			if (!get_enum(c, f, parse_level, "level", &v))
+				o->level = (enum hz_level)v;
+		} else if (!strcmp(f->key, "by_kind")) {
+			if (f->type != HZ_Y_MAP) {
+				bad(c, f, "by_kind: expected a map of device kind: duration or off");
+				continue;
+			}
+			for (const struct hz_ynode *k = f->child; k; k = k->next) {
+				if (o->n_kind == (int)HZ_ARRAY_LEN(o->by_kind)) {
+					bad(c, k, "by_kind: at most %zu kinds", HZ_ARRAY_LEN(o->by_kind));
+					break;
+				}
+				if (strlen(k->key) >= sizeof(o->by_kind[0].kind)) {
+					bad(c, k, "device kind \"%s\" is too long", k->key);
+					continue;
+				}
+				snprintf(o->by_kind[o->n_kind].kind, sizeof(o->by_kind[0].kind), "%s", k->key);
+				if (k->type == HZ_Y_SCALAR && !strcmp(k->scalar, "off"))
+					o->by_kind[o->n_kind].after_us = 0;
+				else if (get_duration(c, k, &o->by_kind[o->n_kind].after_us))
+					continue;
+				o->n_kind++;
+			}
+		} else {
+			bad(c, f, "unknown setting \"%s\" in offline (after, level, by_kind, scan)",
+			    f->key);
+		}
+	}
+	if (!c->failed && o->scan_us <= 0)
+		return bad(c, m, "offline: scan must be a positive duration");
+	return c->failed ? -1 : 0;
+}
+
+int64_t hz_rules_offline_shortest(const struct hz_rules *r)
+{
+	const struct hz_offline_rules *o = &r->offline;
+	int64_t shortest = o->after_us;
+	for (int i = 0; i < o->n_kind; i++)
+		if (o->by_kind[i].after_us && (!shortest || o->by_kind[i].after_us < shortest))
+			shortest = o->by_kind[i].after_us;
+	return shortest;
+}
+
+int64_t hz_rules_offline_after(const struct hz_rules *r, const char *device_kind)
+{
+	const struct hz_offline_rules *o = &r->offline;
+	for (int i = 0; i < o->n_kind; i++)
+		if (!strcmp(o->by_kind[i].kind, device_kind))
+			return o->by_kind[i].after_us;
+	return o->after_us;
+}
+
 static const char *const rating_names[] = {"none", "green", "yellow", "red"};
 
 const char *hz_rating_name(enum hz_rating r)
@@ -411,6 +688,12 @@ struct hz_rules *hz_rules_parse(const char *name, const char *text, size_t len, 
 	snprintf(rs->source, sizeof(rs->source), "%s", name);
 	rs->supervised_closeout_us = 15 * 86400 * HZ_US_PER_SEC;
 	rs->fault_level = HZ_LEVEL_YELLOW;
+	/* silence: an hour without a word from a device is a fault */
+	rs->offline = (struct hz_offline_rules){.after_us = 3600 * HZ_US_PER_SEC,
+						.level = HZ_LEVEL_YELLOW,
+						.scan_us = HZ_US_PER_SEC};
+	int flap_clears = 3;          /* more than 3 clears in 10 minutes flaps */
+	int64_t flap_within = 600 * HZ_US_PER_SEC;
 	default_escalation(&rs->esc);
 	/* red: a red ticket, 3 orange ones or 3 overdue; yellow: an orange
 	 * ticket, 5 open ones or an overdue one */
@@ -445,6 +728,8 @@ struct hz_rules *hz_rules_parse(const char *name, const char *text, size_t len, 
 						rs->fault_level = (enum hz_level)v;
 				} else if (!strcmp(d->key, "supervised_closeout")) {
 					get_duration(&c, d, &rs->supervised_closeout_us);
+				} else if (!strcmp(d->key, "flapping")) {
+					parse_flap(&c, d, &flap_clears, &flap_within);
 				} else {
 					bad(&c, d, "unknown default \"%s\"", d->key);
 				}
@@ -476,11 +761,24 @@ struct hz_rules *hz_rules_parse(const char *name, const char *text, size_t len, 
 			parse_escalation(&c, s, &rs->esc);
 		} else if (!strcmp(s->key, "rating")) {
 			parse_rating(&c, s, &rs->rating);
+		} else if (!strcmp(s->key, "offline")) {
+			parse_offline(&c, s, &rs->offline);
 		} else {
 			bad(&c, s,
-			    "unknown section \"%s\" (version, defaults, thresholds, reports, escalation, rating)",
+			    "unknown section \"%s\" (version, defaults, thresholds, reports, escalation, rating, offline)",
 			    s->key);
 		}
+	}
+	/* the defaults' flapping limit, for auto-clearing rules without their own */
+	for (size_t i = 0; i < rs->n_rule; i++) {
+		struct hz_rule *r = &rs->rule[i];
+		if (!r->flap.clears) {
+			r->flap.clears = flap_clears;
+			r->flap.within_us = flap_within;
+		} else if (r->flap.clears < 0) {
+			r->flap.clears = 0;
+		}
+		rs->stateful |= hz_cond_needed(r);
 	}
 out:
 	hz_yaml_free(root);
@@ -577,8 +875,88 @@ static enum hz_level threshold_level(const struct hz_rule *r, double v)
 	return HZ_LEVEL_NONE;
 }
 
-static size_t eval_reading(const struct hz_rules *rs, const struct hz_event *ev,
-			   struct hz_intent *out, size_t max)
+static bool rule_matches(const struct hz_rule *r, const struct hz_event *ev)
+{
+	const struct hz_site *site = ev->site;
+	return r->metric == ev->u.reading.metric && match_one(&r->device_kind, ev->dev->kind) &&
+	       match_one(&r->site_kind, site->kind) && match_org(&r->org, site->org) &&
+	       (!r->min_risk || site->risk >= r->min_risk) &&
+	       match_one(&r->risk, risk_names[site->risk > 0 && site->risk < 5 ? site->risk : 0]);
+}
+
+static void reading_intent(const struct hz_rule *r, const struct hz_event *ev,
+			   struct hz_intent *in)
+{
+	base_intent(ev, in);
+	in->kind = r->kind;
+	in->tier = r->tier;
+	snprintf(in->hazard_type, sizeof(in->hazard_type), "%s", r->hazard_type);
+	snprintf(in->episode_key, sizeof(in->episode_key), "%s|%s", in->site_id, r->hazard_type);
+}
+
+static void fmt_duration(int64_t us, char *buf, size_t cap)
+{
+	int64_t s = us / HZ_US_PER_SEC;
+	if (s % 3600 == 0 && s)
+		snprintf(buf, cap, "%lldh", (long long)(s / 3600));
+	else if (s % 60 == 0 && s)
+		snprintf(buf, cap, "%lldm", (long long)(s / 60));
+	else
+		snprintf(buf, cap, "%llds", (long long)s);
+}
+
+/* The intent a stateful rule's answer asks for; false when none. */
+static bool cond_intent(const struct hz_rule *r, const struct hz_event *ev, double v,
+			const struct hz_cond_result *res, struct hz_intent *in)
+{
+	char d[24];
+	if (res->action == HZ_COND_NONE)
+		return false;
+	reading_intent(r, ev, in);
+	if (res->action == HZ_COND_CLEAR || res->action == HZ_COND_FLAP) {
+		in->op = res->action == HZ_COND_CLEAR ? HZ_OP_CLEAR : HZ_OP_FLAP;
+		fmt_duration(res->action == HZ_COND_CLEAR ? r->clear_for_us : r->flap.within_us, d,
+			     sizeof(d));
+		if (in->op == HZ_OP_CLEAR)
+			snprintf(in->reason, sizeof(in->reason),
+				 "rule %s: %s %g at %s back to normal for %s: cleared", r->name,
+				 hz_metric_name(r->metric), v, in->device_id, d);
+		else
+			snprintf(in->reason, sizeof(in->reason),
+				 "rule %s: cleared %d times within %s: flapping, held open", r->name,
+				 res->clears, d);
+		return true;
+	}
+	in->level = res->level;
+	in->confirmed = res->confirmed;
+	if (res->confirmed) {
+		fmt_duration(r->confirm.within_us, d, sizeof(d));
+		snprintf(in->reason, sizeof(in->reason),
+			 "rule %s: %d devices of site %s in alarm within %s (double knock): confirmed %s",
+			 r->name, res->knock, in->site_id, d, hz_level_name(res->level));
+	} else if (r->rise.within_us) {
+		fmt_duration(r->rise.within_us, d, sizeof(d));
+		snprintf(in->reason, sizeof(in->reason), "rule %s: %s at %s rose %g within %s (%g): %s",
+			 r->name, hz_metric_name(r->metric), in->device_id, res->rise, d, r->rise.by,
+			 hz_level_name(res->level));
+	} else if (r->window.count) {
+		fmt_duration(r->window.within_us, d, sizeof(d));
+		snprintf(in->reason, sizeof(in->reason),
+			 "rule %s: %s %g at %s, %d matches within %s: %s", r->name,
+			 hz_metric_name(r->metric), v, in->device_id, res->hits, d,
+			 hz_level_name(res->level));
+	} else {
+		fmt_duration(r->for_us, d, sizeof(d));
+		snprintf(in->reason, sizeof(in->reason), "rule %s: %s %g at %s reached %s (%g)%s%s",
+			 r->name, hz_metric_name(r->metric), v, in->device_id,
+			 hz_level_name(res->level), r->threshold[res->level], r->for_us ? " for " : "",
+			 r->for_us ? d : "");
+	}
+	return true;
+}
+
+static size_t eval_reading(const struct hz_rules *rs, struct hz_cond *st,
+			   const struct hz_event *ev, struct hz_intent *out, size_t max)
 {
 	size_t n = 0;
 	if (!ev->dev || !ev->site)
@@ -586,23 +964,20 @@ static size_t eval_reading(const struct hz_rules *rs, const struct hz_event *ev,
 	double v = ev->u.reading.value;
 	for (size_t i = 0; i < rs->n_rule && n < max; i++) {
 		const struct hz_rule *r = &rs->rule[i];
-		if (r->metric != ev->u.reading.metric)
-			continue;
-		if (*r->device_kind && strcmp(r->device_kind, ev->dev->kind))
-			continue;
-		if (r->min_risk && ev->site->risk < r->min_risk)
+		if (!rule_matches(r, ev))
 			continue;
 		enum hz_level l = threshold_level(r, v);
+		if (st && hz_cond_needed(r)) {
+			struct hz_cond_result res;
+			hz_cond_step(st, r, ev, v, l, &res);
+			n += cond_intent(r, ev, v, &res, &out[n]);
+			continue;
+		}
 		if (!l)
 			continue;
 		struct hz_intent *in = &out[n++];
-		base_intent(ev, in);
-		in->kind = r->kind;
+		reading_intent(r, ev, in);
 		in->level = l;
-		in->tier = r->tier;
-		snprintf(in->hazard_type, sizeof(in->hazard_type), "%s", r->hazard_type);
-		snprintf(in->episode_key, sizeof(in->episode_key), "%s|%s", in->site_id,
-			 r->hazard_type);
 		snprintf(in->reason, sizeof(in->reason), "rule %s: %s %g at %s reached %s (%g)",
 			 r->name, hz_metric_name(r->metric), v, in->device_id, hz_level_name(l),
 			 r->threshold[l]);
@@ -710,10 +1085,16 @@ static size_t eval_warning(const struct hz_event *ev, struct hz_intent *out, siz
 size_t hz_rules_eval(const struct hz_rules *r, const struct hz_event *ev, struct hz_intent *out,
 		     size_t max)
 {
+	return hz_rules_eval_cond(r, NULL, ev, out, max);
+}
+
+size_t hz_rules_eval_cond(const struct hz_rules *r, struct hz_cond *st, const struct hz_event *ev,
+			  struct hz_intent *out, size_t max)
+{
 	size_t n;
 	switch (ev->kind) {
 	case HZ_EV_READING:
-		n = eval_reading(r, ev, out, max);
+		n = eval_reading(r, st, ev, out, max);
 		break;
 	case HZ_EV_STATUS:
 		n = eval_status(r, ev, out, max);

@@ -20,17 +20,67 @@
 
 enum hz_cmp { HZ_CMP_ABOVE = 1, HZ_CMP_BELOW };
 
+#define HZ_MATCH_MAX 8
+#define HZ_RING 8               /* samples kept per condition (windows, clears, knocks) */
+
+/* A list of names a rule matches ("" entries never match); empty: any. */
+struct hz_match {
+	char v[HZ_MATCH_MAX][32];
+	int n;
+};
+
 struct hz_rule {
 	char name[HZ_RULE_NAME_MAX];
+	uint64_t key;               /* hash of the name: the key of its state */
 	enum hz_metric metric;
 	enum hz_kind kind;
 	char hazard_type[HZ_TYPE_MAX];
 	enum hz_cmp cmp;
 	double threshold[5];        /* by level; NAN where the level is not used */
 	enum hz_tier tier;          /* the tier that is called first */
-	char device_kind[32];       /* "" matches any */
+	struct hz_match device_kind, site_kind, org, risk; /* org: site's chain holds one */
 	int min_risk;               /* 0 matches any; else hz_risk of the site */
 	int line;                   /* where it was defined, for messages */
+
+	/* Conditions that need state (rules/cond.c); all 0 for a plain threshold. */
+	double clear;               /* hysteresis: in alarm until the value is back past this */
+	bool has_clear;
+	int64_t for_us;             /* sustained: must hold this long before it fires */
+	int64_t clear_for_us;       /* and be clear this long before it clears */
+	bool auto_clear;            /* a cleared condition closes its unacknowledged ticket */
+	struct {                    /* rate of rise: a change of `by` within `within_us` */
+		double by;
+		int64_t within_us;
+		enum hz_level level;
+	} rise;
+	struct {                    /* count in window: `count` matches within `within_us` */
+		int count;
+		int64_t within_us;
+		bool per_site;
+	} window;
+	struct {                    /* double knock: `devices` of one site within `within_us` */
+		int devices;
+		int64_t within_us;
+		enum hz_level level;
+		char group[HZ_TYPE_MAX];/* rules with one group knock together (default hazard_type) */
+	} confirm;
+	struct {                    /* flapping: more than `clears` within `within_us` */
+		int clears;
+		int64_t within_us;
+	} flap;
+};
+
+/* Device silence: no reading or heartbeat for `after` opens a
+ * device_offline fault ticket; the next message from it closes it. */
+struct hz_offline_rules {
+	int64_t after_us;           /* every device; 0: no silence detection */
+	enum hz_level level;
+	struct {
+		char kind[32];
+		int64_t after_us;       /* 0: devices of this kind are not watched */
+	} by_kind[16];
+	int n_kind;
+	int64_t scan_us;            /* how often the silence scan runs */
 };
 
 /* Report categories (HazardCategory numbers) -> level and close-out. */
@@ -73,6 +123,8 @@ struct hz_rules {
 	struct hz_report_rule report[HZ_MAX_CATEGORY];
 	int64_t supervised_closeout_us; /* 15 days by default */
 	enum hz_level fault_level;
+	struct hz_offline_rules offline;
+	bool stateful;                  /* some rule needs rules/cond.c */
 	char source[256];               /* file it came from */
 };
 
@@ -81,6 +133,8 @@ enum hz_intent_op {
 	HZ_OP_JOIN = 0,     /* open a ticket, or join the open one (the level only rises) */
 	HZ_OP_UPDATE,       /* a warning update: set level and deadline as given */
 	HZ_OP_CLOSE,        /* a warning cancel: close the open ticket */
+	HZ_OP_CLEAR,        /* a condition cleared: close the ticket unless someone acknowledged it */
+	HZ_OP_FLAP,         /* it would have cleared, but flaps: keep it open, mark it */
 };
 
 /* What a rule decided: open a ticket for this episode or join the open one. */
@@ -102,6 +156,7 @@ struct hz_intent {
 	char reason[HZ_REASON_MAX];
 	int risk;                   /* the site's hz_risk, 0 when unknown */
 	int64_t ack_us;             /* time to acknowledge at `tier`; 0: no deadline */
+	bool confirmed;             /* double knock: the ticket opens (or moves) as confirmed */
 };
 
 /* Load and check a rules file. On error returns NULL and err holds every
@@ -117,6 +172,20 @@ const char *hz_rules_category_name(int category);
  * The event's dev/site must be attached where the kind needs them. */
 size_t hz_rules_eval(const struct hz_rules *r, const struct hz_event *ev, struct hz_intent *out,
 		     size_t max);
+
+/* The same with condition state (rules/cond.h): stateful rules (clear,
+ * for, rise, window, confirm, auto_clear) advance `st` and may answer with
+ * nothing (pending), a clear or a flap. With st NULL they act as plain
+ * thresholds (rise rules never fire). Not pure: `st` changes. */
+struct hz_cond;
+size_t hz_rules_eval_cond(const struct hz_rules *r, struct hz_cond *st, const struct hz_event *ev,
+			  struct hz_intent *out, size_t max);
+
+/* How long a device of `kind` may stay silent before it is offline; 0 when
+ * devices of that kind are not watched. */
+int64_t hz_rules_offline_after(const struct hz_rules *r, const char *device_kind);
+/* The shortest silence limit of any kind; 0 when no device is watched. */
+int64_t hz_rules_offline_shortest(const struct hz_rules *r);
 
 /* An intent for a device fault (bad value, fault or tamper status):
  * the fail-safe path of RELIABILITY.md rule 5. */

@@ -36,6 +36,8 @@ struct hz_batch {
 	size_t n_pos, cap_pos;
 	int64_t *done;
 	size_t n_done, cap_done;
+	char (*seen)[HZ_ID_MAX];     /* devices heard from, for hazard.device_seen */
+	size_t n_seen, cap_seen;
 
 	/* scratch, sized to cap_in */
 	bool *fresh;
@@ -90,6 +92,7 @@ void hz_batch_destroy(struct hz_batch *b)
 	free(b->dead_evid);
 	free(b->pos);
 	free(b->done);
+	free(b->seen);
 	free(b->fresh);
 	free(b->order);
 	free(b->open);
@@ -103,7 +106,7 @@ void hz_batch_destroy(struct hz_batch *b)
 
 void hz_batch_reset(struct hz_batch *b)
 {
-	b->n_in = b->n_dead = b->n_pos = b->n_done = 0;
+	b->n_in = b->n_dead = b->n_pos = b->n_done = b->n_seen = 0;
 	b->n_open = b->n_merged = b->n_chg = 0;
 }
 
@@ -176,12 +179,19 @@ int hz_batch_outbox_done(struct hz_batch *b, int64_t id)
 	return HZ_OK;
 }
 
+int hz_batch_add_seen(struct hz_batch *b, const char *device_id)
+{
+	GROW(b->seen, b->n_seen, b->cap_seen, 256);
+	snprintf(b->seen[b->n_seen++], HZ_ID_MAX, "%s", device_id);
+	return HZ_OK;
+}
+
 size_t hz_batch_count_intents(const struct hz_batch *b) { return b->n_in; }
 size_t hz_batch_count_dead(const struct hz_batch *b) { return b->n_dead; }
 
 bool hz_batch_empty(const struct hz_batch *b)
 {
-	return !b->n_in && !b->n_dead && !b->n_pos && !b->n_done;
+	return !b->n_in && !b->n_dead && !b->n_pos && !b->n_done && !b->n_seen;
 }
 
 const struct hz_change *hz_batch_changes(const struct hz_batch *b, size_t *n)
@@ -232,14 +242,14 @@ static const char SQL_OPEN[] =
 static const char SQL_INSERT_TICKETS[] =
 	"INSERT INTO hazard.tickets (ticket_id, kind, state, level, site_id, town_code, county_code, "
 	"hazard_type, tier, device_id, episode_key, mode, opened_at, updated_at, deadline_at, "
-	"event_count, first_event_id, last_event_id, ack_due_at) "
-	"SELECT u.id, u.kind, 'discovered', u.level, u.site, u.town, u.county, u.htype, u.tier, "
+	"event_count, first_event_id, last_event_id, ack_due_at, closed_at) "
+	"SELECT u.id, u.kind, u.state, u.level, u.site, u.town, u.county, u.htype, u.tier, "
 	"u.dev, u.ep, u.mode, " TS("u.at") ", " TS("u.at") ", " TS("u.deadline") ", u.n, u.first, u.last, "
-	TS("u.due") " FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
+	TS("u.due") ", CASE WHEN u.state = 'closed' THEN " TS("u.at") " END FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
 	"$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int8[], $13::int8[], "
-	"$14::int8[], $15::text[], $16::text[], $17::int8[]) "
+	"$14::int8[], $15::text[], $16::text[], $17::int8[], $18::text[]) "
 	"AS u(id, kind, level, site, town, county, htype, tier, dev, ep, mode, at, deadline, n, first, "
-	"last, due)";
+	"last, due, state)";
 
 static const char SQL_UPDATE_TICKETS[] =
 	"UPDATE hazard.tickets t SET level = u.level, event_count = t.event_count + u.n, "
@@ -248,9 +258,11 @@ static const char SQL_UPDATE_TICKETS[] =
 	"deadline_at = coalesce(" TS("u.deadline") ", t.deadline_at), "
 	"ack_due_at = CASE WHEN u.state = 'closed' THEN NULL "
 	"WHEN u.due IS NOT NULL AND t.acked_at IS NULL "
-	"THEN least(coalesce(t.ack_due_at, " TS("u.due") "), " TS("u.due") ") ELSE t.ack_due_at END "
+	"THEN least(coalesce(t.ack_due_at, " TS("u.due") "), " TS("u.due") ") ELSE t.ack_due_at END, "
+	"flapping_at = CASE WHEN u.flap THEN coalesce(t.flapping_at, " TS("u.at") ") "
+	"ELSE t.flapping_at END "
 	"FROM unnest($1::int8[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::int8[], "
-	"$7::text[], $8::int8[]) AS u(id, level, n, at, last, due, state, deadline) "
+	"$7::text[], $8::int8[], $9::bool[]) AS u(id, level, n, at, last, due, state, deadline, flap) "
 	"WHERE t.ticket_id = u.id";
 
 static const char SQL_HISTORY[] =
@@ -286,7 +298,10 @@ static const char SQL_DEAD[] =
 /* Positions and outbox clean-up in one statement, so a batch that changes
  * nothing costs a single round trip (an implicit transaction). */
 static const char SQL_POSITIONS[] =
-	"WITH d AS (DELETE FROM hazard.outbox WHERE id = ANY($4::int8[])) "
+	"WITH d AS (DELETE FROM hazard.outbox WHERE id = ANY($4::int8[])), "
+	"s AS (INSERT INTO hazard.device_seen (device_id, seen_at) "
+	"SELECT DISTINCT unnest($5::text[]), now() "
+	"ON CONFLICT (device_id) DO UPDATE SET seen_at = excluded.seen_at) "
 	"INSERT INTO hazard.source_offsets (source, partition, next_offset, updated_at) "
 	"SELECT u.s, u.p, u.o, now() FROM unnest($1::text[], $2::int[], $3::int8[]) AS u(s, p, o) "
 	"ON CONFLICT (source, partition) DO UPDATE SET next_offset = excluded.next_offset, "
@@ -375,8 +390,12 @@ static int positions(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < b->n_done; i++)
 		hz_pgarr_int(&a[3], b->done[i]);
-	const char *p[] = {hz_pgarr_end(&a[0]), hz_pgarr_end(&a[1]), hz_pgarr_end(&a[2]), hz_pgarr_end(&a[3])};
-	return run(b, pg, "recording source positions", SQL_POSITIONS, 4, p, err, errlen);
+	hz_pgarr_begin(&a[4]);
+	for (size_t i = 0; i < b->n_seen; i++)
+		hz_pgarr_text(&a[4], b->seen[i]);
+	const char *p[] = {hz_pgarr_end(&a[0]), hz_pgarr_end(&a[1]), hz_pgarr_end(&a[2]),
+			   hz_pgarr_end(&a[3]), hz_pgarr_end(&a[4])};
+	return run(b, pg, "recording source positions", SQL_POSITIONS, 5, p, err, errlen);
 }
 
 /* 64-bit FNV-1a, for the dedupe key of a dead letter without coordinates. */
@@ -518,7 +537,7 @@ static void fill_change(struct hz_batch *b, const struct hz_merged *m, int64_t o
 	memset(c, 0, sizeof(*c));
 	c->outbox_id = outbox_id;
 	const struct hz_intent *cause =
-		m->level_changed || m->is_new || m->closed ? m->top : m->last;
+		m->level_changed || m->is_new || m->closed || m->history ? m->top : m->last;
 	copy_field(c->reason, sizeof(c->reason), cause->reason);
 	copy_field(c->cause, sizeof(c->cause), cause->event_id);
 	struct hz_ticket_event *te = &c->te;
@@ -526,11 +545,14 @@ static void fill_change(struct hz_batch *b, const struct hz_merged *m, int64_t o
 	te->emitted_us = now_us;
 	te->tk = m->tk;
 	te->from_state = m->from_state;
-	te->change = m->is_new	       ? "opened"
-		     : m->closed	       ? "closed"
-		     : m->level_changed      ? "level"
+	te->change = m->is_new && !m->closed	? "opened"
+		     : m->cleared		? "cleared"
+		     : m->closed		? "closed"
+		     : m->flapping		? "flapping"
+		     : m->confirmed		? "confirmed"
+		     : m->level_changed		? "level"
 		     : m->top->op == HZ_OP_UPDATE ? "updated"
-					       : "joined";
+						: "joined";
 	te->actor = "hazardd";
 	te->reason = c->reason;
 	te->cause_event_id = c->cause;
@@ -562,13 +584,14 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 	struct hz_buf *a = b->arr;
 	/* new tickets */
 	if (n_new) {
-		for (int i = 0; i < 17; i++)
+		for (int i = 0; i < 18; i++)
 			hz_pgarr_begin(&a[i]);
 		for (size_t i = 0; i < b->n_merged; i++) {
 			const struct hz_merged *m = &b->merged[i];
 			if (!m->is_new)
 				continue;
 			hz_pgarr_time(&a[16], m->ack_due_us);
+			hz_pgarr_text(&a[17], hz_state_name(m->tk.state));
 			const struct hz_ticket *tk = &m->tk;
 			hz_pgarr_int(&a[0], tk->ticket_id);
 			hz_pgarr_text(&a[1], hz_kind_name(tk->kind));
@@ -587,21 +610,22 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 			hz_pgarr_text(&a[14], m->first->event_id);
 			hz_pgarr_text(&a[15], m->last->event_id);
 		}
-		const char *p[17];
-		for (int i = 0; i < 17; i++)
+		const char *p[18];
+		for (int i = 0; i < 18; i++)
 			p[i] = hz_pgarr_end(&a[i]);
-		if ((rc = run(b, pg, "opening tickets", SQL_INSERT_TICKETS, 17, p, err, errlen)))
+		if ((rc = run(b, pg, "opening tickets", SQL_INSERT_TICKETS, 18, p, err, errlen)))
 			goto out;
 	}
 	/* existing tickets */
 	if (n_new < b->n_merged) {
-		for (int i = 0; i < 8; i++)
+		for (int i = 0; i < 9; i++)
 			hz_pgarr_begin(&a[i]);
 		for (size_t i = 0; i < b->n_merged; i++) {
 			const struct hz_merged *m = &b->merged[i];
 			if (m->is_new)
 				continue;
 			hz_pgarr_time(&a[5], m->ack_due_us);
+			hz_pgarr_text(&a[8], m->flapping ? "t" : "f");
 			hz_pgarr_text(&a[6], hz_state_name(m->tk.state));
 			/* only a warning update moves the deadline */
 			hz_pgarr_time(&a[7], m->top->op == HZ_OP_UPDATE ? m->tk.deadline_us : 0);
@@ -611,10 +635,10 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 			hz_pgarr_int(&a[3], now_us);
 			hz_pgarr_text(&a[4], m->last->event_id);
 		}
-		const char *p[8];
-		for (int i = 0; i < 8; i++)
+		const char *p[9];
+		for (int i = 0; i < 9; i++)
 			p[i] = hz_pgarr_end(&a[i]);
-		if ((rc = run(b, pg, "updating tickets", SQL_UPDATE_TICKETS, 8, p, err, errlen)))
+		if ((rc = run(b, pg, "updating tickets", SQL_UPDATE_TICKETS, 9, p, err, errlen)))
 			goto out;
 	}
 	/* history: opened, level raised */
@@ -625,16 +649,24 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 		const struct hz_merged *m = &b->merged[i];
 		if (!m->history)
 			continue;
-		n_hist++;
-		hz_pgarr_int(&a[0], m->tk.ticket_id);
-		hz_pgarr_int(&a[1], m->next_seq);
-		hz_pgarr_int(&a[2], now_us);
-		hz_pgarr_text(&a[3], m->is_new ? NULL : hz_state_name(m->from_state));
-		hz_pgarr_text(&a[4], hz_state_name(m->tk.state));
-		hz_pgarr_text(&a[5], hz_level_name(m->tk.level));
-		hz_pgarr_text(&a[6], hz_tier_name(m->tk.tier));
-		hz_pgarr_text(&a[7], m->top->reason);
-		hz_pgarr_text(&a[8], m->top->event_id);
+		/* a new ticket that cleared in its batch: opened, then closed */
+		enum hz_state first = m->clr ? (m->confirmed ? HZ_STATE_CONFIRMED : HZ_STATE_DISCOVERED)
+					     : m->tk.state;
+		for (int row = 0; row < (m->clr ? 2 : 1); row++) {
+			const struct hz_intent *why = row ? m->clr : m->top;
+			n_hist++;
+			hz_pgarr_int(&a[0], m->tk.ticket_id);
+			hz_pgarr_int(&a[1], m->next_seq + row);
+			hz_pgarr_int(&a[2], now_us);
+			hz_pgarr_text(&a[3], row	   ? hz_state_name(first)
+					     : m->is_new ? NULL
+							 : hz_state_name(m->from_state));
+			hz_pgarr_text(&a[4], hz_state_name(row ? m->tk.state : first));
+			hz_pgarr_text(&a[5], hz_level_name(m->tk.level));
+			hz_pgarr_text(&a[6], hz_tier_name(m->tk.tier));
+			hz_pgarr_text(&a[7], why->reason);
+			hz_pgarr_text(&a[8], why->event_id);
+		}
 	}
 	if (n_hist) {
 		const char *p[9];
@@ -719,7 +751,7 @@ static int tx_body(struct hz_batch *b, PGconn *pg, const struct hz_batch_topics 
 		return rc;
 	if (b->n_dead && (rc = dead_letters(b, pg, topics, err, errlen)))
 		return rc;
-	if ((b->n_pos || b->n_done) && (rc = positions(b, pg, err, errlen)))
+	if ((b->n_pos || b->n_done || b->n_seen) && (rc = positions(b, pg, err, errlen)))
 		return rc;
 	return run(b, pg, "COMMIT", "COMMIT", 0, NULL, err, errlen);
 }

@@ -59,6 +59,11 @@ int hz_batch_set_position(struct hz_batch *b, const char *source, int32_t partit
 /* An outbox row all sinks confirmed; deleted in this transaction. */
 int hz_batch_outbox_done(struct hz_batch *b, int64_t outbox_id);
 
+/* The device was heard from: hazard.device_seen is set to the commit's
+ * time (the silence scan's clock). Copies the id; the caller adds each
+ * device at most once per batch. */
+int hz_batch_add_seen(struct hz_batch *b, const char *device_id);
+
 size_t hz_batch_count_intents(const struct hz_batch *b);
 size_t hz_batch_count_dead(const struct hz_batch *b);
 bool hz_batch_empty(const struct hz_batch *b);

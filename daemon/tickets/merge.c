@@ -73,6 +73,9 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 		/* Within one batch an event id can appear twice (a producer's
 		 * duplicate inside the batch): count it once. */
 		const struct hz_intent *top = first;
+		/* conditions: a clear counts only when nothing fired after it */
+		const struct hz_intent *clr = NULL, *flp = NULL, *conf = NULL;
+		bool fires = false;
 		int64_t added = 0;
 		for (size_t j = k; j < end; j++) {
 			const struct hz_intent *in = &intents[order[j]];
@@ -82,9 +85,19 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 			if (dup)
 				continue;
 			added++;
-			if (in->level > top->level)
+			if (in->level > top->level || (top->op >= HZ_OP_CLEAR && in->op < HZ_OP_CLEAR))
 				top = in;
 			m->last = in;
+			if (in->op == HZ_OP_CLEAR) {
+				clr = in;
+			} else if (in->op == HZ_OP_FLAP) {
+				flp = in;
+			} else {
+				clr = NULL;
+				fires = true;
+				if (in->confirmed && !conf)
+					conf = in;
+			}
 		}
 		m->first = first;
 		m->begin = k;
@@ -123,16 +136,38 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 				}
 				m->tk.deadline_us = upd->deadline_us;
 				m->top = upd;
-			} else if (top->level > ot->tk.level) {
-				m->tk.level = top->level;
-				m->level_raised = m->level_changed = true;
-				m->history = true;
-				/* a rise restarts the clock, if nobody answered yet */
-				if (!ot->tk.acked_us && top->ack_us)
-					m->ack_due_us = now_us + top->ack_us;
+			} else {
+				if (fires && top->level > ot->tk.level) {
+					m->tk.level = top->level;
+					m->level_raised = m->level_changed = true;
+					m->history = true;
+					/* a rise restarts the clock, if nobody answered yet */
+					if (!ot->tk.acked_us && top->ack_us)
+						m->ack_due_us = now_us + top->ack_us;
+				}
+				if (conf && ot->tk.state == HZ_STATE_DISCOVERED) {
+					m->tk.state = HZ_STATE_CONFIRMED;
+					m->confirmed = m->history = true;
+					m->top = conf;
+				}
+				if (flp) {
+					m->flapping = m->history = true;
+					m->top = flp;
+				}
+				if (clr) {
+					/* someone who acknowledged it decides when it ends */
+					m->cleared = m->history = true;
+					m->top = clr;
+					if (!ot->tk.acked_us) {
+						m->tk.state = HZ_STATE_CLOSED;
+						m->tk.closed_us = now_us;
+						m->closed = true;
+					}
+				}
 			}
-		} else if (cls) {
-			/* cancelled before (or as) it opened: nothing stays open */
+		} else if (cls || !fires) {
+			/* cancelled before (or as) it opened, or a clear or flap of a
+			 * ticket that is not open: nothing to do */
 			n_out--;
 		} else {
 			if (upd)
@@ -145,6 +180,22 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 			m->history = true;
 			m->ack_due_us = top->ack_us ? now_us + top->ack_us : 0;
 			m->tk.tier = top->tier ? top->tier : HZ_TIER_GRID;
+			if (conf) {
+				/* double knock: a confirmed fire skips the confirm step */
+				m->tk.state = HZ_STATE_CONFIRMED;
+				m->confirmed = true;
+				if (conf->level >= top->level)
+					top = conf;
+			}
+			if (clr) {
+				/* fired and cleared within the batch: it happened, so it
+				 * is recorded, opened and closed (two history rows) */
+				m->tk.state = HZ_STATE_CLOSED;
+				m->tk.closed_us = now_us;
+				m->closed = m->cleared = true;
+				m->clr = clr;
+				m->ack_due_us = 0;
+			}
 			m->top = top;
 			m->from_state = HZ_STATE_NONE;
 			m->next_seq = 1;

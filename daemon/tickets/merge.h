@@ -28,13 +28,17 @@ struct hz_merged {
 	bool is_new;
 	bool level_raised;
 	bool level_changed;           /* raised, or set by a warning update */
-	bool closed;                  /* closed by a warning cancel */
+	bool closed;                  /* closed by a warning cancel or an auto-clear */
+	bool cleared;                 /* its condition cleared (closed unless acknowledged) */
+	bool confirmed;               /* moved to confirmed by a double knock */
+	bool flapping;                /* held open: it clears too often */
 	enum hz_state from_state;     /* NONE when new */
 	int64_t added_events;         /* fresh events joined in this batch */
 	int next_seq;                 /* seq for a history row, when one is due */
 	bool history;                 /* append a history row (opened or level) */
 	const struct hz_intent *first, *last; /* borrowed from the intents */
 	const struct hz_intent *top;  /* the intent that set the level */
+	const struct hz_intent *clr;  /* a new ticket that cleared in its batch: the clear */
 	size_t begin, end;            /* its intents: order[begin..end) */
 	int64_t ack_due_us;           /* a new acknowledgement deadline; 0: unchanged */
 };
