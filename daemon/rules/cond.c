@@ -94,6 +94,8 @@ void hz_cond_destroy(struct hz_cond *c)
 
 static int grow_table(struct hz_cond *c, size_t cap)
 {
+	if (cap < 1024 || cap > (SIZE_MAX >> 4))
+		return HZ_ENOMEM;
 	uint32_t *ns = calloc(cap, sizeof(*ns));
 	if (!ns)
 		return HZ_ENOMEM;

@@ -137,20 +137,24 @@ static void count(const struct hz_intent *in, size_t n, struct tally *t)
 static void test_hysteresis_noisy_signal(void **state)
 {
 	(void)state;
+	size_t k;
 	struct hz_cond *c = hz_cond_new();
 	struct hz_intent in[8];
 	struct tally t = {0};
 	/* a smoke reading hovering around the yellow line (2.0) for ten
 	 * minutes: without the clear line at 1.0 every dip would clear */
 	double noise[] = {2.2, 1.8, 2.1, 1.6, 2.4, 1.9, 1.5, 2.0, 1.7, 2.3};
-	for (int i = 0; i < 60; i++)
-		count(in, feed(c, "D-A", HZ_METRIC_SMOKE, noise[i % 10], i * 10, in), &t);
+	for (int i = 0; i < 60; i++) {
+		k = feed(c, "D-A", HZ_METRIC_SMOKE, noise[i % 10], i * 10, in);
+		count(in, k, &t);
+	}
 	assert_int_equal(t.clear, 0);
 	assert_int_equal(t.flap, 0);
 	assert_true(t.fire > 0);
 	assert_int_equal(t.top, HZ_LEVEL_YELLOW);
 	/* back under the clear line: one clear */
-	count(in, feed(c, "D-A", HZ_METRIC_SMOKE, 0.8, 610, in), &t);
+	k = feed(c, "D-A", HZ_METRIC_SMOKE, 0.8, 610, in);
+	count(in, k, &t);
 	assert_int_equal(t.clear, 1);
 	assert_int_equal(in[0].op, HZ_OP_CLEAR);
 	assert_string_equal(in[0].episode_key, "S1|fire_smoke");
@@ -277,14 +281,17 @@ static void test_double_knock(void **state)
 static void test_episode_clears_with_its_last_device(void **state)
 {
 	(void)state;
+	size_t k;
 	struct hz_cond *c = hz_cond_new();
 	struct hz_intent in[8];
 	struct tally t = {0};
 	feed(c, "D-A", HZ_METRIC_SMOKE, 3, 0, in);
 	feed(c, "D-B", HZ_METRIC_SMOKE, 3, 300, in); /* outside the knock window */
-	count(in, feed(c, "D-A", HZ_METRIC_SMOKE, 0.2, 310, in), &t);
+	k = feed(c, "D-A", HZ_METRIC_SMOKE, 0.2, 310, in);
+	count(in, k, &t);
 	assert_int_equal(t.clear, 0); /* D-B still in alarm */
-	count(in, feed(c, "D-B", HZ_METRIC_SMOKE, 0.2, 320, in), &t);
+	k = feed(c, "D-B", HZ_METRIC_SMOKE, 0.2, 320, in);
+	count(in, k, &t);
 	assert_int_equal(t.clear, 1);
 	hz_cond_destroy(c);
 }
@@ -292,14 +299,17 @@ static void test_episode_clears_with_its_last_device(void **state)
 static void test_flapping_holds_open(void **state)
 {
 	(void)state;
+	size_t k;
 	struct hz_cond *c = hz_cond_new();
 	struct hz_intent in[8];
 	struct tally t = {0};
 	/* open and clear every minute: the third clear within 10 minutes
 	 * (more than the 2 allowed) flaps; later ones stay held */
 	for (int i = 0; i < 5; i++) {
-		count(in, feed(c, "D-A", HZ_METRIC_SMOKE, 3, i * 60, in), &t);
-		count(in, feed(c, "D-A", HZ_METRIC_SMOKE, 0.1, i * 60 + 30, in), &t);
+		k = feed(c, "D-A", HZ_METRIC_SMOKE, 3, i * 60, in);
+		count(in, k, &t);
+		k = feed(c, "D-A", HZ_METRIC_SMOKE, 0.1, i * 60 + 30, in);
+		count(in, k, &t);
 	}
 	assert_int_equal(t.clear, 2);
 	assert_int_equal(t.flap, 1);
@@ -308,10 +318,14 @@ static void test_flapping_holds_open(void **state)
 	c = hz_cond_new();
 	memset(&t, 0, sizeof(t));
 	for (int i = 0; i < 5; i++) {
-		count(in, feed(c, "D-C", HZ_METRIC_CHARGER_CURRENT, 9, i * 1000, in), &t);
-		count(in, feed(c, "D-C", HZ_METRIC_CHARGER_CURRENT, 9, i * 1000 + 30, in), &t);
-		count(in, feed(c, "D-C", HZ_METRIC_CHARGER_CURRENT, 1, i * 1000 + 40, in), &t);
-		count(in, feed(c, "D-C", HZ_METRIC_CHARGER_CURRENT, 1, i * 1000 + 160, in), &t);
+		k = feed(c, "D-C", HZ_METRIC_CHARGER_CURRENT, 9, i * 1000, in);
+		count(in, k, &t);
+		k = feed(c, "D-C", HZ_METRIC_CHARGER_CURRENT, 9, i * 1000 + 30, in);
+		count(in, k, &t);
+		k = feed(c, "D-C", HZ_METRIC_CHARGER_CURRENT, 1, i * 1000 + 40, in);
+		count(in, k, &t);
+		k = feed(c, "D-C", HZ_METRIC_CHARGER_CURRENT, 1, i * 1000 + 160, in);
+		count(in, k, &t);
 	}
 	assert_int_equal(t.clear, 5);
 	assert_int_equal(t.flap, 0);
