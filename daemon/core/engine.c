@@ -291,6 +291,8 @@ static void process_one(struct hz_engine *e, const struct hz_msg *m, int64_t now
 		}
 	}
 	size_t n = hz_rules_eval(e->rules, &ev, e->intents, HZ_ARRAY_LEN(e->intents));
+	/* silences, inhibition, area raises (rules/context.h) */
+	hz_context_apply(e->rules, e->ctx, ev.site, e->intents, n, now_us, &e->ctxc);
 	add_intents(e, e->intents, n);
 }
 
@@ -394,6 +396,7 @@ static void after_commit(struct hz_engine *e)
 {
 	size_t n;
 	const struct hz_change *c = hz_batch_changes(e->batch, &n);
+	hz_engine_note_changes(e);
 	for (size_t i = 0; i < n; i++)
 		hz_engine_pend_add(e, c[i].outbox_id, hz_engine_publish_change(e, &c[i].te, c[i].outbox_id, hz_engine_sinks(e), true));
 	if (hz_batch_count_dead(e->batch) || e->st.poison_hunts)
@@ -440,6 +443,7 @@ static int poison_hunt(struct hz_engine *e)
 		}
 		size_t n;
 		const struct hz_change *c = hz_batch_changes(e->batch, &n);
+		hz_engine_note_changes(e);
 		for (size_t k = 0; k < n; k++)
 			hz_engine_pend_add(e, c[k].outbox_id,
 				 hz_engine_publish_change(e, &c[k].te, c[k].outbox_id, hz_engine_sinks(e), true));
@@ -514,6 +518,7 @@ static void reload_rules(struct hz_engine *e)
 	}
 	hz_rules_destroy(e->rules);
 	e->rules = r;
+	e->ctx_at = 0; /* the rules may name other hazard types: reload the snapshot */
 	hz_info("rules reloaded from %s: %zu threshold rules", e->cfg->rules_file, r->n_rule);
 }
 
@@ -548,6 +553,7 @@ int hz_engine_run(struct hz_engine *e, volatile sig_atomic_t *stop, volatile sig
 			hz_engine_retry_outputs(e);
 			flush_done(e);
 			check_registry(e);
+			hz_engine_refresh_context(e);
 		} else if (!e->st.pg_up) {
 			/* hold the batch; wait for the next reconnect attempt */
 			struct timespec ts = {0, 50 * 1000 * 1000};
@@ -595,9 +601,10 @@ struct hz_engine *hz_engine_new(const struct hz_config *cfg, char *err, size_t e
 	if (!e->rules)
 		goto fail;
 	e->batch = hz_batch_new((size_t)cfg->batch_max);
+	e->ctx = hz_context_new();
 	e->arena = hz_arena_new(e->lim.arena_per_msg + 64 * 1024);
 	e->msgs = calloc((size_t)cfg->batch_max, sizeof(*e->msgs));
-	if (!e->batch || !e->arena || !e->msgs) {
+	if (!e->batch || !e->arena || !e->msgs || !e->ctx) {
 		hz_errf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -711,6 +718,7 @@ void hz_engine_destroy(struct hz_engine *e)
 	hz_arena_destroy(e->arena);
 	hz_registry_destroy(e->reg);
 	hz_rules_destroy(e->rules);
+	hz_context_destroy(e->ctx);
 	if (e->pg)
 		PQfinish(e->pg);
 	free(e->msgs);

@@ -7,6 +7,7 @@
  */
 #include "rules/rules.h"
 #include "rules/yaml_tree.h"
+#include "rules/context.h"
 #include "registry/registry.h"
 #include "core/config.h"
 
@@ -476,9 +477,12 @@ struct hz_rules *hz_rules_parse(const char *name, const char *text, size_t len, 
 			parse_escalation(&c, s, &rs->esc);
 		} else if (!strcmp(s->key, "rating")) {
 			parse_rating(&c, s, &rs->rating);
+		} else if (!strcmp(s->key, "inhibit") || !strcmp(s->key, "area_raise")) {
+			if (!c.failed && hz_context_parse(name, s, rs, err, errlen))
+				c.failed = 1;
 		} else {
 			bad(&c, s,
-			    "unknown section \"%s\" (version, defaults, thresholds, reports, escalation, rating)",
+			    "unknown section \"%s\" (version, defaults, thresholds, reports, escalation, rating, inhibit, area_raise)",
 			    s->key);
 		}
 	}
@@ -528,6 +532,7 @@ void hz_rules_destroy(struct hz_rules *r)
 	if (!r)
 		return;
 	free(r->rule);
+	hz_context_rules_free(r);
 	free(r);
 }
 

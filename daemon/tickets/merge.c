@@ -3,6 +3,7 @@
  * (a sort by episode), no allocation.
  */
 #include "tickets/merge.h"
+#include "rules/context.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,14 @@ static void ticket_from_intent(const struct hz_intent *in, int64_t now_us, struc
 	tk->deadline_us = in->deadline_us;
 }
 
+void hz_tickets_unhold(struct hz_intent *intents, const bool *fresh, size_t n_intents,
+		       const struct hz_open_ticket *open, size_t n_open)
+{
+	for (size_t i = 0; i < n_intents; i++)
+		if (fresh[i] && intents[i].held && !find_open(open, n_open, intents[i].episode_key))
+			hz_context_unhold(&intents[i]);
+}
+
 size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size_t n_intents,
 			const struct hz_open_ticket *open, size_t n_open, int64_t now_us,
 			size_t *order, struct hz_merged *out)
@@ -72,7 +81,9 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 		const struct hz_open_ticket *ot = find_open(open, n_open, first->episode_key);
 		/* Within one batch an event id can appear twice (a producer's
 		 * duplicate inside the batch): count it once. */
-		const struct hz_intent *top = first;
+		/* Held intents never set the level (top) or the clock (esc): they
+		 * are recorded on the holder, that is all. */
+		const struct hz_intent *top = NULL, *esc = NULL, *held = NULL;
 		int64_t added = 0;
 		for (size_t j = k; j < end; j++) {
 			const struct hz_intent *in = &intents[order[j]];
@@ -82,10 +93,22 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 			if (dup)
 				continue;
 			added++;
-			if (in->level > top->level)
-				top = in;
 			m->last = in;
+			if (in->held) {
+				m->held_events++;
+				held = in;
+				continue;
+			}
+			if (in->silence_id)
+				m->silenced_events++;
+			if (!top || in->level > top->level)
+				top = in;
+			if (!in->silence_id && in->ack_us && (!esc || in->level > esc->level))
+				esc = in;
 		}
+		bool only_held = !top;
+		if (!top)
+			top = held ? held : first;
 		m->first = first;
 		m->begin = k;
 		m->end = end;
@@ -123,13 +146,25 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 				}
 				m->tk.deadline_us = upd->deadline_us;
 				m->top = upd;
-			} else if (top->level > ot->tk.level) {
+			} else if (!only_held && top->level > ot->tk.level) {
 				m->tk.level = top->level;
 				m->level_raised = m->level_changed = true;
 				m->history = true;
-				/* a rise restarts the clock, if nobody answered yet */
+				/* a rise restarts the clock, if nobody answered yet;
+				 * a silenced rise calls nobody (its ack_us is 0) */
 				if (!ot->tk.acked_us && top->ack_us)
 					m->ack_due_us = now_us + top->ack_us;
+				else if (!ot->tk.acked_us && ot->silenced_quiet && esc)
+					m->ack_due_us = now_us + esc->ack_us;
+			} else if (ot->silenced_quiet && esc) {
+				/* the first unsilenced event on a silenced ticket: the
+				 * call-and-respond starts now */
+				m->ack_due_us = now_us + esc->ack_us;
+				m->history = true;
+				m->top = top = esc;
+			} else if (m->held_events) {
+				m->history = true;
+				m->top = top = held;
 			}
 		} else if (cls) {
 			/* cancelled before (or as) it opened: nothing stays open */
@@ -144,6 +179,8 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 			m->is_new = true;
 			m->history = true;
 			m->ack_due_us = top->ack_us ? now_us + top->ack_us : 0;
+			if (!m->ack_due_us && top->silence_id && esc)
+				m->ack_due_us = now_us + esc->ack_us; /* unsilenced ones call */
 			m->tk.tier = top->tier ? top->tier : HZ_TIER_GRID;
 			m->top = top;
 			m->from_state = HZ_STATE_NONE;
