@@ -161,10 +161,10 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 				 * call-and-respond starts now */
 				m->ack_due_us = now_us + esc->ack_us;
 				m->history = true;
-				m->top = top = esc;
+				m->top = esc;
 			} else if (m->held_events) {
 				m->history = true;
-				m->top = top = held;
+				m->top = held;
 			}
 		} else if (cls) {
 			/* cancelled before (or as) it opened: nothing stays open */
