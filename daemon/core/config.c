@@ -59,6 +59,8 @@ static const struct centry table[] = {
 	 "how often to check hazard.registry_version"},
 
 	{"rules.file", C_STR, "/etc/hazardd/rules.yaml", O(rules_file), "rules (YAML)"},
+	{"rules.context_refresh", C_DURATION, "1s", O(context_refresh_us),
+	 "how often to re-read silences and open inhibiting/warning tickets"},
 
 	{"mqtt.enabled", C_BOOL, "true", O(mqtt_enabled), "consume MQTT"},
 	{"mqtt.url", C_STR, "tcp://127.0.0.1:1883", O(mqtt_url), "tcp:// or ssl://"},

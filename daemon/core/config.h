@@ -42,6 +42,7 @@ struct hz_config {
 
 	/* registry */
 	int64_t registry_refresh_us;
+	int64_t context_refresh_us;
 
 	/* rules */
 	char *rules_file;

@@ -306,6 +306,8 @@ static void process_one(struct hz_engine *e, const struct hz_msg *m, int64_t now
 		}
 	}
 	size_t n = hz_rules_eval_cond(e->rules, e->cond, &ev, e->intents, HZ_ARRAY_LEN(e->intents));
+	/* silences, inhibition, area raises (rules/context.h) */
+	hz_context_apply(e->rules, e->ctx, ev.site, e->intents, n, now_us, &e->ctxc);
 	add_intents(e, e->intents, n);
 }
 
@@ -411,6 +413,12 @@ static void flush_done(struct hz_engine *e)
 /* Device silence: a timer in PostgreSQL like the escalation deadlines
  * (store/offline.h); its intents commit as a batch of their own, between
  * input batches, and publish like any ticket change. */
+static void offline_context(void *arg, struct hz_intent *in, const struct hz_site *site)
+{
+	struct hz_engine *e = arg;
+	hz_context_apply(e->rules, e->ctx, site, in, 1, hz_now_us(), &e->ctxc);
+}
+
 void hz_engine_scan_offline(struct hz_engine *e)
 {
 	int64_t now = hz_mono_us();
@@ -421,7 +429,8 @@ void hz_engine_scan_offline(struct hz_engine *e)
 	char err[512];
 	size_t found = 0;
 	hz_batch_reset(e->batch);
-	int rc = hz_offline_scan(e->pg, e->rules, e->reg, e->batch, 256, &found, err, sizeof(err));
+	int rc = hz_offline_scan(e->pg, e->rules, e->reg, offline_context, e, e->batch, 256, &found,
+				 err, sizeof(err));
 	if (rc == HZ_OK && found)
 		rc = hz_batch_commit(e->batch, e->pg, topics(e), err, sizeof(err));
 	if (rc) {
@@ -455,6 +464,7 @@ static void after_commit(struct hz_engine *e)
 {
 	size_t n;
 	const struct hz_change *c = hz_batch_changes(e->batch, &n);
+	hz_engine_note_changes(e);
 	for (size_t i = 0; i < n; i++)
 		hz_engine_pend_add(e, c[i].outbox_id, hz_engine_publish_change(e, &c[i].te, c[i].outbox_id, hz_engine_sinks(e), true));
 	if (hz_batch_count_dead(e->batch) || e->st.poison_hunts)
@@ -504,6 +514,7 @@ static int poison_hunt(struct hz_engine *e)
 		hz_cond_commit(e->cond);
 		size_t n;
 		const struct hz_change *c = hz_batch_changes(e->batch, &n);
+		hz_engine_note_changes(e);
 		for (size_t k = 0; k < n; k++)
 			hz_engine_pend_add(e, c[k].outbox_id,
 				 hz_engine_publish_change(e, &c[k].te, c[k].outbox_id, hz_engine_sinks(e), true));
@@ -579,6 +590,7 @@ static void reload_rules(struct hz_engine *e)
 	e->rules = r;
 	/* condition state is kept by rule name: a rule that stays keeps its
 	 * devices' state, one that goes leaves records nobody reads */
+	e->ctx_at = 0; /* the rules may name other hazard types: reload the snapshot */
 	hz_info("rules reloaded from %s: %zu threshold rules", e->cfg->rules_file, r->n_rule);
 }
 
@@ -614,6 +626,7 @@ int hz_engine_run(struct hz_engine *e, volatile sig_atomic_t *stop, volatile sig
 			hz_engine_retry_outputs(e);
 			flush_done(e);
 			check_registry(e);
+			hz_engine_refresh_context(e);
 		} else if (!e->st.pg_up) {
 			/* hold the batch; wait for the next reconnect attempt */
 			struct timespec ts = {0, 50 * 1000 * 1000};
@@ -661,10 +674,11 @@ struct hz_engine *hz_engine_new(const struct hz_config *cfg, char *err, size_t e
 	if (!e->rules)
 		goto fail;
 	e->batch = hz_batch_new((size_t)cfg->batch_max);
+	e->ctx = hz_context_new();
 	e->arena = hz_arena_new(e->lim.arena_per_msg + 64 * 1024);
 	e->msgs = calloc((size_t)cfg->batch_max, sizeof(*e->msgs));
 	e->cond = hz_cond_new();
-	if (!e->batch || !e->arena || !e->msgs || !e->cond) {
+	if (!e->batch || !e->arena || !e->msgs || !e->ctx || !e->cond) {
 		hz_errf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -780,6 +794,7 @@ void hz_engine_destroy(struct hz_engine *e)
 	hz_rules_destroy(e->rules);
 	hz_cond_destroy(e->cond);
 	hz_seen_destroy(e->seen);
+	hz_context_destroy(e->ctx);
 	if (e->pg)
 		PQfinish(e->pg);
 	free(e->msgs);

@@ -25,6 +25,7 @@ struct hz_engine_stats {
 	uint64_t changes_published, commit_retries, poison_hunts, escalations;
 	uint64_t reload_failures, offline_changes;
 	bool pg_up;
+	uint64_t silenced, held, raised;    /* intents changed by silences, inhibit, area_raise */
 };
 
 /* Build every stage from the config (connects nothing that can wait).

@@ -28,6 +28,7 @@
 #include "store/rating.h"
 #include "store/migrate.h"
 #include "store/pg.h"
+#include "rules/context.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -91,6 +92,9 @@ struct hz_engine {
 	struct hz_intent intents[MAX_INTENTS_PER_EVENT];
 	char mqtt_source[160];
 	struct hz_engine_stats st;
+	struct hz_context *ctx;    /* silences, open inhibiting and warning tickets */
+	int64_t ctx_at;            /* next context refresh (monotonic) */
+	struct hz_context_counts ctxc; /* what hz_context_apply did, copied into st per commit */
 };
 
 /* engine.c */
@@ -110,5 +114,13 @@ void hz_engine_retry_outputs(struct hz_engine *e);
 void hz_engine_fire_timers(struct hz_engine *e);
 void hz_engine_update_ratings(struct hz_engine *e);
 void hz_engine_scan_offline(struct hz_engine *e);
+
+/* engine_context.c */
+/* Re-read the silences and the open inhibiting/warning tickets every
+ * rules.context_refresh (a failure keeps the old snapshot and says so). */
+void hz_engine_refresh_context(struct hz_engine *e);
+/* The batch just committed: its ticket changes update the snapshot at once,
+ * so a fire alarm opened in this batch holds the next batch's alarms. */
+void hz_engine_note_changes(struct hz_engine *e);
 
 #endif

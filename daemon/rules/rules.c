@@ -8,6 +8,7 @@
 #include "rules/rules.h"
 #include "rules/cond.h"
 #include "rules/yaml_tree.h"
+#include "rules/context.h"
 #include "registry/registry.h"
 #include "core/config.h"
 
@@ -763,9 +764,12 @@ struct hz_rules *hz_rules_parse(const char *name, const char *text, size_t len, 
 			parse_rating(&c, s, &rs->rating);
 		} else if (!strcmp(s->key, "offline")) {
 			parse_offline(&c, s, &rs->offline);
+		} else if (!strcmp(s->key, "inhibit") || !strcmp(s->key, "area_raise")) {
+			if (!c.failed && hz_context_parse(name, s, rs, err, errlen))
+				c.failed = 1;
 		} else {
 			bad(&c, s,
-			    "unknown section \"%s\" (version, defaults, thresholds, reports, escalation, rating, offline)",
+			    "unknown section \"%s\" (version, defaults, thresholds, reports, escalation, rating, offline, inhibit, area_raise)",
 			    s->key);
 		}
 	}
@@ -826,6 +830,7 @@ void hz_rules_destroy(struct hz_rules *r)
 	if (!r)
 		return;
 	free(r->rule);
+	hz_context_rules_free(r);
 	free(r);
 }
 

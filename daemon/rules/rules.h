@@ -126,6 +126,11 @@ struct hz_rules {
 	struct hz_offline_rules offline;
 	bool stateful;                  /* some rule needs rules/cond.c */
 	char source[256];               /* file it came from */
+	/* inhibit: and area_raise: sections (rules/context.h) */
+	struct hz_inhibit_rule *inhibit;
+	size_t n_inhibit;
+	struct hz_raise_rule *raise;
+	size_t n_raise;
 };
 
 /* What an intent does to its episode's open ticket. */
@@ -157,6 +162,12 @@ struct hz_intent {
 	int risk;                   /* the site's hz_risk, 0 when unknown */
 	int64_t ack_us;             /* time to acknowledge at `tier`; 0: no deadline */
 	bool confirmed;             /* double knock: the ticket opens (or moves) as confirmed */
+	/* Set by hz_context_apply (rules/context.h) after evaluation: */
+	int64_t silence_id;         /* silenced by this silence: recorded, calls nobody */
+	bool held;                  /* held on another episode's ticket by an inhibit rule */
+	unsigned char held_prefix;  /* length of the "held by ...: " prefix of reason */
+	enum hz_level raised_from;  /* the level before an area warning raised it */
+	char own_episode[HZ_EPISODE_MAX]; /* a held intent's own episode */
 };
 
 /* Load and check a rules file. On error returns NULL and err holds every

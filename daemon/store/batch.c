@@ -43,13 +43,13 @@ struct hz_batch {
 	bool *fresh;
 	size_t *order;
 	struct hz_open_ticket *open;
-	size_t n_open;
+	size_t n_open, cap_open;
 	struct hz_merged *merged;
 	size_t n_merged;
 	struct hz_change *chg;
 	size_t n_chg;
 
-	struct hz_buf arr[20];
+	struct hz_buf arr[24];
 	struct hz_buf payload;
 
 	/* libpq pipeline mode for the write phase: the statements and the
@@ -234,7 +234,8 @@ static const char SQL_OPEN[] =
 	"coalesce(t.site_id,''), coalesce(t.town_code,''), coalesce(t.county_code,''), "
 	"t.hazard_type, coalesce(t.device_id,''), " US("t.opened_at") ", " US("t.updated_at") ", "
 	"coalesce(" US("t.acked_at") ",0), coalesce(" US("t.deadline_at") ",0), t.event_count, "
-	"(SELECT coalesce(max(h.seq),0) FROM hazard.ticket_history h WHERE h.ticket_id = t.ticket_id) "
+	"(SELECT coalesce(max(h.seq),0) FROM hazard.ticket_history h WHERE h.ticket_id = t.ticket_id), "
+	"(t.silenced_count > 0 AND t.ack_due_at IS NULL AND t.acked_at IS NULL) "
 	"FROM hazard.tickets t WHERE t.episode_key = ANY($1::text[]) "
 	"AND t.state NOT IN ('closed','dismissed') FOR UPDATE";
 
@@ -242,17 +243,19 @@ static const char SQL_OPEN[] =
 static const char SQL_INSERT_TICKETS[] =
 	"INSERT INTO hazard.tickets (ticket_id, kind, state, level, site_id, town_code, county_code, "
 	"hazard_type, tier, device_id, episode_key, mode, opened_at, updated_at, deadline_at, "
-	"event_count, first_event_id, last_event_id, ack_due_at, closed_at) "
+	"event_count, first_event_id, last_event_id, ack_due_at, closed_at, silenced_count, held_count) "
 	"SELECT u.id, u.kind, u.state, u.level, u.site, u.town, u.county, u.htype, u.tier, "
 	"u.dev, u.ep, u.mode, " TS("u.at") ", " TS("u.at") ", " TS("u.deadline") ", u.n, u.first, u.last, "
-	TS("u.due") ", CASE WHEN u.state = 'closed' THEN " TS("u.at") " END FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
+	TS("u.due") ", CASE WHEN u.state = 'closed' THEN " TS("u.at") " END, u.sn, u.hn "
+	"FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
 	"$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int8[], $13::int8[], "
-	"$14::int8[], $15::text[], $16::text[], $17::int8[], $18::text[]) "
+	"$14::int8[], $15::text[], $16::text[], $17::int8[], $18::text[], $19::int8[], $20::int8[]) "
 	"AS u(id, kind, level, site, town, county, htype, tier, dev, ep, mode, at, deadline, n, first, "
-	"last, due, state)";
+	"last, due, state, sn, hn)";
 
 static const char SQL_UPDATE_TICKETS[] =
 	"UPDATE hazard.tickets t SET level = u.level, event_count = t.event_count + u.n, "
+	"silenced_count = t.silenced_count + u.sn, held_count = t.held_count + u.hn, "
 	"updated_at = " TS("u.at") ", last_event_id = u.last, state = u.state, "
 	"closed_at = CASE WHEN u.state = 'closed' THEN " TS("u.at") " ELSE t.closed_at END, "
 	"deadline_at = coalesce(" TS("u.deadline") ", t.deadline_at), "
@@ -262,7 +265,8 @@ static const char SQL_UPDATE_TICKETS[] =
 	"flapping_at = CASE WHEN u.flap THEN coalesce(t.flapping_at, " TS("u.at") ") "
 	"ELSE t.flapping_at END "
 	"FROM unnest($1::int8[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::int8[], "
-	"$7::text[], $8::int8[], $9::bool[]) AS u(id, level, n, at, last, due, state, deadline, flap) "
+	"$7::text[], $8::int8[], $9::bool[], $10::int8[], $11::int8[]) "
+	"AS u(id, level, n, at, last, due, state, deadline, flap, sn, hn) "
 	"WHERE t.ticket_id = u.id";
 
 static const char SQL_HISTORY[] =
@@ -273,8 +277,8 @@ static const char SQL_HISTORY[] =
 	"$7::text[], $8::text[], $9::text[]) AS u(id, seq, at, fs, ts, level, tier, reason, ev)";
 
 static const char SQL_EVENTS[] =
-	"INSERT INTO hazard.ticket_events (event_id, ticket_id) "
-	"SELECT * FROM unnest($1::text[], $2::int8[])";
+	"INSERT INTO hazard.ticket_events (event_id, ticket_id, disposition, silence_id) "
+	"SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::int8[])";
 
 static const char SQL_OUTBOX[] =
 	"INSERT INTO hazard.outbox (id, kind, msg_key, mqtt_topic, kafka_topic, content_type, payload) "
@@ -457,9 +461,12 @@ static int ensure_scratch(struct hz_batch *b)
 		b->fresh = f;
 	if (o)
 		b->order = o;
-	struct hz_open_ticket *op = o ? realloc(b->open, n * sizeof(*op)) : NULL;
-	if (op)
+	/* a held intent reads two episodes: the holder's and its own */
+	struct hz_open_ticket *op = o ? realloc(b->open, 2 * n * sizeof(*op)) : NULL;
+	if (op) {
 		b->open = op;
+		b->cap_open = 2 * n;
+	}
 	struct hz_merged *m = op ? realloc(b->merged, n * sizeof(*m)) : NULL;
 	if (m)
 		b->merged = m;
@@ -478,15 +485,21 @@ static int read_open(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
 {
 	struct hz_buf *a = &b->arr[0];
 	hz_pgarr_begin(a);
-	for (size_t i = 0; i < b->n_in; i++)
-		if (b->fresh[i])
-			hz_pgarr_text(a, b->in[i].episode_key);
+	for (size_t i = 0; i < b->n_in; i++) {
+		if (!b->fresh[i])
+			continue;
+		hz_pgarr_text(a, b->in[i].episode_key);
+		/* a held intent's own episode too: if its holder closed meanwhile
+		 * it goes back there (hz_tickets_unhold) */
+		if (b->in[i].held)
+			hz_pgarr_text(a, b->in[i].own_episode);
+	}
 	const char *p[] = {hz_pgarr_end(a)};
 	PGresult *res = exec(pg, SQL_OPEN, 1, p);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		return fail_res(pg, res, "locking open tickets", err, errlen);
 	b->n_open = 0;
-	for (int r = 0; r < PQntuples(res) && b->n_open < b->n_in; r++) {
+	for (int r = 0; r < PQntuples(res) && b->n_open < b->cap_open; r++) {
 		struct hz_open_ticket *o = &b->open[b->n_open++];
 		memset(o, 0, sizeof(*o));
 		struct hz_ticket *tk = &o->tk;
@@ -499,6 +512,7 @@ static int read_open(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
 		tk->deadline_us = strtoll(PQgetvalue(res, r, 15), NULL, 10);
 		tk->event_count = strtoll(PQgetvalue(res, r, 16), NULL, 10);
 		o->last_seq = atoi(PQgetvalue(res, r, 17));
+		o->silenced_quiet = *PQgetvalue(res, r, 18) == 't';
 	}
 	PQclear(res);
 	return HZ_OK;
@@ -540,6 +554,7 @@ static void fill_change(struct hz_batch *b, const struct hz_merged *m, int64_t o
 		m->level_changed || m->is_new || m->closed || m->history ? m->top : m->last;
 	copy_field(c->reason, sizeof(c->reason), cause->reason);
 	copy_field(c->cause, sizeof(c->cause), cause->event_id);
+	memcpy(c->episode_key, m->episode_key, sizeof(c->episode_key));
 	struct hz_ticket_event *te = &c->te;
 	snprintf(te->event_id, sizeof(te->event_id), "te-%lld", (long long)outbox_id);
 	te->emitted_us = now_us;
@@ -584,7 +599,7 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 	struct hz_buf *a = b->arr;
 	/* new tickets */
 	if (n_new) {
-		for (int i = 0; i < 18; i++)
+		for (int i = 0; i < 20; i++)
 			hz_pgarr_begin(&a[i]);
 		for (size_t i = 0; i < b->n_merged; i++) {
 			const struct hz_merged *m = &b->merged[i];
@@ -609,21 +624,25 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 			hz_pgarr_int(&a[13], tk->event_count);
 			hz_pgarr_text(&a[14], m->first->event_id);
 			hz_pgarr_text(&a[15], m->last->event_id);
+			hz_pgarr_int(&a[18], m->silenced_events);
+			hz_pgarr_int(&a[19], m->held_events);
 		}
-		const char *p[18];
-		for (int i = 0; i < 18; i++)
+		const char *p[20];
+		for (int i = 0; i < 20; i++)
 			p[i] = hz_pgarr_end(&a[i]);
-		if ((rc = run(b, pg, "opening tickets", SQL_INSERT_TICKETS, 18, p, err, errlen)))
+		if ((rc = run(b, pg, "opening tickets", SQL_INSERT_TICKETS, 20, p, err, errlen)))
 			goto out;
 	}
 	/* existing tickets */
 	if (n_new < b->n_merged) {
-		for (int i = 0; i < 9; i++)
+		for (int i = 0; i < 11; i++)
 			hz_pgarr_begin(&a[i]);
 		for (size_t i = 0; i < b->n_merged; i++) {
 			const struct hz_merged *m = &b->merged[i];
 			if (m->is_new)
 				continue;
+			hz_pgarr_int(&a[9], m->silenced_events);
+			hz_pgarr_int(&a[10], m->held_events);
 			hz_pgarr_time(&a[5], m->ack_due_us);
 			hz_pgarr_text(&a[8], m->flapping ? "t" : "f");
 			hz_pgarr_text(&a[6], hz_state_name(m->tk.state));
@@ -635,10 +654,10 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 			hz_pgarr_int(&a[3], now_us);
 			hz_pgarr_text(&a[4], m->last->event_id);
 		}
-		const char *p[9];
-		for (int i = 0; i < 9; i++)
+		const char *p[11];
+		for (int i = 0; i < 11; i++)
 			p[i] = hz_pgarr_end(&a[i]);
-		if ((rc = run(b, pg, "updating tickets", SQL_UPDATE_TICKETS, 9, p, err, errlen)))
+		if ((rc = run(b, pg, "updating tickets", SQL_UPDATE_TICKETS, 11, p, err, errlen)))
 			goto out;
 	}
 	/* history: opened, level raised */
@@ -676,12 +695,13 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 			goto out;
 	}
 	/* every fresh event, once per ticket it joined */
-	hz_pgarr_begin(&a[0]);
-	hz_pgarr_begin(&a[1]);
+	for (int i = 0; i < 4; i++)
+		hz_pgarr_begin(&a[i]);
 	for (size_t i = 0; i < b->n_merged; i++) {
 		const struct hz_merged *m = &b->merged[i];
 		for (size_t j = m->begin; j < m->end; j++) {
-			const char *ev = b->in[b->order[j]].event_id;
+			const struct hz_intent *in = &b->in[b->order[j]];
+			const char *ev = in->event_id;
 			bool dup = false;
 			for (size_t q = m->begin; q < j && !dup; q++)
 				dup = !strcmp(b->in[b->order[q]].event_id, ev);
@@ -689,11 +709,14 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 				continue;
 			hz_pgarr_text(&a[0], ev);
 			hz_pgarr_int(&a[1], m->tk.ticket_id);
+			hz_pgarr_text(&a[2], in->held ? "held" : in->silence_id ? "silenced" : NULL);
+			hz_pgarr_time(&a[3], in->silence_id); /* 0 -> NULL */
 		}
 	}
 	{
-		const char *p[] = {hz_pgarr_end(&a[0]), hz_pgarr_end(&a[1])};
-		if ((rc = run(b, pg, "recording ticket events", SQL_EVENTS, 2, p, err, errlen)))
+		const char *p[] = {hz_pgarr_end(&a[0]), hz_pgarr_end(&a[1]), hz_pgarr_end(&a[2]),
+				   hz_pgarr_end(&a[3])};
+		if ((rc = run(b, pg, "recording ticket events", SQL_EVENTS, 4, p, err, errlen)))
 			goto out;
 	}
 	/* outbox: one TicketEvent per touched ticket */
@@ -742,6 +765,7 @@ static int tx_body(struct hz_batch *b, PGconn *pg, const struct hz_batch_topics 
 			return rc;
 		if ((rc = read_open(b, pg, err, errlen)))
 			return rc;
+		hz_tickets_unhold(b->in, b->fresh, b->n_in, b->open, b->n_open);
 		b->n_merged = hz_tickets_merge(b->in, b->fresh, b->n_in, b->open, b->n_open, now_us,
 					       b->order, b->merged);
 		if (b->n_merged && (rc = write_tickets(b, pg, topics, now_us, err, errlen)))

@@ -39,6 +39,7 @@ struct hz_change {
 	struct hz_ticket_event te;  /* strings point into the batch */
 	char reason[HZ_REASON_MAX];
 	char cause[HZ_ID_MAX];
+	char episode_key[HZ_EPISODE_MAX]; /* for the daemon's inhibit snapshot */
 };
 
 struct hz_batch;

@@ -52,10 +52,19 @@ static const char SQL_BACK[] =
 	"WHERE t.hazard_type = 'device_offline' AND t.state NOT IN ('closed', 'dismissed') "
 	"AND s.seen_at > t.opened_at LIMIT $1::int";
 
-static int add(const struct hz_rules *rules, const struct hz_registry *reg, struct hz_batch *b,
-	       const char *device_id, int64_t seen_us, int64_t now_us, bool back)
+struct scan {
+	const struct hz_rules *rules;
+	const struct hz_registry *reg;
+	hz_offline_apply_fn apply;
+	void *arg;
+	struct hz_batch *b;
+};
+
+static int add(const struct scan *sc, const char *device_id, int64_t seen_us, int64_t now_us,
+	       bool back)
 {
-	const struct hz_device *dev = hz_registry_device(reg, device_id);
+	const struct hz_rules *rules = sc->rules;
+	const struct hz_device *dev = hz_registry_device(sc->reg, device_id);
 	if (!dev)
 		return 0; /* no longer registered */
 	char evid[HZ_ID_MAX + 32], reason[HZ_REASON_MAX], seen[HZ_TIME_BUFLEN];
@@ -79,12 +88,16 @@ static int add(const struct hz_rules *rules, const struct hz_registry *reg, stru
 	in.ack_us = back ? 0 : hz_escalate_ack_due(rules, in.level, in.tier, in.risk, 0);
 	if (back)
 		in.op = HZ_OP_CLOSE;
-	return hz_batch_add_intent(b, &in) == HZ_OK;
+	if (sc->apply)
+		sc->apply(sc->arg, &in, dev->site);
+	return hz_batch_add_intent(sc->b, &in) == HZ_OK;
 }
 
 int hz_offline_scan(PGconn *pg, const struct hz_rules *rules, const struct hz_registry *reg,
-		    struct hz_batch *b, size_t max, size_t *found, char *err, size_t errlen)
+		    hz_offline_apply_fn apply, void *arg, struct hz_batch *b, size_t max,
+		    size_t *found, char *err, size_t errlen)
 {
+	const struct scan sc = {rules, reg, apply, arg, b};
 	const struct hz_offline_rules *o = &rules->offline;
 	*found = 0;
 	int64_t shortest = hz_rules_offline_shortest(rules);
@@ -110,7 +123,7 @@ int hz_offline_scan(PGconn *pg, const struct hz_rules *rules, const struct hz_re
 	if (!res)
 		goto out;
 	for (int r = 0; r < PQntuples(res); r++)
-		*found += (size_t)add(rules, reg, b, PQgetvalue(res, r, 0),
+		*found += (size_t)add(&sc, PQgetvalue(res, r, 0),
 				      strtoll(PQgetvalue(res, r, 1), NULL, 10),
 				      strtoll(PQgetvalue(res, r, 2), NULL, 10), false);
 	PQclear(res);
@@ -120,7 +133,7 @@ int hz_offline_scan(PGconn *pg, const struct hz_rules *rules, const struct hz_re
 		goto out;
 	for (int r = 0; r < PQntuples(res); r++) {
 		int64_t seen = strtoll(PQgetvalue(res, r, 1), NULL, 10);
-		*found += (size_t)add(rules, reg, b, PQgetvalue(res, r, 0), seen, seen, true);
+		*found += (size_t)add(&sc, PQgetvalue(res, r, 0), seen, seen, true);
 	}
 	PQclear(res);
 out:

@@ -27,10 +27,16 @@
  * ones), so a device that never reports is found after its limit. */
 int hz_offline_seed(PGconn *pg, char *err, size_t errlen);
 
+/* Called on each intent before it is added, so the engine can apply its
+ * silences and holds (a power outage holds offline faults). */
+typedef void (*hz_offline_apply_fn)(void *arg, struct hz_intent *in, const struct hz_site *site);
+
 /* Add up to `max` open and `max` close intents to `b` (which the caller
- * commits). *found is how many were added. Deadlines are compared with the
- * database's clock. HZ_OK, HZ_ETRANSIENT or HZ_ERR with err set. */
+ * commits), each passed through `apply` (may be NULL) first. *found is how
+ * many were added. Deadlines are compared with the database's clock.
+ * HZ_OK, HZ_ETRANSIENT or HZ_ERR with err set. */
 int hz_offline_scan(PGconn *pg, const struct hz_rules *rules, const struct hz_registry *reg,
-		    struct hz_batch *b, size_t max, size_t *found, char *err, size_t errlen);
+		    hz_offline_apply_fn apply, void *arg, struct hz_batch *b, size_t max,
+		    size_t *found, char *err, size_t errlen);
 
 #endif

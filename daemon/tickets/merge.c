@@ -3,6 +3,7 @@
  * (a sort by episode), no allocation.
  */
 #include "tickets/merge.h"
+#include "rules/context.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,14 @@ static void ticket_from_intent(const struct hz_intent *in, int64_t now_us, struc
 	tk->deadline_us = in->deadline_us;
 }
 
+void hz_tickets_unhold(struct hz_intent *intents, const bool *fresh, size_t n_intents,
+		       const struct hz_open_ticket *open, size_t n_open)
+{
+	for (size_t i = 0; i < n_intents; i++)
+		if (fresh[i] && intents[i].held && !find_open(open, n_open, intents[i].episode_key))
+			hz_context_unhold(&intents[i]);
+}
+
 size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size_t n_intents,
 			const struct hz_open_ticket *open, size_t n_open, int64_t now_us,
 			size_t *order, struct hz_merged *out)
@@ -72,8 +81,10 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 		const struct hz_open_ticket *ot = find_open(open, n_open, first->episode_key);
 		/* Within one batch an event id can appear twice (a producer's
 		 * duplicate inside the batch): count it once. */
-		const struct hz_intent *top = first;
-		/* conditions: a clear counts only when nothing fired after it */
+		/* Held intents never set the level (top) or the clock (esc): they
+		 * are recorded on the holder, that is all. Conditions: a clear
+		 * counts only when nothing fired after it. */
+		const struct hz_intent *top = NULL, *esc = NULL, *held = NULL;
 		const struct hz_intent *clr = NULL, *flp = NULL, *conf = NULL;
 		bool fires = false;
 		int64_t added = 0;
@@ -85,20 +96,33 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 			if (dup)
 				continue;
 			added++;
-			if (in->level > top->level || (top->op >= HZ_OP_CLEAR && in->op < HZ_OP_CLEAR))
-				top = in;
 			m->last = in;
+			if (in->held) {
+				m->held_events++;
+				held = in;
+				continue;
+			}
 			if (in->op == HZ_OP_CLEAR) {
 				clr = in;
-			} else if (in->op == HZ_OP_FLAP) {
-				flp = in;
-			} else {
-				clr = NULL;
-				fires = true;
-				if (in->confirmed && !conf)
-					conf = in;
+				continue;
 			}
+			if (in->op == HZ_OP_FLAP) {
+				flp = in;
+				continue;
+			}
+			clr = NULL;
+			fires = true;
+			if (in->confirmed && !conf)
+				conf = in;
+			if (in->silence_id)
+				m->silenced_events++;
+			if (!top || in->level > top->level)
+				top = in;
+			if (!in->silence_id && in->ack_us && (!esc || in->level > esc->level))
+				esc = in;
 		}
+		if (!top)
+			top = held ? held : clr ? clr : flp ? flp : first;
 		m->first = first;
 		m->begin = k;
 		m->end = end;
@@ -141,9 +165,18 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 					m->tk.level = top->level;
 					m->level_raised = m->level_changed = true;
 					m->history = true;
-					/* a rise restarts the clock, if nobody answered yet */
+					/* a rise restarts the clock, if nobody answered yet;
+					 * a silenced rise calls nobody (its ack_us is 0) */
 					if (!ot->tk.acked_us && top->ack_us)
 						m->ack_due_us = now_us + top->ack_us;
+					else if (!ot->tk.acked_us && ot->silenced_quiet && esc)
+						m->ack_due_us = now_us + esc->ack_us;
+				} else if (fires && ot->silenced_quiet && esc) {
+					/* the first unsilenced event on a silenced ticket:
+					 * the call-and-respond starts now */
+					m->ack_due_us = now_us + esc->ack_us;
+					m->history = true;
+					m->top = esc;
 				}
 				if (conf && ot->tk.state == HZ_STATE_DISCOVERED) {
 					m->tk.state = HZ_STATE_CONFIRMED;
@@ -164,8 +197,12 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 						m->closed = true;
 					}
 				}
+				if (m->held_events && !m->history) {
+					m->history = true;
+					m->top = held;
+				}
 			}
-		} else if (cls || !fires) {
+		} else if (cls || (!fires && !held)) {
 			/* cancelled before (or as) it opened, or a clear or flap of a
 			 * ticket that is not open: nothing to do */
 			n_out--;
@@ -179,6 +216,8 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 			m->is_new = true;
 			m->history = true;
 			m->ack_due_us = top->ack_us ? now_us + top->ack_us : 0;
+			if (!m->ack_due_us && top->silence_id && esc)
+				m->ack_due_us = now_us + esc->ack_us; /* unsilenced ones call */
 			m->tk.tier = top->tier ? top->tier : HZ_TIER_GRID;
 			if (conf) {
 				/* double knock: a confirmed fire skips the confirm step */

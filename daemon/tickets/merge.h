@@ -8,6 +8,11 @@
  * One open ticket per episode: repeats raise event_count and the level,
  * never open a second ticket. Several intents for one episode in a batch
  * become one change.
+ *
+ * Silenced intents (silence_id set) count and join but set no
+ * acknowledgement deadline; a later unsilenced one starts the clock.
+ * Held intents join the holder's ticket without changing its level or
+ * its clock, with a history row saying what was held.
  */
 #ifndef HZ_MERGE_H
 #define HZ_MERGE_H
@@ -19,6 +24,7 @@ struct hz_open_ticket {
 	struct hz_ticket tk;
 	char episode_key[HZ_EPISODE_MAX];
 	int last_seq;                 /* highest ticket_history.seq */
+	bool silenced_quiet;          /* opened under a silence, no deadline yet, not acked */
 };
 
 /* One ticket touched by the batch. */
@@ -41,11 +47,20 @@ struct hz_merged {
 	const struct hz_intent *clr;  /* a new ticket that cleared in its batch: the clear */
 	size_t begin, end;            /* its intents: order[begin..end) */
 	int64_t ack_due_us;           /* a new acknowledgement deadline; 0: unchanged */
+	int64_t silenced_events;      /* fresh events that joined under a silence */
+	int64_t held_events;          /* fresh events of other episodes held on it */
 };
 
 /* `fresh[i]` is false when intents[i]'s event was applied before.
  * Writes at most n_intents entries to out; returns the count. Uses
  * `order` (n_intents entries) as scratch. */
+/* Held intents (rules/context.h) whose holding ticket is not open any
+ * more go back to their own episode: a hold must never make an event
+ * open a ticket under another episode's key. Call after reading the
+ * open tickets, before hz_tickets_merge. */
+void hz_tickets_unhold(struct hz_intent *intents, const bool *fresh, size_t n_intents,
+		       const struct hz_open_ticket *open, size_t n_open);
+
 size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size_t n_intents,
 			const struct hz_open_ticket *open, size_t n_open, int64_t now_us,
 			size_t *order, struct hz_merged *out);

@@ -13,6 +13,8 @@
 #include "registry/registry.h"
 #include "store/migrate.h"
 #include "store/escalate.h"
+#include "store/context.h"
+#include "core/config.h"
 #include "store/pg.h"
 #include "store/tickets_read.h"
 
@@ -52,6 +54,7 @@ static const char main_usage[] =
 	"  tickets show ID         one ticket and its whole history\n"
 	"  dead-letters            list the newest dead letters\n"
 	"  ack ID                  acknowledge a ticket (stops its escalation)\n"
+	"  silence add|list|cancel maintenance windows: events recorded, nobody called\n"
 	"  registry                load the registry as hazardd does; print counts and memory\n"
 	"  help [COMMAND]          this text, or a command's\n"
 	"\n"
@@ -848,6 +851,174 @@ static int cmd_ack(int argc, char **argv)
 	return 0;
 }
 
+/* ---- silence ---- */
+
+static int silence_add(int argc, char **argv)
+{
+	static const struct option lo[] = {{"device", required_argument, NULL, 'D'},
+					   {"site", required_argument, NULL, 'S'},
+					   {"org", required_argument, NULL, 'O'},
+					   {"for", required_argument, NULL, 'f'},
+					   {"until", required_argument, NULL, 'u'},
+					   {"reason", required_argument, NULL, 'r'},
+					   {"actor", required_argument, NULL, 'a'},
+					   {"help", no_argument, NULL, 'h'},
+					   {0}};
+	struct hz_silence_req rq = {.actor = getenv("USER") ? getenv("USER") : "hazardctl"};
+	int c, targets = 0;
+	while ((c = cmd_getopt(argc, argv, "silence", lo, "h")) != -1) {
+		switch (c) {
+		case 'h': return 0;
+		case 'D': case 'S': case 'O':
+			targets++;
+			rq.kind = c == 'D' ? HZ_SILENCE_DEVICE : c == 'S' ? HZ_SILENCE_SITE : HZ_SILENCE_ORG;
+			rq.target = optarg;
+			break;
+		case 'f':
+			if (hz_parse_duration(optarg, &rq.for_us) || rq.for_us <= 0)
+				return usage_error("silence", "invalid duration \"%s\" (e.g. 90s, 30m, 2h, 1d)", optarg);
+			break;
+		case 'u':
+			if (hz_time_parse(optarg, &rq.until_us) || rq.until_us <= 0)
+				return usage_error("silence", "invalid time \"%s\" (RFC 3339, e.g. 2026-05-01T18:00:00+08:00)", optarg);
+			break;
+		case 'r': rq.reason = optarg; break;
+		case 'a': rq.actor = optarg; break;
+		default: return usage_error("silence", "bad option");
+		}
+	}
+	if (optind < argc)
+		return usage_error("silence", "unexpected argument \"%s\"", argv[optind]);
+	if (targets != 1)
+		return usage_error("silence", "give exactly one of --device, --site, --org");
+	if (!rq.for_us == !rq.until_us)
+		return usage_error("silence", "give exactly one of --for and --until");
+	if (!rq.reason || !*rq.reason)
+		return usage_error("silence", "--reason is required");
+	PGconn *pg = connect_db(30000);
+	if (!pg)
+		return 1;
+	char err[1024], ends[64];
+	int64_t id = 0, ends_us = 0;
+	int rc = hz_store_silence_add(pg, &rq, &id, &ends_us, err, sizeof(err));
+	PQfinish(pg);
+	if (rc)
+		return fail(err);
+	printf("silence %lld: %s %s until %s (red alarms still call)\n", (long long)id,
+	       hz_silence_target_name(rq.kind), rq.target, fmt_time(ends_us, ends, sizeof(ends)));
+	return 0;
+}
+
+static int silence_list(int argc, char **argv)
+{
+	static const struct option lo[] = {{"active", no_argument, NULL, 'A'},
+					   {"json", no_argument, NULL, 'j'},
+					   {"limit", required_argument, NULL, 'l'},
+					   {"help", no_argument, NULL, 'h'},
+					   {0}};
+	bool active = false, json = false;
+	long limit = 100;
+	int c;
+	while ((c = cmd_getopt(argc, argv, "silence", lo, "h")) != -1) {
+		if (c == 'h')
+			return 0;
+		if (c == 'A')
+			active = true;
+		else if (c == 'j')
+			json = true;
+		else if (c != 'l' || !parse_long(optarg, 1, &limit))
+			return usage_error("silence", c == 'l' ? "invalid limit" : "bad option");
+	}
+	PGconn *pg = connect_db(30000);
+	if (!pg)
+		return 1;
+	char err[1024];
+	struct hz_silence_row *rows = NULL;
+	size_t n = 0;
+	int rc = hz_store_silences_list(pg, active, limit, &rows, &n, err, sizeof(err));
+	PQfinish(pg);
+	if (rc)
+		return fail(err);
+	if (json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < n && a; i++) {
+			const struct hz_silence_row *r = &rows[i];
+			json_array_append_new(a, json_pack("{s:I,s:s,s:s,s:o,s:o,s:s,s:s,s:o,s:b,s:b}",
+				"silence_id", (json_int_t)r->s.silence_id, "target_kind",
+				hz_silence_target_name(r->s.kind), "target_id", r->s.target,
+				"starts_at", json_time(r->s.starts_us), "ends_at", json_time(r->s.ends_us),
+				"actor", r->actor, "reason", r->reason, "created_at",
+				json_time(r->created_us), "cancelled", r->cancelled, "active", r->active));
+		}
+		free(rows);
+		return json_print(a);
+	}
+	static const char *const head[] = {"ID", "TARGET", "STARTS", "ENDS", "STATUS", "ACTOR", "REASON"};
+	struct table t = {.ncols = HZ_ARRAY_LEN(head), .head = head};
+	for (size_t i = 0; i < n; i++) {
+		const struct hz_silence_row *r = &rows[i];
+		char id[24], tgt[96], st[40], en[40];
+		snprintf(id, sizeof(id), "%lld", (long long)r->s.silence_id);
+		snprintf(tgt, sizeof(tgt), "%s %s", hz_silence_target_name(r->s.kind), r->s.target);
+		table_add(&t, id, tgt, fmt_time(r->s.starts_us, st, sizeof(st)),
+			  fmt_time(r->s.ends_us, en, sizeof(en)),
+			  r->cancelled ? "cancelled" : r->active ? "active" : "over", r->actor, r->reason);
+	}
+	table_print(&t, stdout);
+	table_free(&t);
+	free(rows);
+	return 0;
+}
+
+static int silence_cancel(int argc, char **argv)
+{
+	static const struct option lo[] = {{"actor", required_argument, NULL, 'a'},
+					   {"help", no_argument, NULL, 'h'},
+					   {0}};
+	const char *actor = getenv("USER") ? getenv("USER") : "hazardctl";
+	int c;
+	while ((c = cmd_getopt(argc, argv, "silence", lo, "h")) != -1) {
+		if (c == 'h')
+			return 0;
+		if (c != 'a')
+			return usage_error("silence", "bad option");
+		actor = optarg;
+	}
+	long id;
+	if (argc - optind != 1)
+		return usage_error("silence", "expected one silence id");
+	if (!parse_long(argv[optind], 1, &id))
+		return usage_error("silence", "invalid silence id \"%s\"", argv[optind]);
+	PGconn *pg = connect_db(30000);
+	if (!pg)
+		return 1;
+	char err[1024];
+	int rc = hz_store_silence_cancel(pg, id, actor, err, sizeof(err));
+	PQfinish(pg);
+	if (rc)
+		return fail(err);
+	printf("silence %ld cancelled by %s\n", id, actor);
+	return 0;
+}
+
+static int cmd_silence(int argc, char **argv)
+{
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		const struct command *cm = find_command("silence");
+		printf("usage: hazardctl %s\n\n%s", cm->synopsis, cm->help);
+		return 0;
+	}
+	if (argc < 2)
+		return usage_error("silence", "expected add, list or cancel");
+	int (*sub)(int, char **) = !strcmp(argv[1], "add")	 ? silence_add
+				   : !strcmp(argv[1], "list")	 ? silence_list
+				   : !strcmp(argv[1], "cancel") ? silence_cancel
+								 : NULL;
+	if (!sub)
+		return usage_error("silence", "unknown subcommand \"%s\" (add, list, cancel)", argv[1]);
+	return sub(argc - 1, argv + 1);
+}
+
 /* ---- dispatch ---- */
 
 static int cmd_help(int argc, char **argv);
@@ -891,6 +1062,23 @@ static const struct command commands[] = {
 	 "Acknowledge a ticket: stops its escalation (call-and-respond). Refused with a\n"
 	 "reason when the ticket does not exist, is closed or dismissed, or was already\n"
 	 "acknowledged. Recorded in the ticket's history with the actor (default $USER).\n"},
+	{"silence", cmd_silence,
+	 "silence add (--device ID | --site ID | --org CODE) (--for DURATION | --until TIME)\n"
+	 "                 --reason TEXT [--actor WHO]\n"
+	 "       hazardctl silence list [--active] [--limit N] [--json]\n"
+	 "       hazardctl silence cancel ID [--actor WHO]",
+	 "A silence (maintenance window) for a device, a site, or an org unit and everything\n"
+	 "under it (a town covers its villages, grids and sites). From now until its end,\n"
+	 "events there still open or join their tickets and are recorded and counted\n"
+	 "(tickets.silenced_count), but set no acknowledgement deadline: nobody is called.\n"
+	 "A red level is never silenced. A later unsilenced event on the ticket starts the\n"
+	 "call-and-respond as usual. Running daemons see a change within rules.context_refresh.\n"
+	 "  --for DURATION   90s, 30m, 2h, 1d (at most 30 days)\n"
+	 "  --until TIME     an RFC 3339 time in the future\n"
+	 "  --reason TEXT    why (required); --actor WHO: who (default $USER)\n"
+	 "list: newest first; --active only those not cancelled and not over.\n"
+	 "cancel: ends a silence now; refused when it does not exist, is over or cancelled.\n"
+	 "Exit status: 0 ok, 1 refused or error, 2 usage.\n"},
 	{"registry", cmd_registry, "registry [--json]",
 	 "Load the registry snapshot exactly as hazardd does and print its version, counts,\n"
 	 "memory and load time. Fails on the inconsistencies the daemon would refuse.\n"},
