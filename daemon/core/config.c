@@ -123,7 +123,9 @@ int hz_parse_duration(const char *s, int64_t *us)
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
-	if (end == s || errno || v < 0)
+	/* !(v >= 0) also refuses "nan", which would pass v < 0 and make the
+	 * conversion to int64_t below undefined */
+	if (end == s || errno || !(v >= 0))
 		return HZ_EINVAL;
 	while (*end == ' ')
 		end++;

@@ -66,6 +66,11 @@ int hz_csv_next(struct hz_csv *c, char *err, size_t errlen)
 	size_t start = 0;
 	bool quoted = false, was_quoted = false;
 	for (;; ch = getc_unlocked(c->f)) {
+		if (ch == '\0') {
+			/* fields are C strings: a NUL would cut one short unseen */
+			hz_errf(err, errlen, "field %zu: a NUL byte", c->nfields + 1);
+			return HZ_EINVAL;
+		}
 		if (quoted) {
 			if (ch == EOF) {
 				hz_errf(err, errlen, "unterminated quoted field");

@@ -29,7 +29,7 @@ void hz_csv_free(struct hz_csv *c);
 
 /* Read the next record. Returns 1 with the fields set, 0 at end of file,
  * HZ_EINVAL with err ("unterminated quoted field", "too many fields", a
- * stray quote) naming no file: the caller adds file:line. Blank lines are
+ * stray quote, a NUL byte) naming no file: the caller adds file:line. Blank lines are
  * skipped. */
 int hz_csv_next(struct hz_csv *c, char *err, size_t errlen);
 

@@ -13,6 +13,7 @@
 #include "core/config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
@@ -540,7 +541,8 @@ static int parse_rating(struct ctx *c, const struct hz_ynode *m, struct hz_ratin
 			double v = 0;
 			if (get_double(c, g, &v))
 				continue;
-			if (v < 0 || v != (int)v) {
+			/* range first: converting a double out of int's range is undefined */
+			if (!(v >= 0 && v <= INT_MAX) || v != (int)v) {
 				bad(c, g, "%s: expected a whole number of tickets", g->key);
 				continue;
 			}
@@ -683,7 +685,7 @@ struct hz_rules *hz_rules_parse(const char *name, const char *text, size_t len, 
 	struct hz_rules *rs = calloc(1, sizeof(*rs));
 	if (!rs) {
 		hz_yaml_free(root);
-		hz_errf(err, errlen, "%s: out of memory", name);
+		hz_errf(err, errlen, "%s:1:1: out of memory", name);
 		return NULL;
 	}
 	snprintf(rs->source, sizeof(rs->source), "%s", name);
@@ -1035,7 +1037,10 @@ static size_t eval_report(const struct hz_rules *rs, const struct hz_event *ev,
 			  struct hz_intent *out, size_t max)
 {
 	int cat = ev->u.report.category;
-	if (!ev->site || max == 0 || cat <= 0 || cat >= HZ_MAX_CATEGORY)
+	/* the decoder passes any category the proto declares; one added there
+	 * but not yet named here has no rule (and no name to read past) */
+	if (!ev->site || max == 0 || cat <= 0 || cat >= HZ_MAX_CATEGORY ||
+	    (size_t)cat >= HZ_ARRAY_LEN(category_names))
 		return 0;
 	const struct hz_report_rule *rr = &rs->report[cat];
 	struct hz_intent *in = out;

@@ -3,8 +3,10 @@
  * sequences and scalars, each node knowing its line and column, so rule
  * errors can say "rules.yaml:12:7: expected a number".
  *
- * Aliases and anchors are refused (no billion laughs); depth and node count
- * are bounded. The tree owns all its memory; free it with hz_yaml_free.
+ * Aliases and anchors (on scalars, maps and sequences) are refused (no
+ * billion laughs); depth, node count and keys per map are bounded. Every
+ * error, even "empty document", starts with name:line:col. The tree owns
+ * all its memory; free it with hz_yaml_free.
  */
 #ifndef HZ_YAML_TREE_H
 #define HZ_YAML_TREE_H

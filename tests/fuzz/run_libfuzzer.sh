@@ -8,7 +8,7 @@
 # `make test` replays it from then on.
 #
 # Targets default to every tests/fuzz/fuzz_*.c. They link against an
-# archive of daemon/$FUZZ_MODULES (default: core codec) plus the generated
+# archive of daemon/$FUZZ_MODULES (default: core codec registry rules) plus the generated
 # protobuf code; `make` is run first if that code is missing.
 # Environment: FUZZ_MODULES, FUZZ_MAX_LEN (default 8192), FUZZ_JOBS.
 set -eu
@@ -19,7 +19,7 @@ cd "$(dirname "$0")/../.."
 
 CC=${FUZZ_CC:-clang-14}
 OUT=build/libfuzzer
-MODULES=${FUZZ_MODULES:-core codec}
+MODULES=${FUZZ_MODULES:-core codec registry rules}
 MAX_LEN=${FUZZ_MAX_LEN:-8192}
 
 command -v "$CC" >/dev/null || { echo "run_libfuzzer: $CC not found" >&2; exit 1; }

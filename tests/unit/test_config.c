@@ -170,6 +170,9 @@ static void test_durations_sizes(void **state)
 	assert_int_equal(hz_parse_duration("30", &v), 0);
 	assert_int_equal(v, 30000000);
 	assert_int_not_equal(hz_parse_duration("-1s", &v), 0);
+	assert_int_not_equal(hz_parse_duration("nan", &v), 0);
+	assert_int_not_equal(hz_parse_duration("-nan", &v), 0);
+	assert_int_not_equal(hz_parse_duration("inf", &v), 0);
 	assert_int_not_equal(hz_parse_duration("1 fortnight", &v), 0);
 	assert_int_equal(hz_parse_size("2MiB", &v), 0);
 	assert_int_equal(v, 2 * 1024 * 1024);

@@ -416,6 +416,20 @@ static void test_csv(void **state)
 		hz_csv_free(&c);
 		fclose(f);
 	}
+	/* a NUL byte, quoted or not, is refused rather than cutting the field short */
+	static const struct {
+		const char *s;
+		size_t n;
+	} nul[] = {{"id\nA1\0X,n\n", 10}, {"id\n\"A1\0X\"\n", 10}};
+	for (size_t i = 0; i < HZ_ARRAY_LEN(nul); i++) {
+		f = fmemopen((void *)nul[i].s, nul[i].n, "r");
+		hz_csv_init(&c, f);
+		assert_int_equal(hz_csv_next(&c, err, sizeof(err)), 1);
+		assert_int_equal(hz_csv_next(&c, err, sizeof(err)), HZ_EINVAL);
+		assert_non_null(strstr(err, "NUL byte"));
+		hz_csv_free(&c);
+		fclose(f);
+	}
 }
 
 /* ---- store/pg.c, the parts that need no server ---- */

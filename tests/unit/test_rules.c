@@ -235,6 +235,12 @@ static void test_rule_errors(void **state)
 	expect_rules_error("version: 1\nrepotrs: {}\n", "unknown section \"repotrs\"");
 	expect_rules_error("version: 1\nversion: 1\n", "duplicate key");
 	expect_rules_error("version: 1\na: &x 1\nb: *x\n", "anchors are not allowed");
+	expect_rules_error("version: 1\nreports: &r {}\n", "bad.yaml:2:10: anchors are not allowed");
+	expect_rules_error("", "bad.yaml:1:1: empty document");
+	expect_rules_error("# only a comment\n", "bad.yaml:2:1: empty document");
+	expect_rules_error("version: 1\nthresholds:\n  - name: \xff\n", "bad.yaml:3:11: invalid leading UTF-8");
+	expect_rules_error("version: 1\ndefaults: {supervised_closeout: nan}\n", "expected a duration");
+	expect_rules_error("version: 1\nrating: {red: {open_red: 1e10}}\n", "expected a whole number");
 	expect_rules_error("version: 1\nreports:\n  fire_breathing: {level: red}\n", "unknown hazard category \"fire_breathing\"");
 }
 
