@@ -81,7 +81,10 @@ static void exercise(const struct hz_rules *rs)
 		ev.kind = HZ_EV_READING;
 		for (size_t i = 0; i < rs->n_rule; i++) {
 			const struct hz_rule *r = &rs->rule[i];
-			snprintf(dev.kind, sizeof(dev.kind), "%s", r->device_kind);
+			snprintf(dev.kind, sizeof(dev.kind), "%s",
+				 r->device_kind.n ? r->device_kind.v[0] : "any");
+			snprintf(site.kind, sizeof(site.kind), "%s",
+				 r->site_kind.n ? r->site_kind.v[0] : "any");
 			ev.u.reading.metric = r->metric;
 			ev.u.reading.unit = "";
 			for (int l = 1; l < 5; l++) {
@@ -90,7 +93,7 @@ static void exercise(const struct hz_rules *rs)
 				ev.u.reading.value = r->threshold[l];
 				n = hz_rules_eval(rs, &ev, out, MAX_INTENTS);
 				/* its own rule matches, at level l or above */
-				CHECK(n >= 1 || risk < r->min_risk);
+				CHECK(n >= 1 || risk < r->min_risk || r->org.n || r->risk.n);
 				check_intents(out, n, MAX_INTENTS);
 			}
 		}
