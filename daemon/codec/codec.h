@@ -94,4 +94,8 @@ int hz_codec_encode_rating(const struct hz_town_rating *tr, enum hz_content_type
 int hz_codec_encode_escalation(const struct hz_escalation *esc, enum hz_content_type ct,
 			       struct hz_buf *out);
 
+/* hazard.v1.CommandResult, for the command results topics. */
+int hz_codec_encode_command_result(const struct hz_command_result *cr, enum hz_content_type ct,
+				   struct hz_buf *out);
+
 #endif

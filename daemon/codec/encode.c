@@ -163,3 +163,32 @@ int hz_codec_encode_rating(const struct hz_town_rating *tr, enum hz_content_type
 	m.overdue = (uint32_t)tr->overdue;
 	return emit(&m.base, ct, out);
 }
+
+int hz_codec_encode_command_result(const struct hz_command_result *cr, enum hz_content_type ct,
+				   struct hz_buf *out)
+{
+	Hazard__V1__CommandResult m;
+	Google__Protobuf__Timestamp emitted, acted;
+	struct ticket_pb tp;
+	if (!fixed_ok(cr->command_id, sizeof(cr->command_id)) ||
+	    !fixed_ok(cr->actor_id, sizeof(cr->actor_id)) ||
+	    !fixed_ok(cr->reason, sizeof(cr->reason)) || !fixed_ok(cr->flags, sizeof(cr->flags)) ||
+	    (cr->has_ticket && ticket_to_pb(&cr->tk, &tp)))
+		return HZ_EINVAL;
+	hazard__v1__command_result__init(&m);
+	m.command_id = str_of(cr->command_id);
+	m.emitted_at = ts_of(cr->emitted_us, &emitted);
+	m.actor_id = str_of(cr->actor_id);
+	m.outcome = (Hazard__V1__Outcome)cr->outcome;
+	m.reason = str_of(cr->reason);
+	m.ticket = cr->has_ticket ? &tp.tk : NULL;
+	m.action = (Hazard__V1__Action)cr->action;
+	m.ticket_id = cr->ticket_id;
+	m.acted_at = ts_of(cr->acted_us, &acted);
+	m.mode = (Hazard__V1__Mode)cr->mode;
+	m.from_state = (Hazard__V1__State)cr->from_state;
+	m.to_state = (Hazard__V1__State)cr->to_state;
+	m.flags = str_of(cr->flags);
+	m.actor_tier = str_of(cr->actor_tier ? hz_tier_name(cr->actor_tier) : "");
+	return emit(&m.base, ct, out);
+}

@@ -108,3 +108,30 @@ int hz_codec_decode_rating(const void *buf, size_t len, struct hz_town_rating *t
 	hazard__v1__town_rating__free_unpacked(m, NULL);
 	return HZ_OK;
 }
+
+int hz_codec_decode_command_result(const void *buf, size_t len, struct hz_command_result *cr)
+{
+	Hazard__V1__CommandResult *m = hazard__v1__command_result__unpack(NULL, len, buf);
+	if (!m)
+		return HZ_EINVAL;
+	memset(cr, 0, sizeof(*cr));
+	COPY(cr->command_id, m->command_id);
+	cr->emitted_us = us_of(m->emitted_at);
+	COPY(cr->actor_id, m->actor_id);
+	cr->actor_tier = hz_tier_parse(m->actor_tier);
+	cr->outcome = (enum hz_outcome)m->outcome;
+	COPY(cr->reason, m->reason);
+	cr->action = (enum hz_action)m->action;
+	cr->ticket_id = m->ticket_id;
+	if (m->ticket) {
+		cr->has_ticket = true;
+		ticket_from_pb(m->ticket, &cr->tk);
+	}
+	cr->acted_us = us_of(m->acted_at);
+	cr->mode = (enum hz_mode)m->mode;
+	cr->from_state = (enum hz_state)m->from_state;
+	cr->to_state = (enum hz_state)m->to_state;
+	COPY(cr->flags, m->flags);
+	hazard__v1__command_result__free_unpacked(m, NULL);
+	return HZ_OK;
+}

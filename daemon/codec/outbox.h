@@ -1,7 +1,8 @@
 /*
- * outbox.h - read back an output the daemon itself wrote to hazard.outbox
- * (a TicketEvent in protobuf), to re-publish it after a restart in every
- * sink's format with the same event id.
+ * outbox.h - read back an output written to hazard.outbox (a TicketEvent,
+ * EscalationNotice, TownRating or CommandResult in protobuf, by the daemon
+ * or by hazardctl), to publish it in every sink's format with the same
+ * event id: after a restart, or when hazardctl wrote it.
  */
 #ifndef HZ_CODEC_OUTBOX_H
 #define HZ_CODEC_OUTBOX_H
@@ -26,5 +27,8 @@ int hz_codec_decode_escalation(const void *buf, size_t len, struct hz_escalation
 
 /* Decode a TownRating written by hz_codec_encode_rating. */
 int hz_codec_decode_rating(const void *buf, size_t len, struct hz_town_rating *tr);
+
+/* Decode a CommandResult written by hz_codec_encode_command_result. */
+int hz_codec_decode_command_result(const void *buf, size_t len, struct hz_command_result *cr);
 
 #endif

@@ -75,4 +75,27 @@ struct hz_escalation {
 	int64_t ack_deadline_us;       /* the new deadline; 0 for none */
 };
 
+/* The outcome of one operator command: hazard.v1.CommandResult, for the
+ * results topics (Kafka key = command_id, MQTT .../out/results/<actor>).
+ * Its event id is the command id: a replayed command publishes the same
+ * result again, recognisably. */
+enum hz_outcome { HZ_OUTCOME_NONE = 0, HZ_OUTCOME_APPLIED = 1, HZ_OUTCOME_REFUSED = 2 };
+
+struct hz_command_result {
+	char command_id[HZ_ID_MAX];
+	int64_t emitted_us;
+	char actor_id[HZ_ID_MAX];
+	enum hz_tier actor_tier;       /* HZ_TIER_NONE for an unknown actor */
+	enum hz_outcome outcome;
+	char reason[512];              /* refused: why; applied: what was done */
+	enum hz_action action;
+	int64_t ticket_id;
+	bool has_ticket;               /* tk is the ticket after the command */
+	struct hz_ticket tk;
+	int64_t acted_us;              /* the time of action it was judged on */
+	enum hz_mode mode;
+	enum hz_state from_state, to_state;
+	char flags[256];               /* clock skew beyond pipeline.command_skew; "" */
+};
+
 #endif
