@@ -52,6 +52,8 @@ static const struct centry table[] = {
 	 "larger messages are dead letters"},
 	{"pipeline.future_skew", C_DURATION, "1d", O(future_skew_us),
 	 "source timestamps further ahead are dead letters"},
+	{"pipeline.command_skew", C_DURATION, "10m", O(command_skew_us),
+	 "a command's acted_at further from the database clock is flagged (ahead: taken as now)"},
 	{"pipeline.outbox_retry", C_DURATION, "5s", O(outbox_retry_us),
 	 "re-publish outputs not confirmed after this"},
 

@@ -39,6 +39,7 @@ struct hz_config {
 	int64_t max_payload;
 	int64_t future_skew_us;
 	int64_t outbox_retry_us;
+	int64_t command_skew_us;
 
 	/* registry */
 	int64_t registry_refresh_us;

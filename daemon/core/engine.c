@@ -193,6 +193,34 @@ static void fault(struct hz_engine *e, const struct hz_msg *m, const struct hz_e
 	e->st.fault_tickets++;
 }
 
+/* A decoded command joins the batch's commands (copied: the arena is
+ * rewound after each message). A rebuilt batch finds it there already;
+ * one the database refused for good is its dead letter again. */
+static void add_command(struct hz_engine *e, const struct hz_msg *m, const struct hz_event *ev)
+{
+	size_t idx = (size_t)(m - e->msgs);
+	for (size_t i = 0; i < e->n_cmds; i++)
+		if (e->cmds[i].msg == idx) {
+			if (e->cmds[i].dead)
+				dead(e, m, ev->event_id, "%s", e->cmds[i].dead_reason);
+			return;
+		}
+	if (e->n_cmds == e->cap_cmds) {
+		size_t nc = e->cap_cmds ? e->cap_cmds * 2 : 8;
+		struct cmd_slot *ns = realloc(e->cmds, nc * sizeof(*ns));
+		if (!ns) {
+			e->oom = true; /* retried as a whole: nothing is acknowledged */
+			return;
+		}
+		e->cmds = ns;
+		e->cap_cmds = nc;
+	}
+	struct cmd_slot *s = &e->cmds[e->n_cmds++];
+	s->msg = idx;
+	s->applied = s->publish = s->dead = false;
+	hz_command_from_event(ev, m->source == HZ_SRC_KAFKA ? HZ_CMD_KAFKA : HZ_CMD_MQTT, &s->cmd);
+}
+
 static bool topic_param_ok(struct hz_engine *e, const struct hz_msg *m, const struct hz_event *ev,
 			   const char **field, const char *param, const char *name)
 {
@@ -273,8 +301,7 @@ static void process_one(struct hz_engine *e, const struct hz_msg *m, int64_t now
 			}
 		break;
 	case HZ_EV_COMMAND:
-		dead(e, m, ev.event_id,
-		     "commands are not handled by this version of hazardd: use hazardctl");
+		add_command(e, m, &ev);
 		return;
 	default:
 		dead(e, m, ev.event_id, "unexpected message type");
@@ -373,6 +400,7 @@ static void poll_batch(struct hz_engine *e)
 	e->held = e->n_msgs > 0;
 	if (e->held) {
 		hz_batch_reset(e->batch);
+		e->n_cmds = 0;
 		hz_cond_begin(e->cond, e->n_msgs);
 		build(e, 0, e->n_msgs);
 	}
@@ -460,10 +488,70 @@ static void release_sources(struct hz_engine *e, bool committed)
 		hz_in_mqtt_release(e->min, e->mqtt_max_seq);
 }
 
+/* Commands first, each in its own transaction (store/command.h), so they
+ * are durable before the batch commits the positions past them: a crash in
+ * between replays them, and their command_id makes the replay return the
+ * stored result and change nothing. Done once per command, even when the
+ * batch is retried. */
+static int apply_commands(struct hz_engine *e, char *err, size_t errlen)
+{
+	struct hz_command_opts o = {e->cfg->mqtt_topic_prefix, e->cfg->kafka_topic_tickets,
+				    e->cfg->kafka_topic_results, e->cfg->command_skew_us, false};
+	for (size_t i = 0; i < e->n_cmds; i++) {
+		struct cmd_slot *s = &e->cmds[i];
+		if (s->applied)
+			continue;
+		int rc = hz_store_command_apply(e->pg, &s->cmd, &o, &s->out, err, errlen);
+		if (rc == HZ_ERR) {
+			/* refused for good by the database itself, not by the rules */
+			s->applied = s->dead = true;
+			snprintf(s->dead_reason, sizeof(s->dead_reason), "refused by the database: %s",
+				 err);
+			dead(e, &e->msgs[s->msg], s->cmd.command_id, "%s", s->dead_reason);
+			continue;
+		}
+		if (rc)
+			return rc;
+		s->applied = s->publish = true;
+		if (s->out.replayed)
+			e->st.commands_replayed++;
+		else if (s->out.res.outcome == HZ_OUTCOME_APPLIED)
+			e->st.commands_applied++;
+		else
+			e->st.commands_refused++;
+		hz_debug("command %s (%s ticket %lld by %s): %s%s%s", s->cmd.command_id,
+			 hz_action_name(s->cmd.action), (long long)s->cmd.ticket_id, s->cmd.actor_id,
+			 s->out.replayed ? "replayed, " : "",
+			 s->out.res.outcome == HZ_OUTCOME_APPLIED ? "applied: " : "refused: ",
+			 s->out.res.reason);
+	}
+	return HZ_OK;
+}
+
+static void publish_commands(struct hz_engine *e)
+{
+	unsigned sinks = hz_engine_sinks(e);
+	for (size_t i = 0; i < e->n_cmds; i++) {
+		struct cmd_slot *s = &e->cmds[i];
+		if (!s->publish)
+			continue;
+		s->publish = false;
+		if (s->out.has_change)
+			hz_engine_pend_add(e, s->out.te_outbox_id,
+					   hz_engine_publish_change(e, &s->out.te, s->out.te_outbox_id,
+								    sinks, true));
+		hz_engine_pend_add(e, s->out.res_outbox_id,
+				   hz_engine_publish_result(e, &s->out.res, s->out.res_outbox_id, sinks,
+							    true));
+	}
+	hz_engine_pend_sort(e);
+}
+
 static void after_commit(struct hz_engine *e)
 {
 	size_t n;
 	const struct hz_change *c = hz_batch_changes(e->batch, &n);
+	publish_commands(e);
 	hz_engine_note_changes(e);
 	for (size_t i = 0; i < n; i++)
 		hz_engine_pend_add(e, c[i].outbox_id, hz_engine_publish_change(e, &c[i].te, c[i].outbox_id, hz_engine_sinks(e), true));
@@ -535,6 +623,15 @@ static void commit(struct hz_engine *e)
 	}
 	if (!hz_engine_pg_ready(e))
 		return;
+	int crc = apply_commands(e, err, sizeof(err));
+	if (crc) {
+		e->st.commit_retries++;
+		if (PQstatus(e->pg) != CONNECTION_OK)
+			hz_engine_pg_lost(e, err);
+		else
+			hz_warn("commands not applied, will retry: %s", err);
+		return;
+	}
 	size_t n_done = e->n_done;
 	add_done(e);
 	int64_t t0 = hz_mono_us();
@@ -624,6 +721,7 @@ int hz_engine_run(struct hz_engine *e, volatile sig_atomic_t *stop, volatile sig
 			hz_engine_update_ratings(e);
 			hz_engine_scan_offline(e);
 			hz_engine_retry_outputs(e);
+			hz_engine_publish_foreign(e);
 			flush_done(e);
 			check_registry(e);
 			hz_engine_refresh_context(e);
@@ -801,6 +899,7 @@ void hz_engine_destroy(struct hz_engine *e)
 	free(e->pend);
 	free(e->done);
 	free(e->retry);
+	free(e->cmds);
 	hz_buf_free(&e->out);
 	hz_buf_free(&e->line);
 	free(e);

@@ -24,6 +24,7 @@
 #include "core/seen.h"
 #include "store/offline.h"
 #include "store/batch.h"
+#include "store/command.h"
 #include "store/escalate.h"
 #include "store/rating.h"
 #include "store/migrate.h"
@@ -41,6 +42,18 @@ struct pending {
 	int64_t id;
 	unsigned sinks;      /* still waiting for these */
 	int64_t sent_us;
+};
+
+/* A command of the batch in flight: applied in its own transaction before
+ * the batch commits its positions, published after. */
+struct cmd_slot {
+	size_t msg;           /* index in msgs */
+	bool applied;         /* committed (applied, refused or replayed): never again */
+	bool publish;         /* out holds outputs to publish after the batch commits */
+	bool dead;            /* the database refused it for good: a dead letter */
+	char dead_reason[256];
+	struct hz_command cmd;
+	struct hz_command_out out;
 };
 
 struct hz_engine {
@@ -95,6 +108,9 @@ struct hz_engine {
 	struct hz_context *ctx;    /* silences, open inhibiting and warning tickets */
 	int64_t ctx_at;            /* next context refresh (monotonic) */
 	struct hz_context_counts ctxc; /* what hz_context_apply did, copied into st per commit */
+	struct cmd_slot *cmds;     /* commands of the batch in flight, in message order */
+	size_t n_cmds, cap_cmds;
+	int64_t foreign_at;        /* next claim of outbox rows hazardctl wrote (monotonic) */
 };
 
 /* engine.c */
@@ -114,6 +130,13 @@ void hz_engine_retry_outputs(struct hz_engine *e);
 void hz_engine_fire_timers(struct hz_engine *e);
 void hz_engine_update_ratings(struct hz_engine *e);
 void hz_engine_scan_offline(struct hz_engine *e);
+/* Publish one CommandResult; returns the sinks now waiting. */
+unsigned hz_engine_publish_result(struct hz_engine *e, const struct hz_command_result *cr,
+				  int64_t outbox_id, unsigned sinks, bool log);
+/* Keep the pending list sorted by outbox id after adding ids out of order. */
+void hz_engine_pend_sort(struct hz_engine *e);
+/* Claim and publish outbox rows hazardctl wrote (every 250 ms). */
+void hz_engine_publish_foreign(struct hz_engine *e);
 
 /* engine_context.c */
 /* Re-read the silences and the open inhibiting/warning tickets every

@@ -3,8 +3,9 @@
  * changes, escalation notices and dead letters to Kafka, MQTT and the
  * escalation log; delivery tracking of outbox rows (deleted once every
  * sink confirmed, re-sent to the sinks that did not); the outbox replay at
- * start; and the escalation timer scan. Publishing never blocks: sinks
- * confirm through their polls.
+ * start; the claim of rows hazardctl wrote (commands applied there reach
+ * the topics and the log through a running daemon); and the escalation
+ * timer scan. Publishing never blocks: sinks confirm through their polls.
  */
 #include "core/engine_int.h"
 
@@ -45,14 +46,8 @@ static struct pending *pend_find(struct hz_engine *e, int64_t id)
 	return lo < e->n_pend && e->pend[lo].id == id ? &e->pend[lo] : NULL;
 }
 
-static void pend_done(struct hz_engine *e, int64_t id, unsigned sink)
+static void done_add(struct hz_engine *e, int64_t id)
 {
-	struct pending *p = pend_find(e, id);
-	if (!p || !(p->sinks & sink))
-		return;
-	p->sinks &= ~sink;
-	if (p->sinks)
-		return;
 	if (e->n_done == e->cap_done) {
 		size_t nc = e->cap_done ? e->cap_done * 2 : 1024;
 		int64_t *nd = realloc(e->done, nc * sizeof(*nd));
@@ -66,10 +61,30 @@ static void pend_done(struct hz_engine *e, int64_t id, unsigned sink)
 	e->done[e->n_done++] = id;
 }
 
+static void pend_done(struct hz_engine *e, int64_t id, unsigned sink)
+{
+	struct pending *p = pend_find(e, id);
+	if (!p || !(p->sinks & sink))
+		return;
+	p->sinks &= ~sink;
+	if (p->sinks)
+		return;
+	done_add(e, id);
+}
+
 static int by_id(const void *a, const void *b)
 {
 	int64_t x = ((const struct pending *)a)->id, y = ((const struct pending *)b)->id;
 	return x < y ? -1 : x > y;
+}
+
+void hz_engine_pend_sort(struct hz_engine *e)
+{
+	for (size_t i = 1; i < e->n_pend; i++)
+		if (e->pend[i - 1].id > e->pend[i].id) {
+			qsort(e->pend, e->n_pend, sizeof(*e->pend), by_id);
+			return;
+		}
 }
 
 static void pend_compact(struct hz_engine *e)
@@ -160,6 +175,23 @@ static int enc_rating(const void *o, enum hz_content_type ct, struct hz_buf *b)
 	return hz_codec_encode_rating(o, ct, b);
 }
 
+static int enc_result(const void *o, enum hz_content_type ct, struct hz_buf *b)
+{
+	return hz_codec_encode_command_result(o, ct, b);
+}
+
+unsigned hz_engine_publish_result(struct hz_engine *e, const struct hz_command_result *cr,
+				  int64_t outbox_id, unsigned sinks, bool log)
+{
+	struct output o = {cr, enc_result, cr->command_id, e->cfg->kafka_topic_results,
+			   cr->command_id, "results", cr->actor_id};
+	if (log) {
+		hz_out_log_format_result(cr, &e->line);
+		log_line(e);
+	}
+	return publish(e, &o, outbox_id, sinks);
+}
+
 unsigned hz_engine_publish_change(struct hz_engine *e, const struct hz_ticket_event *te,
 				  int64_t outbox_id, unsigned sinks, bool log)
 {
@@ -240,7 +272,8 @@ static const char SQL_OUTBOX_ROWS[] =
  * with the reason and source coordinates as headers. Rows in flight or
  * confirmed and awaiting deletion are skipped, so nothing is sent twice
  * by this path; a crash can still repeat a row, with the same event id. */
-static void publish_outbox(struct hz_engine *e, const char *where, const char *param, bool retry)
+static void publish_outbox(struct hz_engine *e, const char *where, const char *param, bool retry,
+			   bool foreign)
 {
 	char err[512], sql[512];
 	int rc;
@@ -262,7 +295,7 @@ static void publish_outbox(struct hz_engine *e, const char *where, const char *p
 			continue;
 		unsigned sinks = retry ? retry_sinks(e, id)
 			       : dead_letter ? (e->kout ? SINK_KAFKA : 0) : hz_engine_sinks(e);
-		if (!sinks)
+		if (!sinks && !foreign)
 			continue;
 		size_t len;
 		unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, i, 2), &len);
@@ -287,6 +320,16 @@ static void publish_outbox(struct hz_engine *e, const char *where, const char *p
 				hz_engine_pend_add(e, id, publish_rating(e, &tr, id, sinks, !retry));
 				sent++;
 			}
+		} else if (!strcmp(kind, "result")) {
+			struct hz_command_result cr;
+			if (hz_codec_decode_command_result(raw, len, &cr) == HZ_OK) {
+				unsigned w = hz_engine_publish_result(e, &cr, id, sinks, !retry);
+				if (w)
+					hz_engine_pend_add(e, id, w);
+				else if (foreign)
+					done_add(e, id); /* no sink to wait for: logged, done */
+				sent++;
+			}
 		} else if (!strcmp(kind, "escalation")) {
 			struct hz_escalation esc;
 			if (hz_codec_decode_escalation(raw, len, &esc) == HZ_OK) {
@@ -297,7 +340,11 @@ static void publish_outbox(struct hz_engine *e, const char *where, const char *p
 			struct hz_ticket_event te;
 			struct hz_ticket_event_strings strs;
 			if (hz_codec_decode_ticket_event(raw, len, &te, &strs) == HZ_OK) {
-				hz_engine_pend_add(e, id, hz_engine_publish_change(e, &te, id, sinks, !retry));
+				unsigned w = hz_engine_publish_change(e, &te, id, sinks, !retry);
+				if (w)
+					hz_engine_pend_add(e, id, w);
+				else if (foreign)
+					done_add(e, id);
 				sent++;
 			} else {
 				hz_warn("outbox row %lld could not be decoded: left for inspection",
@@ -312,6 +359,8 @@ static void publish_outbox(struct hz_engine *e, const char *where, const char *p
 	if (sent && retry)
 		hz_info("re-sent %d outputs not confirmed within %lld ms", sent,
 			(long long)(e->cfg->outbox_retry_us / 1000));
+	else if (sent && foreign)
+		hz_debug("published %d outputs written by hazardctl", sent);
 	else if (sent && !strstr(where, "deadletter"))
 		hz_info("re-published %d unconfirmed outputs from the outbox", sent);
 }
@@ -319,7 +368,7 @@ static void publish_outbox(struct hz_engine *e, const char *where, const char *p
 /* At start: whatever a previous run committed and did not see confirmed. */
 void hz_engine_replay_outbox(struct hz_engine *e)
 {
-	publish_outbox(e, "WHERE id > $1::int8 ORDER BY id LIMIT 100000", "0", false);
+	publish_outbox(e, "WHERE id > $1::int8 ORDER BY id LIMIT 100000", "0", false, false);
 }
 
 /* After a batch with dead letters: the rows it queued. */
@@ -328,7 +377,7 @@ void hz_engine_publish_dead_letters(struct hz_engine *e)
 	char since[24];
 	snprintf(since, sizeof(since), "%lld", (long long)e->dead_seen_id);
 	publish_outbox(e, "WHERE kind = 'deadletter' AND id > $1::int8 ORDER BY id LIMIT 10000",
-		       since, false);
+		       since, false, false);
 }
 
 void hz_engine_serve_outputs(struct hz_engine *e)
@@ -383,9 +432,45 @@ void hz_engine_retry_outputs(struct hz_engine *e)
 	hz_buf_cstr(&ids);
 	if (e->n_retry) {
 		pend_compact(e);
-		publish_outbox(e, "WHERE id = ANY($1::int8[]) ORDER BY id", (const char *)ids.data, true);
+		publish_outbox(e, "WHERE id = ANY($1::int8[]) ORDER BY id", (const char *)ids.data, true,
+			       false);
 	}
 	hz_buf_free(&ids);
+}
+
+/* Rows hazardctl wrote (origin set): claimed by this instance
+ * (claimed_by = mqtt.client_id), so two daemons do not both publish and
+ * log them; a claim older than a minute on a row still here is taken
+ * again (its claimer died, or could not deliver). One UPDATE on a partial
+ * index every 250 ms, empty almost always. */
+static const char SQL_CLAIM_FOREIGN[] =
+	"WITH c AS (UPDATE hazard.outbox SET claimed_by = $1, claimed_at = now() WHERE id IN ("
+	"SELECT id FROM hazard.outbox WHERE origin IS NOT NULL AND (claimed_by IS NULL OR "
+	"claimed_at < now() - interval '1 minute') ORDER BY id LIMIT 1000 "
+	"FOR UPDATE SKIP LOCKED) RETURNING id) "
+	"SELECT '{' || coalesce(string_agg(id::text, ',' ORDER BY id), '') || '}', count(*) FROM c";
+
+void hz_engine_publish_foreign(struct hz_engine *e)
+{
+	int64_t now = hz_mono_us();
+	if (now < e->foreign_at || !hz_engine_pg_ready(e))
+		return;
+	e->foreign_at = now + 250 * 1000;
+	char err[512];
+	int rc;
+	const char *p[] = {e->cfg->mqtt_client_id};
+	PGresult *res = hz_pg_query(e->pg, "claiming outputs written by hazardctl", SQL_CLAIM_FOREIGN,
+				    1, p, &rc, err, sizeof(err));
+	if (!res) {
+		hz_warn("%s", err);
+		if (PQstatus(e->pg) != CONNECTION_OK)
+			hz_engine_pg_lost(e, err);
+		return;
+	}
+	if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 1), "0"))
+		publish_outbox(e, "WHERE id = ANY($1::int8[]) ORDER BY id", PQgetvalue(res, 0, 0),
+			       false, true);
+	PQclear(res);
 }
 
 /* Call-and-respond: fire the escalation timers that are due, by the

@@ -3,6 +3,7 @@
  * writing is one write(2) per line per destination.
  */
 #include "out/out_log.h"
+#include "tickets/state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -140,6 +141,31 @@ void hz_out_log_format_rating(const struct hz_town_rating *tr, struct hz_buf *li
 	kv_str(line, "previous", names[(unsigned)tr->previous % 4]);
 	hz_buf_appendf(line, ",\"open_alarms\":%d,\"open_hazards\":%d,\"overdue\":%d}\n",
 		       tr->open_alarms, tr->open_hazards, tr->overdue);
+}
+
+void hz_out_log_format_result(const struct hz_command_result *cr, struct hz_buf *line)
+{
+	char t[HZ_TIME_BUFLEN];
+	hz_buf_clear(line);
+	hz_buf_appendf(line, "{\"ts\":\"%s\",\"type\":\"command\"", hz_time_format(cr->emitted_us, t));
+	kv_str(line, "command_id", cr->command_id);
+	kv_str(line, "outcome", cr->outcome == HZ_OUTCOME_APPLIED ? "applied" : "refused");
+	kv_str(line, "action", hz_action_name(cr->action));
+	hz_buf_appendf(line, ",\"ticket_id\":%lld", (long long)cr->ticket_id);
+	kv_str(line, "actor", cr->actor_id);
+	if (cr->actor_tier)
+		kv_str(line, "actor_tier", hz_tier_name(cr->actor_tier));
+	if (cr->from_state)
+		kv_str(line, "from_state", hz_state_name(cr->from_state));
+	if (cr->to_state)
+		kv_str(line, "state", hz_state_name(cr->to_state));
+	kv_time(line, "acted_at", cr->acted_us);
+	kv_str(line, "reason", cr->reason);
+	if (*cr->flags)
+		kv_str(line, "flags", cr->flags);
+	if (cr->mode != HZ_MODE_ACTUAL)
+		kv_str(line, "mode", hz_mode_name(cr->mode));
+	hz_buf_append(line, "}\n", 2);
 }
 
 static int write_all(int fd, const unsigned char *p, size_t n)

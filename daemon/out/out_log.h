@@ -21,6 +21,9 @@ void hz_out_log_format_ticket(const struct hz_ticket_event *te, struct hz_buf *l
 void hz_out_log_format_escalation(const struct hz_escalation *esc, struct hz_buf *line);
 /* The line for a town rating change (type "rating"). */
 void hz_out_log_format_rating(const struct hz_town_rating *tr, struct hz_buf *line);
+/* The line for an operator command's result (type "command"): every command,
+ * applied or refused, so a refusal is as visible as a change. */
+void hz_out_log_format_result(const struct hz_command_result *cr, struct hz_buf *line);
 /* Append a formatted line. Returns HZ_OK or HZ_ERR (disk full...). */
 int hz_out_log_write(struct hz_out_log *l, const struct hz_buf *line);
 /* Reopen the file (after log rotation: SIGHUP). */

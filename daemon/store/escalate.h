@@ -41,11 +41,6 @@ int hz_expire_warnings(PGconn *pg, const struct hz_escalate_topics *topics, size
 		       struct hz_ticket_event *te, int64_t *outbox_ids, size_t *n, char *err,
 		       size_t errlen);
 
-/* Acknowledge a ticket (stops its escalation): a check-and-set on
- * acked_at plus a history row, in one statement. HZ_ENOTFOUND when the
- * ticket does not exist; HZ_EINVAL, with the reason in err, when it is
- * closed or already acknowledged. */
-int hz_store_ticket_ack(PGconn *pg, int64_t ticket_id, const char *actor, const char *note,
-			char *err, size_t errlen);
+/* Acknowledging a ticket is a command: hz_store_command_apply (store/command.h). */
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * hazardctl.c - the operators' command line: migrate the schema, import the
  * registry, list and show tickets, list dead letters, inspect the registry
- * snapshot the daemon would load.
+ * snapshot the daemon would load, and drive tickets through the closed
+ * loop (ack ... comment: store/command.c, the daemon's own apply path).
  *
  * A thin main: every query lives in store/ or registry/, so the daemon and
  * this tool cannot disagree about the schema. Output is an aligned table
@@ -13,6 +14,8 @@
 #include "registry/registry.h"
 #include "store/migrate.h"
 #include "store/escalate.h"
+#include "store/command.h"
+#include "codec/codec.h"
 #include "store/context.h"
 #include "core/config.h"
 #include "store/pg.h"
@@ -26,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #define EXIT_USAGE 2
 
@@ -54,6 +59,8 @@ static const char main_usage[] =
 	"  tickets show ID         one ticket and its whole history\n"
 	"  dead-letters            list the newest dead letters\n"
 	"  ack ID                  acknowledge a ticket (stops its escalation)\n"
+	"  confirm|control|dispatch|rectify|verify|close|dismiss|reopen|comment ID\n"
+	"                          drive a ticket through the closed loop (see COMMAND --help)\n"
 	"  silence add|list|cancel maintenance windows: events recorded, nobody called\n"
 	"  registry                load the registry as hazardd does; print counts and memory\n"
 	"  help [COMMAND]          this text, or a command's\n"
@@ -814,40 +821,159 @@ static int cmd_registry(int argc, char **argv)
 	return 0;
 }
 
-/* ---- ack ---- */
+/* ---- ticket commands: ack, confirm, control, dispatch, rectify, verify,
+ * close, dismiss, reopen, comment ---- */
 
-static int cmd_ack(int argc, char **argv)
+#define EXIT_DB 3
+
+/* ctl-<µs since the epoch in hex>-<64 random bits>: unique without a
+ * round trip, and short enough for the 63-byte id limit. */
+static void new_command_id(char *buf, size_t len)
+{
+	unsigned long long r = 0;
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (unsigned long long)hz_mono_us() ^ ((unsigned long long)getpid() << 32);
+	snprintf(buf, len, "ctl-%llx-%016llx", (unsigned long long)hz_now_us(), r);
+}
+
+static bool fits(const char *s, size_t cap) { return strlen(s) < cap; }
+
+static int cmd_ticket_action(int argc, char **argv)
 {
 	static const struct option lo[] = {{"actor", required_argument, NULL, 'a'},
 					   {"note", required_argument, NULL, 'n'},
+					   {"reason", required_argument, NULL, 'r'},
+					   {"evidence", required_argument, NULL, 'e'},
+					   {"assignee", required_argument, NULL, 'A'},
+					   {"on-spot", no_argument, NULL, 'o'},
+					   {"due", required_argument, NULL, 'D'},
+					   {"at", required_argument, NULL, 't'},
+					   {"command-id", required_argument, NULL, 'c'},
+					   {"json", no_argument, NULL, 'j'},
 					   {"help", no_argument, NULL, 'h'},
 					   {0}};
-	const char *actor = getenv("USER") ? getenv("USER") : "hazardctl", *note = NULL;
+	const char *name = argv[0];
+	static struct hz_command cmd; /* 25 KiB: not on the stack */
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.source = HZ_CMD_HAZARDCTL;
+	cmd.action = hz_action_parse(name);
+	const char *actor = getenv("HZ_ACTOR"), *note = "", *reason = "", *assignee = "";
+	const char *command_id = NULL;
+	bool json = false, on_spot = false;
+	int64_t due = 0, at = 0;
 	int c;
-	while ((c = cmd_getopt(argc, argv, "ack", lo, "a:n:h")) != -1) {
-		if (c == 'h')
-			return 0;
-		if (c == 'a')
-			actor = optarg;
-		else if (c == 'n')
-			note = optarg;
-		else
-			return usage_error("ack", "bad option");
+	while ((c = cmd_getopt(argc, argv, name, lo, "a:n:r:e:h")) != -1) {
+		switch (c) {
+		case 'h': return 0;
+		case 'a': actor = optarg; break;
+		case 'n': note = optarg; break;
+		case 'r': reason = optarg; break;
+		case 'A': assignee = optarg; break;
+		case 'o': on_spot = true; break;
+		case 'c': command_id = optarg; break;
+		case 'j': json = true; break;
+		case 'e':
+			if (cmd.n_evidence == HZ_CMD_EVIDENCE_MAX)
+				return usage_error(name, "at most %d --evidence URLs", HZ_CMD_EVIDENCE_MAX);
+			if (!fits(optarg, HZ_CMD_URL_MAX))
+				return usage_error(name, "--evidence URL longer than %d bytes",
+						   HZ_CMD_URL_MAX - 1);
+			snprintf(cmd.evidence[cmd.n_evidence++], HZ_CMD_URL_MAX, "%s", optarg);
+			break;
+		case 'D':
+			if (hz_time_parse(optarg, &due))
+				return usage_error(name, "invalid --due time \"%s\" (RFC 3339)", optarg);
+			break;
+		case 't':
+			if (hz_time_parse(optarg, &at))
+				return usage_error(name, "invalid --at time \"%s\" (RFC 3339)", optarg);
+			break;
+		default: return usage_error(name, "bad option");
+		}
 	}
 	long id;
 	if (argc - optind != 1)
-		return usage_error("ack", "expected one ticket id");
+		return usage_error(name, "expected one ticket id");
 	if (!parse_long(argv[optind], 1, &id))
-		return usage_error("ack", "invalid ticket id \"%s\"", argv[optind]);
-	PGconn *pg = connect_db(30000);
-	if (!pg)
-		return 1;
+		return usage_error(name, "invalid ticket id \"%s\"", argv[optind]);
+	if (!actor || !*actor)
+		return usage_error(name, "--actor is required (a person id of the registry; or set $HZ_ACTOR)");
+	if (*assignee && cmd.action != HZ_ACT_DISPATCH)
+		return usage_error(name, "--assignee applies to dispatch only");
+	if ((on_spot || due) && cmd.action != HZ_ACT_RECTIFY)
+		return usage_error(name, "--on-spot and --due apply to rectify only");
+	if (cmd.action == HZ_ACT_RECTIFY && on_spot == (due != 0))
+		return usage_error(name, "rectify needs exactly one of --on-spot and --due TIME");
+	if (command_id && (!*command_id || !fits(command_id, sizeof(cmd.command_id))))
+		return usage_error(name, "--command-id must be 1 to %zu bytes", sizeof(cmd.command_id) - 1);
+	for (const char *p = command_id; p && *p; p++)
+		if (*p <= ' ' || *p > '~')
+			return usage_error(name, "--command-id must be printable ASCII without spaces");
+	if (!fits(actor, sizeof(cmd.actor_id)) || !fits(note, sizeof(cmd.note)) ||
+	    !fits(reason, sizeof(cmd.reason)) || !fits(assignee, sizeof(cmd.assignee)))
+		return usage_error(name, "an argument is too long");
+	if (command_id)
+		snprintf(cmd.command_id, sizeof(cmd.command_id), "%s", command_id);
+	else
+		new_command_id(cmd.command_id, sizeof(cmd.command_id));
+	snprintf(cmd.actor_id, sizeof(cmd.actor_id), "%s", actor);
+	snprintf(cmd.note, sizeof(cmd.note), "%s", note);
+	snprintf(cmd.reason, sizeof(cmd.reason), "%s", reason);
+	snprintf(cmd.assignee, sizeof(cmd.assignee), "%s", assignee);
+	cmd.ticket_id = id;
+	cmd.acted_us = at;
+	cmd.rectify_mode = on_spot ? HZ_RECTIFY_ON_SPOT : due ? HZ_RECTIFY_BY_DEADLINE : 0;
+	cmd.due_us = due;
+
 	char err[1024];
-	int rc = hz_store_ticket_ack(pg, id, actor, note, err, sizeof(err));
+	const char *dsn = opt_dsn ? opt_dsn : getenv("HZ_PG_DSN");
+	PGconn *pg = hz_pg_connect_ex(dsn, "hazardctl", 30000, err, sizeof(err));
+	if (!pg) {
+		fail(err);
+		return EXIT_DB;
+	}
+	/* The outputs go to the topics and the escalation log through a running
+	 * daemon, which claims these rows (core/outputs.c); the topic names are
+	 * the defaults unless the environment says otherwise. */
+	const char *prefix = getenv("HAZARDD_MQTT_TOPIC_PREFIX");
+	const char *kt = getenv("HAZARDD_KAFKA_TOPIC_TICKETS");
+	const char *kr = getenv("HAZARDD_KAFKA_TOPIC_RESULTS");
+	struct hz_command_opts o = {prefix ? prefix : "hazard/v1", kt ? kt : "hazard.tickets",
+				    kr ? kr : "hazard.command-results", HZ_CMD_SKEW_DEFAULT, true};
+	static struct hz_command_out out;
+	int rc = hz_store_command_apply(pg, &cmd, &o, &out, err, sizeof(err));
 	PQfinish(pg);
+	if (rc == HZ_ETRANSIENT) {
+		fail(err);
+		return EXIT_DB;
+	}
 	if (rc)
 		return fail(err);
-	printf("ticket %ld acknowledged by %s\n", id, actor);
+	const struct hz_command_result *r = &out.res;
+	if (json) {
+		struct hz_buf b = HZ_BUF_INIT;
+		if (hz_codec_encode_command_result(r, HZ_CT_JSON, &b) || hz_buf_cstr(&b)) {
+			hz_buf_free(&b);
+			return fail("could not encode the result as JSON");
+		}
+		printf("%s\n", (const char *)b.data);
+		hz_buf_free(&b);
+	}
+	if (out.replayed)
+		fprintf(stderr, "hazardctl: command %s was %s before: its stored result\n",
+			cmd.command_id, r->outcome == HZ_OUTCOME_APPLIED ? "applied" : "refused");
+	if (r->outcome != HZ_OUTCOME_APPLIED) {
+		fprintf(stderr, "hazardctl: %s refused: %s\n", name, r->reason);
+		return 1;
+	}
+	if (*r->flags)
+		fprintf(stderr, "hazardctl: note: %s\n", r->flags);
+	if (!json) {
+		if (cmd.action == HZ_ACT_ACK)
+			printf("ticket %ld acknowledged by %s\n", id, actor);
+		else
+			printf("%s (%s by %s, command %s)\n", r->reason, name, actor, cmd.command_id);
+	}
 	return 0;
 }
 
@@ -1023,6 +1149,18 @@ static int cmd_silence(int argc, char **argv)
 
 static int cmd_help(int argc, char **argv);
 
+#define ACTION_COMMON                                                                        \
+	"  --actor WHO        the person acting: a hazard.people id (default $HZ_ACTOR); refused\n" \
+	"                     unless their org unit is on the ticket's chain\n"                    \
+	"  --note TEXT        a note for the history     --reason TEXT   why\n"                    \
+	"  --evidence URL     a photo or document (repeatable)\n"                                 \
+	"  --at TIME          when it was done (RFC 3339; default now): the time of action\n"      \
+	"  --command-id ID    idempotence key (default: generated): a retry with the same id\n"   \
+	"                     changes nothing and prints the stored result\n"                     \
+	"  --json             print the CommandResult as JSON\n"                                  \
+	"Exit status: 0 applied, 1 refused (the reason on stderr), 2 usage, 3 database\n"         \
+	"unavailable. The state table: README, \"Ticket life\".\n"
+
 static const struct command commands[] = {
 	{"migrate", cmd_migrate, "migrate",
 	 "Apply every sql/NNN_*.sql not yet recorded in hazard.schema_migrations, in order,\n"
@@ -1058,10 +1196,36 @@ static const struct command commands[] = {
 	 "The newest dead letters: input that could not be processed, with its source,\n"
 	 "reason and a payload preview (--json: the payload in base64, up to 64 KiB).\n"
 	 "  --limit N   at most N (default 50)\n"},
-	{"ack", cmd_ack, "ack ID [--actor WHO] [--note TEXT]",
-	 "Acknowledge a ticket: stops its escalation (call-and-respond). Refused with a\n"
-	 "reason when the ticket does not exist, is closed or dismissed, or was already\n"
-	 "acknowledged. Recorded in the ticket's history with the actor (default $USER).\n"},
+	{"ack", cmd_ticket_action, "ack ID --actor WHO [--note TEXT] [OPTIONS]",
+	 "Acknowledge a ticket: stops its escalation (call-and-respond); the state does not\n"
+	 "change. Refused when the ticket is closed or dismissed or already acknowledged.\n"
+	 ACTION_COMMON},
+	{"confirm", cmd_ticket_action, "confirm ID --actor WHO [OPTIONS]",
+	 "discovered -> confirmed: the alarm or hazard is real. Needs tier >= the ticket's.\n"
+	 ACTION_COMMON},
+	{"control", cmd_ticket_action, "control ID --actor WHO [OPTIONS]",
+	 "discovered or confirmed -> controlled: the danger is contained.\n" ACTION_COMMON},
+	{"dispatch", cmd_ticket_action, "dispatch ID --actor WHO --assignee WHO [OPTIONS]",
+	 "Assign an open ticket to a unit, brigade or person (state unchanged).\n"
+	 "  --assignee WHO     who is sent\n" ACTION_COMMON},
+	{"rectify", cmd_ticket_action, "rectify ID --actor WHO (--on-spot | --due TIME) [OPTIONS]",
+	 "-> rectifying: fixed on the spot (立行立改, --on-spot) or to be fixed by a deadline\n"
+	 "(限期整改, --due TIME, before the close-out deadline; overdue escalates). Alarms,\n"
+	 "hazards and faults.\n" ACTION_COMMON},
+	{"verify", cmd_ticket_action, "verify ID --actor WHO --evidence URL [OPTIONS]",
+	 "rectifying -> closed for a hazard ticket (核销): needs re-inspection evidence and an\n"
+	 "actor other than the one who rectified it.\n" ACTION_COMMON},
+	{"close", cmd_ticket_action, "close ID --actor WHO [OPTIONS]",
+	 "Close an open alarm, warning or fault ticket (a hazard closes only by verify).\n"
+	 ACTION_COMMON},
+	{"dismiss", cmd_ticket_action, "dismiss ID --actor WHO --reason TEXT [OPTIONS]",
+	 "An open ticket was a false alarm -> dismissed. The reason is required.\n"
+	 ACTION_COMMON},
+	{"reopen", cmd_ticket_action, "reopen ID --actor WHO --reason TEXT [OPTIONS]",
+	 "closed or dismissed -> confirmed, keeping the history. Needs tier county or above\n"
+	 "(and >= the ticket's) and a reason.\n" ACTION_COMMON},
+	{"comment", cmd_ticket_action, "comment ID --actor WHO --note TEXT [OPTIONS]",
+	 "Add a note (and evidence) to a ticket in any state.\n" ACTION_COMMON},
 	{"silence", cmd_silence,
 	 "silence add (--device ID | --site ID | --org CODE) (--for DURATION | --until TIME)\n"
 	 "                 --reason TEXT [--actor WHO]\n"

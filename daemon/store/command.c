@@ -1,0 +1,581 @@
+/*
+ * command.c - apply one operator command in one transaction (see
+ * command.h). The decision is tickets/state.c's; this file reads what the
+ * decision needs under the ticket's row lock and writes what it decided.
+ *
+ * Time of action: the actor's acted_at, bounded by the database's clock
+ * (never later than now, never before the ticket opened). Further than
+ * pipeline.command_skew ahead of now it is taken as now; further behind it
+ * is kept (field apps queue commands offline); both are flagged in the
+ * result and the history row. An acknowledgement sets acked_at to this
+ * time, so an ack given offline before a deadline is recorded as given
+ * then (an escalation that already fired stays in the record).
+ */
+#include "store/command.h"
+#include "store/pg.h"
+#include "store/pgtext.h"
+#include "codec/codec.h"
+#include "codec/outbox.h"
+#include "core/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define US(col) "(extract(epoch from " col ") * 1000000)::int8"
+#define TS(x) "(timestamptz 'epoch' + (" x ")::int8 * interval '1 microsecond')"
+
+static const char *const source_names[] = {"mqtt", "kafka", "hazardctl"};
+
+/* ---- from an event ---- */
+
+static void put(char *dst, size_t cap, const char *src, const char *field, struct hz_command *cmd)
+{
+	src = src ? src : "";
+	size_t n = strlen(src);
+	if (n >= cap) {
+		if (!*cmd->invalid)
+			snprintf(cmd->invalid, sizeof(cmd->invalid), "field \"%s\" is longer than %zu bytes",
+				 field, cap - 1);
+		n = 0;
+	}
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+void hz_command_from_event(const struct hz_event *ev, enum hz_cmd_source src,
+			   struct hz_command *cmd)
+{
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->source = src;
+	put(cmd->command_id, sizeof(cmd->command_id), ev->event_id, "command_id", cmd);
+	cmd->acted_us = ev->at_us;
+	cmd->mode = ev->mode;
+	put(cmd->actor_id, sizeof(cmd->actor_id), ev->u.command.actor_id, "actor_id", cmd);
+	cmd->action = ev->u.command.action;
+	cmd->ticket_id = ev->u.command.ticket_id;
+	put(cmd->reason, sizeof(cmd->reason), ev->u.command.reason, "reason", cmd);
+	put(cmd->note, sizeof(cmd->note), ev->u.command.note, "note", cmd);
+	put(cmd->assignee, sizeof(cmd->assignee), ev->u.command.assignee, "assignee", cmd);
+	const struct hz_strv *urls = &ev->u.command.evidence_urls;
+	if (urls->n > HZ_CMD_EVIDENCE_MAX && !*cmd->invalid)
+		snprintf(cmd->invalid, sizeof(cmd->invalid), "at most %d evidence URLs",
+			 HZ_CMD_EVIDENCE_MAX);
+	for (size_t i = 0; i < urls->n && i < HZ_CMD_EVIDENCE_MAX; i++)
+		put(cmd->evidence[cmd->n_evidence++], HZ_CMD_URL_MAX, urls->v[i], "evidence_urls",
+		    cmd);
+	cmd->rectify_mode = ev->u.command.rectify_mode;
+	cmd->due_us = ev->u.command.due_at_us;
+}
+
+/* ---- statements ---- */
+
+/* The ticket, locked. The last column says whether another ticket of the
+ * same episode is open (a reopen would break the open-episode index). */
+static const char SQL_LOCK[] =
+	"SELECT t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, "
+	"coalesce(t.site_id,''), coalesce(t.town_code,''), coalesce(t.county_code,''), "
+	"t.hazard_type, coalesce(t.device_id,''), " US("t.opened_at") ", " US("t.updated_at") ", "
+	"coalesce(" US("t.acked_at") ",0), coalesce(" US("t.deadline_at") ",0), "
+	"coalesce(" US("t.closed_at") ",0), t.event_count, coalesce(t.rectified_by,''), "
+	"(SELECT min(o.ticket_id) FROM hazard.tickets o WHERE o.episode_key = t.episode_key "
+	"AND o.ticket_id <> t.ticket_id AND o.state NOT IN ('closed','dismissed')) "
+	"FROM hazard.tickets t WHERE t.ticket_id = $1::int8 FOR UPDATE OF t";
+
+/* The clock, a stored result, the actor and whether the actor's org unit
+ * is on the ticket's chain: the site's grid or village and everything
+ * above it, plus the ticket's town and county (and theirs) for tickets
+ * without a registered site (area warnings). */
+static const char SQL_ACTOR[] =
+	"WITH RECURSIVE chain(code, parent) AS ("
+	"SELECT o.code, o.parent_code FROM hazard.org_units o WHERE o.code IN ("
+	"SELECT s.org_code FROM hazard.sites s WHERE s.site_id = $3 "
+	"UNION ALL SELECT nullif($4, '') UNION ALL SELECT nullif($5, '')) "
+	"UNION SELECT o.code, o.parent_code FROM hazard.org_units o JOIN chain c ON o.code = c.parent) "
+	"SELECT " US("now()") ", c.result, p.person_id IS NOT NULL, coalesce(p.org_code,''), "
+	"coalesce(p.tier,''), coalesce(p.org_code IN (SELECT code FROM chain), false) "
+	"FROM (SELECT 1) one LEFT JOIN hazard.commands c ON c.command_id = $1 "
+	"LEFT JOIN hazard.people p ON p.person_id = $2";
+
+static const char SQL_UPDATE[] =
+	"UPDATE hazard.tickets SET state = $2::text, updated_at = now(), "
+	"acked_at = CASE WHEN $3::bool AND acked_at IS NULL THEN " TS("$4") " ELSE acked_at END, "
+	"acked_by = CASE WHEN $3::bool AND acked_at IS NULL THEN $5 ELSE acked_by END, "
+	"ack_due_at = CASE WHEN $3::bool OR $2 IN ('closed','dismissed') THEN NULL ELSE ack_due_at END, "
+	"assignee = CASE WHEN $6::text = 'dispatch' THEN $7 ELSE assignee END, "
+	"assigned_at = CASE WHEN $6 = 'dispatch' THEN " TS("$4") " ELSE assigned_at END, "
+	"rectify_mode = CASE WHEN $6 = 'rectify' THEN $8 ELSE rectify_mode END, "
+	"rectify_due_at = CASE WHEN $6 = 'rectify' THEN " TS("$9") " ELSE rectify_due_at END, "
+	"rectified_by = CASE WHEN $6 = 'rectify' THEN $5 ELSE rectified_by END, "
+	"rectified_at = CASE WHEN $6 = 'rectify' THEN " TS("$4") " ELSE rectified_at END, "
+	/* 限期整改: the rectification's due time becomes the deadline the overdue
+	 * scan watches (it is never after the close-out deadline: state.c) */
+	"deadline_at = CASE WHEN $6 = 'rectify' AND $9 IS NOT NULL THEN " TS("$9") " ELSE deadline_at END, "
+	"verified_by = CASE WHEN $6 = 'verify' THEN $5 ELSE verified_by END, "
+	"closed_at = CASE WHEN $2 IN ('closed','dismissed') THEN " TS("$4") " "
+	"WHEN $6 = 'reopen' THEN NULL ELSE closed_at END, "
+	"closed_by = CASE WHEN $2 IN ('closed','dismissed') THEN $5 WHEN $6 = 'reopen' THEN NULL "
+	"ELSE closed_by END, "
+	"reopened_count = reopened_count + CASE WHEN $6 = 'reopen' THEN 1 ELSE 0 END "
+	"WHERE ticket_id = $1::int8 RETURNING " US("updated_at") ", coalesce(" US("acked_at") ",0), "
+	"coalesce(" US("deadline_at") ",0), coalesce(" US("closed_at") ",0)";
+
+static const char SQL_HISTORY[] =
+	"INSERT INTO hazard.ticket_history (ticket_id, seq, at, from_state, to_state, level, tier, "
+	"actor, reason, event_id, action, actor_tier, acted_at, note, evidence_urls, assignee, flags) "
+	"SELECT $1::int8, (SELECT coalesce(max(h.seq),0) + 1 FROM hazard.ticket_history h "
+	"WHERE h.ticket_id = $1::int8), now(), $2::text, $3::text, $4::text, $5::text, $6::text, "
+	"$7::text, $8::text, $9::text, $10::text, " TS("$11") ", nullif($12::text,''), "
+	"nullif($13::text[], '{}'), nullif($14::text,''), nullif($15::text,'')";
+
+static const char SQL_OUTBOX[] =
+	"INSERT INTO hazard.outbox (id, kind, msg_key, mqtt_topic, kafka_topic, content_type, "
+	"payload, origin) SELECT u.id, u.kind, u.k, u.mt, u.kt, 'application/x-protobuf', u.p, "
+	"nullif($7::text, '') FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], "
+	"$5::text[], $6::bytea[]) AS u(id, kind, k, mt, kt, p)";
+
+static const char SQL_RECORD[] =
+	"INSERT INTO hazard.commands (command_id, acted_at, source, actor, action, ticket_id, mode, "
+	"outcome, reason, result) VALUES ($1, " TS("$2") ", $3, $4, $5, nullif($6::int8, 0), $7, $8, "
+	"nullif($9,''), $10::bytea)";
+
+/* Run one statement; a unique violation (two applies of one command_id
+ * racing) is transient: the retry finds the other's row and replays. */
+static PGresult *q(PGconn *pg, const char *what, const char *sql, int n, const char *const *p,
+		   ExecStatusType want, int *rc, char *err, size_t errlen)
+{
+	PGresult *res = PQexecParams(pg, sql, n, NULL, p, NULL, NULL, 0);
+	*rc = hz_pg_check(pg, res, want, what, err, errlen);
+	if (*rc && !strcmp(hz_pg_sqlstate(res), "23505"))
+		*rc = HZ_ETRANSIENT;
+	if (*rc) {
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+static int exec_ok(PGconn *pg, const char *what, const char *sql, int n, const char *const *p,
+		   char *err, size_t errlen)
+{
+	int rc;
+	PGresult *res = q(pg, what, sql, n, p, PGRES_COMMAND_OK, &rc, err, errlen);
+	PQclear(res);
+	return rc;
+}
+
+static void i64(char *buf, size_t len, int64_t v)
+{
+	snprintf(buf, len, "%lld", (long long)v);
+}
+
+static const char *verb_of(enum hz_action a)
+{
+	switch (a) {
+	case HZ_ACT_ACK: return "acknowledged";
+	case HZ_ACT_CONFIRM: return "confirmed";
+	case HZ_ACT_CONTROL: return "controlled";
+	case HZ_ACT_DISPATCH: return "dispatched";
+	case HZ_ACT_RECTIFY: return "rectifying";
+	case HZ_ACT_VERIFY: return "verified";
+	case HZ_ACT_CLOSE: return "closed";
+	case HZ_ACT_DISMISS: return "dismissed";
+	case HZ_ACT_REOPEN: return "reopened";
+	case HZ_ACT_COMMENT: return "comment";
+	default: return hz_action_name(a);
+	}
+}
+
+/* The time of action and its flags (see the file comment). */
+static int64_t time_of_action(const struct hz_command *cmd, int64_t now, int64_t opened,
+			      int64_t skew, char *flags, size_t flen)
+{
+	int64_t at = cmd->acted_us ? cmd->acted_us : now;
+	char t[HZ_TIME_BUFLEN];
+	if (at > now + skew) {
+		snprintf(flags, flen,
+			 "clock skew: acted_at %s is %llds ahead of the database clock "
+			 "(pipeline.command_skew %llds): taken as now",
+			 hz_time_format(at, t), (long long)((at - now) / HZ_US_PER_SEC),
+			 (long long)(skew / HZ_US_PER_SEC));
+		at = now;
+	} else if (at < now - skew) {
+		snprintf(flags, flen, "late: acted at %s, %llds before it was received "
+				      "(pipeline.command_skew %llds)",
+			 hz_time_format(at, t), (long long)((now - at) / HZ_US_PER_SEC),
+			 (long long)(skew / HZ_US_PER_SEC));
+	}
+	if (at > now)
+		at = now;
+	if (opened && at < opened)
+		at = opened;
+	return at;
+}
+
+/* "\x0a1b..." for a bytea parameter in text form. */
+static int hex_of(const struct hz_buf *b, struct hz_buf *out)
+{
+	static const char hx[] = "0123456789abcdef";
+	hz_buf_clear(out);
+	if (hz_buf_reserve(out, 2 * b->len + 3))
+		return HZ_ENOMEM;
+	out->data[out->len++] = '\\';
+	out->data[out->len++] = 'x';
+	for (size_t i = 0; i < b->len; i++) {
+		out->data[out->len++] = (unsigned char)hx[b->data[i] >> 4];
+		out->data[out->len++] = (unsigned char)hx[b->data[i] & 15];
+	}
+	return hz_buf_cstr(out);
+}
+
+struct tx {
+	PGconn *pg;
+	const struct hz_command *cmd;
+	const struct hz_command_opts *o;
+	struct hz_command_out *out;
+	struct hz_buf a[6], enc, hex;
+	int64_t now;
+};
+
+/* Outbox rows: the TicketEvent (when there is one) and the result. */
+static int write_outbox(struct tx *x, const struct hz_buf *result, char *err, size_t errlen)
+{
+	struct hz_command_out *out = x->out;
+	int n = out->has_change ? 2 : 1;
+	int64_t ids[2];
+	int rc = hz_store_draw_ids(x->pg, "hazard.outbox_id_seq", (size_t)n, ids, err, errlen);
+	if (rc)
+		return rc;
+	struct hz_buf *a = x->a;
+	hz_pgarr_begin_all(a, 6);
+	char key[24], topic[256];
+	if (out->has_change) {
+		out->te_outbox_id = ids[0];
+		snprintf(out->te.event_id, sizeof(out->te.event_id), "te-%lld", (long long)ids[0]);
+		hz_buf_clear(&x->enc);
+		if (hz_codec_encode_ticket_event(&out->te, HZ_CT_PROTOBUF, &x->enc)) {
+			hz_errf(err, errlen, "could not encode the ticket event of command %s",
+				x->cmd->command_id);
+			return HZ_ERR;
+		}
+		i64(key, sizeof(key), out->te.tk.ticket_id);
+		snprintf(topic, sizeof(topic), "%s/out/tickets/%s", x->o->mqtt_prefix,
+			 *out->te.tk.town_code ? out->te.tk.town_code : "unknown");
+		hz_pgarr_int(&a[0], ids[0]);
+		hz_pgarr_text(&a[1], "ticket");
+		hz_pgarr_text(&a[2], key);
+		hz_pgarr_text(&a[3], topic);
+		hz_pgarr_text(&a[4], x->o->kafka_tickets);
+		hz_pgarr_bytea(&a[5], x->enc.data, x->enc.len);
+	}
+	out->res_outbox_id = ids[n - 1];
+	snprintf(topic, sizeof(topic), "%s/out/results/%s", x->o->mqtt_prefix,
+		 *out->res.actor_id ? out->res.actor_id : "unknown");
+	hz_pgarr_int(&a[0], ids[n - 1]);
+	hz_pgarr_text(&a[1], "result");
+	hz_pgarr_text(&a[2], out->res.command_id);
+	hz_pgarr_text(&a[3], topic);
+	hz_pgarr_text(&a[4], x->o->kafka_results);
+	hz_pgarr_bytea(&a[5], result->data, result->len);
+	const char *p[7];
+	for (int i = 0; i < 6; i++)
+		p[i] = hz_pgarr_end(&a[i]);
+	p[6] = x->o->foreign ? "hazardctl" : "";
+	return exec_ok(x->pg, "writing the command's outputs", SQL_OUTBOX, 7, p, err, errlen);
+}
+
+/* The command's row, with its encoded result, then the outbox. */
+static int record(struct tx *x, char *err, size_t errlen)
+{
+	struct hz_command_result *r = &x->out->res;
+	r->emitted_us = x->now;
+	hz_buf_clear(&x->enc);
+	if (hz_codec_encode_command_result(r, HZ_CT_PROTOBUF, &x->enc)) {
+		hz_errf(err, errlen, "could not encode the result of command %s", r->command_id);
+		return HZ_ERR;
+	}
+	struct hz_buf result = HZ_BUF_INIT;
+	if (hz_buf_append(&result, x->enc.data, x->enc.len) || hex_of(&result, &x->hex)) {
+		hz_buf_free(&result);
+		return HZ_ENOMEM;
+	}
+	char acted[24], tid[24];
+	i64(acted, sizeof(acted), r->acted_us ? r->acted_us : x->now);
+	i64(tid, sizeof(tid), x->cmd->ticket_id);
+	const char *p[] = {x->cmd->command_id,
+			   acted,
+			   source_names[(unsigned)x->cmd->source % 3],
+			   x->cmd->actor_id,
+			   hz_action_name(x->cmd->action),
+			   tid,
+			   hz_mode_name(r->mode),
+			   r->outcome == HZ_OUTCOME_APPLIED ? "applied" : "refused",
+			   r->outcome == HZ_OUTCOME_APPLIED ? r->flags : r->reason,
+			   (const char *)x->hex.data};
+	int rc = exec_ok(x->pg, "recording the command", SQL_RECORD, 10, p, err, errlen);
+	if (!rc)
+		rc = write_outbox(x, &result, err, errlen);
+	hz_buf_free(&result);
+	return rc;
+}
+
+/* A command seen before: its stored result, published again (same event
+ * id: the command id), nothing else. */
+static int replay(struct tx *x, const char *stored, char *err, size_t errlen)
+{
+	size_t len;
+	unsigned char *raw = PQunescapeBytea((const unsigned char *)stored, &len);
+	if (!raw)
+		return HZ_ENOMEM;
+	struct hz_buf result = {raw, len, len};
+	int rc = hz_codec_decode_command_result(raw, len, &x->out->res);
+	if (rc)
+		hz_errf(err, errlen, "the stored result of command %s could not be decoded",
+			x->cmd->command_id);
+	x->out->replayed = true;
+	x->out->has_change = false;
+	if (!rc)
+		rc = write_outbox(x, &result, err, errlen);
+	PQfreemem(raw);
+	return rc;
+}
+
+static void refused(struct hz_command_result *r, const char *reason)
+{
+	r->outcome = HZ_OUTCOME_REFUSED;
+	snprintf(r->reason, sizeof(r->reason), "%s", reason);
+}
+
+/* Text of the history row and the TicketEvent: the operator's reason, or
+ * what was done, with the note. */
+static void describe(const struct hz_command *cmd, char *buf, size_t len)
+{
+	if (*cmd->reason)
+		snprintf(buf, len, "%s", cmd->reason);
+	else if (*cmd->note)
+		snprintf(buf, len, "%s: %s", verb_of(cmd->action), cmd->note);
+	else if (cmd->action == HZ_ACT_DISPATCH)
+		snprintf(buf, len, "dispatched to %s", cmd->assignee);
+	else
+		snprintf(buf, len, "%s", verb_of(cmd->action));
+}
+
+static int apply_change(struct tx *x, const struct hz_state_verdict *v,
+			enum hz_tier actor_tier, char *err, size_t errlen)
+{
+	const struct hz_command *cmd = x->cmd;
+	struct hz_command_out *out = x->out;
+	struct hz_command_result *r = &out->res;
+	struct hz_ticket *tk = &r->tk;
+	char id[24], acted[24], due[24];
+	i64(id, sizeof(id), cmd->ticket_id);
+	i64(acted, sizeof(acted), r->acted_us);
+	bool has_due = cmd->action == HZ_ACT_RECTIFY && cmd->rectify_mode == HZ_RECTIFY_BY_DEADLINE;
+	i64(due, sizeof(due), cmd->due_us);
+	const char *mode = cmd->action != HZ_ACT_RECTIFY			  ? NULL
+			   : cmd->rectify_mode == HZ_RECTIFY_ON_SPOT ? "on_spot"
+								       : "by_deadline";
+	const char *p[] = {id,
+			   hz_state_name(v->to),
+			   v->acks ? "true" : "false",
+			   acted,
+			   cmd->actor_id,
+			   hz_action_name(cmd->action),
+			   cmd->assignee,
+			   mode,
+			   has_due ? due : NULL};
+	int rc;
+	PGresult *res = q(x->pg, "changing the ticket", SQL_UPDATE, 9, p, PGRES_TUPLES_OK, &rc, err,
+			  errlen);
+	if (!res)
+		return rc;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		hz_errf(err, errlen, "ticket %lld vanished under its lock", (long long)cmd->ticket_id);
+		return HZ_ERR;
+	}
+	r->from_state = tk->state;
+	tk->state = v->to;
+	r->to_state = v->to;
+	tk->updated_us = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	tk->acked_us = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	tk->deadline_us = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+	tk->closed_us = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+	PQclear(res);
+
+	describe(cmd, out->te_reason, sizeof(out->te_reason));
+	/* evidence URLs as a text[] literal */
+	struct hz_buf *ev = &x->a[0];
+	hz_pgarr_begin(ev);
+	for (size_t i = 0; i < cmd->n_evidence; i++)
+		hz_pgarr_text(ev, cmd->evidence[i]);
+	const char *hp[] = {id,
+			    hz_state_name(r->from_state),
+			    hz_state_name(tk->state),
+			    hz_level_name(tk->level),
+			    hz_tier_name(tk->tier),
+			    cmd->actor_id,
+			    out->te_reason,
+			    cmd->command_id,
+			    hz_action_name(cmd->action),
+			    hz_tier_name(actor_tier),
+			    acted,
+			    cmd->note,
+			    hz_pgarr_end(ev),
+			    cmd->action == HZ_ACT_DISPATCH ? cmd->assignee : "",
+			    r->flags};
+	if ((rc = exec_ok(x->pg, "appending ticket history", SQL_HISTORY, 15, hp, err, errlen)))
+		return rc;
+
+	out->has_change = true;
+	struct hz_ticket_event *te = &out->te;
+	te->emitted_us = x->now;
+	te->tk = *tk;
+	te->from_state = r->from_state;
+	te->change = v->rule->change;
+	te->actor = r->actor_id;
+	te->reason = out->te_reason;
+	te->cause_event_id = r->command_id;
+	r->outcome = HZ_OUTCOME_APPLIED;
+	if (r->from_state != r->to_state)
+		snprintf(r->reason, sizeof(r->reason), "ticket %lld %s -> %s", (long long)tk->ticket_id,
+			 hz_state_name(r->from_state), hz_state_name(r->to_state));
+	else
+		snprintf(r->reason, sizeof(r->reason), "ticket %lld %s", (long long)tk->ticket_id,
+			 verb_of(cmd->action));
+	return HZ_OK;
+}
+
+static int body(struct tx *x, char *err, size_t errlen)
+{
+	const struct hz_command *cmd = x->cmd;
+	struct hz_command_result *r = &x->out->res;
+	char id[24];
+	i64(id, sizeof(id), cmd->ticket_id);
+	int rc;
+	const char *lp[] = {id};
+	PGresult *tkres = q(x->pg, "locking the ticket", SQL_LOCK, 1, lp, PGRES_TUPLES_OK, &rc, err,
+			    errlen);
+	if (!tkres)
+		return rc;
+	bool found = PQntuples(tkres) == 1;
+	struct hz_ticket *tk = &r->tk;
+	int64_t twin = 0;
+	char rectified_by[HZ_ID_MAX] = "";
+	if (found) {
+		tk->ticket_id = strtoll(PQgetvalue(tkres, 0, 0), NULL, 10);
+		hz_store_ticket_cols(tkres, 0, 1, tk);
+		tk->opened_us = strtoll(PQgetvalue(tkres, 0, 11), NULL, 10);
+		tk->updated_us = strtoll(PQgetvalue(tkres, 0, 12), NULL, 10);
+		tk->acked_us = strtoll(PQgetvalue(tkres, 0, 13), NULL, 10);
+		tk->deadline_us = strtoll(PQgetvalue(tkres, 0, 14), NULL, 10);
+		tk->closed_us = strtoll(PQgetvalue(tkres, 0, 15), NULL, 10);
+		tk->event_count = strtoll(PQgetvalue(tkres, 0, 16), NULL, 10);
+		snprintf(rectified_by, sizeof(rectified_by), "%s", PQgetvalue(tkres, 0, 17));
+		twin = PQgetisnull(tkres, 0, 18) ? 0 : strtoll(PQgetvalue(tkres, 0, 18), NULL, 10);
+		r->has_ticket = true;
+		r->mode = tk->mode;
+		r->from_state = r->to_state = tk->state;
+	}
+	const char *ap[] = {cmd->command_id, cmd->actor_id, tk->site_id, tk->town_code,
+			    tk->county_code};
+	PGresult *res = q(x->pg, "reading the actor", SQL_ACTOR, 5, ap, PGRES_TUPLES_OK, &rc, err,
+			  errlen);
+	if (!res) {
+		PQclear(tkres);
+		return rc;
+	}
+	x->now = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	if (!PQgetisnull(res, 0, 1)) {
+		rc = replay(x, PQgetvalue(res, 0, 1), err, errlen);
+		PQclear(res);
+		PQclear(tkres);
+		return rc;
+	}
+	struct hz_state_actor ac = {.actor_id = cmd->actor_id,
+				    .known = *PQgetvalue(res, 0, 2) == 't',
+				    .org_code = PQgetvalue(res, 0, 3),
+				    .tier = hz_tier_parse(PQgetvalue(res, 0, 4)),
+				    .on_chain = *PQgetvalue(res, 0, 5) == 't'};
+	r->actor_tier = ac.tier;
+	r->acted_us = time_of_action(cmd, x->now, found ? tk->opened_us : 0, x->o->skew_us,
+				     r->flags, sizeof(r->flags));
+	if (!found)
+		r->mode = cmd->mode;
+
+	struct hz_state_verdict v;
+	char why[256];
+	if (*cmd->invalid) {
+		refused(r, cmd->invalid);
+	} else if (!found) {
+		snprintf(why, sizeof(why), "ticket %lld does not exist", (long long)cmd->ticket_id);
+		refused(r, why);
+	} else {
+		struct hz_state_ticket st = {.ticket_id = tk->ticket_id,
+					     .kind = tk->kind,
+					     .state = tk->state,
+					     .tier = tk->tier,
+					     .mode = tk->mode,
+					     .acked = tk->acked_us != 0,
+					     .rectified_by = rectified_by,
+					     .deadline_us = tk->kind == HZ_KIND_HAZARD ? tk->deadline_us : 0};
+		struct hz_state_cmd sc = {.action = cmd->action,
+					  .mode = cmd->mode,
+					  .has_reason = *cmd->reason != '\0',
+					  .has_note = *cmd->note != '\0',
+					  .has_assignee = *cmd->assignee != '\0',
+					  .n_evidence = cmd->n_evidence,
+					  .rectify_mode = cmd->rectify_mode,
+					  .due_us = cmd->due_us,
+					  .now_us = x->now};
+		if (hz_state_check(&st, &ac, &sc, &v)) {
+			refused(r, v.reason);
+		} else if (cmd->action == HZ_ACT_REOPEN && twin) {
+			snprintf(why, sizeof(why),
+				 "ticket %lld cannot be reopened: ticket %lld is open for the same episode",
+				 (long long)tk->ticket_id, (long long)twin);
+			refused(r, why);
+		} else if ((rc = apply_change(x, &v, ac.tier, err, errlen))) {
+			PQclear(res);
+			PQclear(tkres);
+			return rc;
+		}
+	}
+	PQclear(res);
+	PQclear(tkres);
+	if (r->outcome == HZ_OUTCOME_REFUSED)
+		r->to_state = r->from_state;
+	return record(x, err, errlen);
+}
+
+int hz_store_command_apply(PGconn *pg, const struct hz_command *cmd,
+			   const struct hz_command_opts *o, struct hz_command_out *out, char *err,
+			   size_t errlen)
+{
+	int rc = HZ_ETRANSIENT;
+	/* a lost race on the command id or a serialization failure turns into
+	 * a replay or a clean retry; a lost connection goes back to the caller */
+	for (int attempt = 0; attempt < 3 && rc == HZ_ETRANSIENT; attempt++) {
+		memset(out, 0, sizeof(*out));
+		struct hz_command_result *r = &out->res;
+		snprintf(r->command_id, sizeof(r->command_id), "%s", cmd->command_id);
+		snprintf(r->actor_id, sizeof(r->actor_id), "%s", cmd->actor_id);
+		r->action = cmd->action;
+		r->ticket_id = cmd->ticket_id;
+		r->mode = cmd->mode;
+		struct tx x = {.pg = pg, .cmd = cmd, .o = o, .out = out};
+		rc = hz_pg_begin(pg, err, errlen);
+		if (!rc)
+			rc = body(&x, err, errlen);
+		if (!rc)
+			rc = hz_pg_commit(pg, err, errlen);
+		if (rc)
+			hz_pg_rollback(pg);
+		hz_pgarr_free_all(x.a, 6);
+		hz_buf_free(&x.enc);
+		hz_buf_free(&x.hex);
+		if (PQstatus(pg) != CONNECTION_OK)
+			break;
+	}
+	return rc;
+}
