@@ -1,5 +1,6 @@
 /*
- * escalate.c - claim due escalation timers and fire them; acknowledge.
+ * escalate.c - claim due escalation timers and fire them (acknowledgements
+ * are commands: store/command.c).
  * One transaction per scan: a few set-based statements, whatever the
  * number of tickets fired (at most `max`).
  */

@@ -38,14 +38,16 @@ awk -v l="$LATE" 'BEGIN { exit !(l >= 0 && l < 1.0) }' || hz_fail "an escalation
 hz_assert_eq "$TA" "$(hz_q "select org_code from hazard.escalations where ticket_id=$TA_ID and tier='town'")" "the town step calls the site's town"
 hz_assert_grep "$HZ_ESC_LOG" "\"type\":\"escalation\".*\"ticket_id\":$TA_ID,.*\"tier\":\"town\",\"org_unit\":\"$TA\",\"duty\":\\[\"[^]]+" "escalation log line naming the town's duty people"
 hz_assert_eq county "$(hz_q "select tier from hazard.tickets where ticket_id=$TA_ID")" "A's tier is county"
-# an acknowledgement stops the climb
-"$HZ_BUILD/hazardctl" ack "$TA_ID" --actor duty-county-1 --note "on it" >/dev/null || hz_fail "hazardctl ack failed"
+# an acknowledgement stops the climb; the actor is a person of the registry on
+# the ticket's chain (the site's county)
+CA=$(hz_q "select p.person_id from hazard.people p join hazard.sites s on p.org_code = s.county_code where s.site_id = '$SA' and p.tier = 'county' order by 1 limit 1")
+"$HZ_BUILD/hazardctl" ack "$TA_ID" --actor "$CA" --note "on it" >/dev/null || hz_fail "hazardctl ack failed"
 N_A=$(hz_q "select count(*) from hazard.escalations where ticket_id=$TA_ID")
-if "$HZ_BUILD/hazardctl" ack "$TA_ID" 2>"$(hz_tmp)/ack2.err"; then hz_fail "a second ack was accepted"; fi
+if "$HZ_BUILD/hazardctl" ack "$TA_ID" --actor "$CA" 2>"$(hz_tmp)/ack2.err"; then hz_fail "a second ack was accepted"; fi
 hz_assert_grep "$(hz_tmp)/ack2.err" "already acknowledged" "a second ack is refused with its reason"
 sleep 4
 hz_assert_eq "$N_A" "$(hz_q "select count(*) from hazard.escalations where ticket_id=$TA_ID")" "no escalation after the acknowledgement"
-hz_assert_eq "duty-county-1" "$(hz_q "select actor from hazard.ticket_history where ticket_id=$TA_ID order by seq desc limit 1")" "the ack is in the history"
+hz_assert_eq "$CA" "$(hz_q "select actor from hazard.ticket_history where ticket_id=$TA_ID order by seq desc limit 1")" "the ack is in the history"
 
 # --- B: the daemon dies before the deadline and comes back after it
 hz_mqtt_pub "hazard/v1/readings/$SB/$DB" "$(hz_reading esc-b1 "$DB" METRIC_SMOKE 12)"
@@ -61,7 +63,8 @@ AFTER=$(hz_q "select extract(epoch from (select at from hazard.escalations where
 hz_log "B: escalated ${AFTER}s after the restart"
 awk -v l="$AFTER" 'BEGIN { exit !(l >= 0 && l < 5) }' || hz_fail "B escalated ${AFTER}s after the restart"
 hz_wait_for "[ \$(esc $SB county) = 1 ]" 10 "B climbs on"
-"$HZ_BUILD/hazardctl" ack "$TB_ID" >/dev/null
+CB=$(hz_q "select p.person_id from hazard.people p join hazard.sites s on p.org_code = s.county_code where s.site_id = '$SB' and p.tier = 'county' order by 1 limit 1")
+"$HZ_BUILD/hazardctl" ack "$TB_ID" --actor "$CB" >/dev/null
 sleep 1
 hz_assert_eq 1 "$(esc "$SB" town)" "B escalated to town exactly once"
 # outputs: EscalationNotices on the Kafka topic, keyed by ticket; delivered

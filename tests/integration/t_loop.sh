@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# hz-timeout: 240
+# The closed loop (闭环) driven by operators' commands, through each way in:
+# MQTT hazard/v1/commands, Kafka hazard.commands and hazardctl. Checks the
+# ticket_history rows (actor, tier, reason, evidence), the TicketEvents on
+# the tickets topic, the CommandResults on both results topics and the
+# escalation-log lines; a replayed command (same command_id twice) has one
+# effect and returns the same result; refusals (a town operator closing a
+# county-level ticket of another town, verify by the rectifier, a drill
+# command on a live ticket) change nothing and say why; an ack is judged on
+# its acted_at; a clock beyond pipeline.command_skew is flagged.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/pipeline_lib.sh"
+hz_require kcat mosquitto_sub
+
+RULES=$(hz_tmp)/rules.yaml
+# red alarms climb grid -> town -> county in about two seconds; others keep
+# the shipped deadlines (minutes), so nothing escalates while we drive them
+sed '/^escalation:/,$d' "$HZ_SRC/deploy/rules.yaml" >"$RULES"
+cat >>"$RULES" <<'YAML'
+escalation:
+  ack:
+    red: {grid: 1s, town: 1s, county: 10m, city: 10m}
+  repeat: 10m
+  major_risk: {start_higher: false}
+YAML
+HZ_RULES=$RULES hz_pipeline_setup
+T_RESULTS=$(hz_kafka_topic hazard.command-results 2)
+cat >>"$HZ_CONF" <<CONF
+kafka.topic.results = $T_RESULTS
+kafka.out_format = json
+pipeline.command_skew = 30s
+CONF
+export HAZARDD_KAFKA_TOPIC_TICKETS=$T_TICKETS HAZARDD_KAFKA_TOPIC_RESULTS=$T_RESULTS
+CTL=$HZ_BUILD/hazardctl
+
+# Places and people: two smoke detectors at two non-major sites of one town
+# (A and B), a third site for a report (H); the people on their chains and
+# an operator of another town.
+read -r DA SA TOWN COUNTY < <(hz_q "select d.device_id, d.site_id, s.town_code, s.county_code from hazard.devices d join hazard.sites s using (site_id) where d.metric = 'smoke' and s.risk_grade <> 'major' order by d.device_id limit 1" -F ' ')
+read -r DB SB < <(hz_q "select d.device_id, d.site_id from hazard.devices d join hazard.sites s using (site_id) where d.metric = 'smoke' and s.risk_grade <> 'major' and s.town_code = '$TOWN' and d.site_id <> '$SA' order by d.device_id limit 1" -F ' ')
+SH=$(hz_q "select site_id from hazard.sites where town_code = '$TOWN' and risk_grade <> 'major' and site_id not in ('$SA', '$SB') order by site_id limit 1")
+GA=$(hz_q "select p.person_id from hazard.people p join hazard.sites s on p.org_code = s.org_code where s.site_id = '$SA' order by 1 limit 1")
+GH=$(hz_q "select p.person_id from hazard.people p join hazard.sites s on p.org_code = s.org_code where s.site_id = '$SH' order by 1 limit 1")
+read -r TP TP2 < <(hz_q "select string_agg(person_id, ' ' order by person_id) from (select person_id from hazard.people where org_code = '$TOWN' and tier = 'town' order by 1 limit 2) x")
+CP=$(hz_q "select person_id from hazard.people where org_code = '$COUNTY' and tier = 'county' order by 1 limit 1")
+OT=$(hz_q "select person_id from hazard.people where tier = 'town' and org_code <> '$TOWN' order by 1 limit 1")
+for v in DA SA DB SB SH GA GH TP TP2 CP OT; do [ -n "${!v}" ] || hz_fail "registry has no $v"; done
+hz_log "town $TOWN county $COUNTY; grid $GA, town $TP/$TP2, county $CP, other town $OT"
+
+MQ=$(hz_tmp)/mqtt-results.out
+mosquitto_sub -h "$HZ_MQTT_HOST" -p "$HZ_MQTT_PORT" -q 1 -v -t 'hazard/v1/out/results/#' -t 'hazard/v1/out/tickets/#' >"$MQ" 2>/dev/null &
+SUB_PID=$!
+hz_on_exit "kill $SUB_PID 2>/dev/null"
+hz_pipeline_start
+
+now() { date -u +%FT%T.%3NZ; }
+# cmd ID ACTION TICKET ACTOR [EXTRA JSON FIELDS]: a Command in proto3 JSON,
+# acted now unless $ACTED is set
+cmd() {
+	printf '{"commandId":"%s","actedAt":"%s","actorId":"%s","action":"ACTION_%s","ticketId":"%s"%s}' \
+		"$1" "${ACTED:-$(now)}" "$4" "$2" "$3" "${5:+,$5}"
+}
+mqtt_cmd() { hz_mqtt_pub hazard/v1/commands "$(cmd "$@")"; }
+kafka_cmd() { cmd "$@" | hz_kafka_produce "$T_COMMANDS" -k "$1"; }
+outcome() { hz_q "select outcome || '|' || coalesce(reason, '') from hazard.commands where command_id = '$1'"; }
+wait_cmd() { hz_wait_for "[ -n \"\$(hz_q \"select 1 from hazard.commands where command_id = '$1'\")\" ]" 15 "command $1 recorded"; }
+state() { hz_q "select state from hazard.tickets where ticket_id = $1"; }
+nhist() { hz_q "select count(*) from hazard.ticket_history where ticket_id = $1"; }
+last_hist() { hz_q "select actor || '|' || actor_tier || '|' || action || '|' || to_state || '|' || coalesce(reason,'') || '|' || coalesce(array_to_string(evidence_urls, ','), '') from hazard.ticket_history where ticket_id = $1 order by seq desc limit 1"; }
+
+# ---- 1: an alarm through MQTT commands: ack (judged on acted_at), confirm, control, close
+hz_mqtt_pub "hazard/v1/readings/$SA/$DA" "$(hz_reading loop-a1 "$DA" METRIC_SMOKE 3)"
+hz_wait_for "[ \"\$(hz_q \"select count(*) from hazard.tickets where site_id='$SA'\")\" = 1 ]" 20 "alarm A"
+A=$(hz_q "select ticket_id from hazard.tickets where site_id='$SA'")
+sleep 1.2
+# acknowledged on the phone 1 s ago, received now: acked_at is the time of action
+ACK_AT=$(date -u -d '-1 second' +%FT%T.%3NZ)
+ACTED=$ACK_AT mqtt_cmd m-ack-a ACK "$A" "$GA" '"note":"on my way"'
+wait_cmd m-ack-a
+hz_assert_eq "applied|" "$(outcome m-ack-a)" "MQTT ack applied"
+hz_assert_eq t "$(hz_q "select acked_at = '$ACK_AT'::timestamptz and acked_by = '$GA' and ack_due_at is null from hazard.tickets where ticket_id = $A")" "acked_at is the actor's time of action"
+hz_assert_eq "$GA|grid|ack|discovered|acknowledged: on my way|" "$(last_hist "$A")" "ack history row"
+# a second ack is refused with its reason and changes nothing
+N=$(nhist "$A")
+mqtt_cmd m-ack-a2 ACK "$A" "$TP"
+wait_cmd m-ack-a2
+hz_assert_eq "refused|ticket $A is already acknowledged" "$(outcome m-ack-a2)" "second ack refused"
+hz_assert_eq "$N" "$(nhist "$A")" "a refused command writes no history"
+mqtt_cmd m-conf-a CONFIRM "$A" "$TP" '"reason":"smoke seen by the guard","evidenceUrls":["https://img.example/a1.jpg"]'
+wait_cmd m-conf-a
+hz_assert_eq confirmed "$(state "$A")" "A confirmed"
+hz_assert_eq "$TP|town|confirm|confirmed|smoke seen by the guard|https://img.example/a1.jpg" "$(last_hist "$A")" "confirm history row: actor, tier, reason, evidence"
+mqtt_cmd m-ctl-a CONTROL "$A" "$TP"
+wait_cmd m-ctl-a
+hz_assert_eq controlled "$(state "$A")" "A controlled"
+# an unknown actor, an unknown ticket and a malformed command
+mqtt_cmd m-nobody CLOSE "$A" "nobody-42"
+mqtt_cmd m-noticket CLOSE 999999 "$TP"
+hz_mqtt_pub hazard/v1/commands '{"commandId":"m-bad","actorId":"x","action":"ACTION_CLOSE"}'
+wait_cmd m-nobody
+wait_cmd m-noticket
+hz_assert_eq 'refused|unknown actor "nobody-42"' "$(outcome m-nobody)" "unknown actor refused"
+hz_assert_eq "refused|ticket 999999 does not exist" "$(outcome m-noticket)" "unknown ticket refused"
+hz_wait_for "[ \"\$(hz_q \"select count(*) from hazard.dead_letters where topic = 'hazard/v1/commands'\")\" = 1 ]" 10 "a malformed command is a dead letter"
+mqtt_cmd m-close-a CLOSE "$A" "$TP" '"reason":"smouldering bin put out"'
+wait_cmd m-close-a
+hz_assert_eq "closed|$TP" "$(hz_q "select state || '|' || closed_by from hazard.tickets where ticket_id = $A")" "A closed by its town operator"
+
+# ---- 2: a hazard through Kafka commands: confirm, rectify, verify (核销)
+hz_mqtt_pub "hazard/v1/reports/$TOWN" "{\"eventId\":\"loop-h1\",\"observedAt\":\"$(now)\",\"siteId\":\"$SH\",\"inspectorId\":\"$GH\",\"category\":\"HAZARD_CATEGORY_BLOCKED_EXIT\",\"description\":\"exit chained shut\"}"
+hz_wait_for "[ \"\$(hz_q \"select count(*) from hazard.tickets where site_id='$SH' and kind='hazard'\")\" = 1 ]" 20 "hazard H"
+H=$(hz_q "select ticket_id from hazard.tickets where site_id='$SH' and kind='hazard'")
+kafka_cmd k-conf-h CONFIRM "$H" "$TP"
+wait_cmd k-conf-h
+hz_assert_eq confirmed "$(state "$H")" "H confirmed over Kafka"
+# a grid inspector is below the ticket's tier (town)
+kafka_cmd k-rect-grid RECTIFY "$H" "$GH" '"rectifyMode":"RECTIFY_MODE_ON_THE_SPOT"'
+wait_cmd k-rect-grid
+hz_assert_match "$(outcome k-rect-grid)" "^refused\|actor lacks tier town" "a grid inspector cannot rectify a town-tier hazard"
+kafka_cmd k-close-h CLOSE "$H" "$TP"
+wait_cmd k-close-h
+hz_assert_match "$(outcome k-close-h)" "^refused\|a hazard ticket closes only by verify" "a hazard does not close by close"
+DUE=$(date -u -d '+1 day' +%FT%T.000Z)
+kafka_cmd k-rect-h RECTIFY "$H" "$TP" "\"rectifyMode\":\"RECTIFY_MODE_BY_DEADLINE\",\"dueAt\":\"$DUE\",\"note\":\"owner to clear the exit\""
+wait_cmd k-rect-h
+hz_assert_eq "rectifying|by_deadline|$TP|t" "$(hz_q "select state || '|' || rectify_mode || '|' || rectified_by || '|' || (rectify_due_at = '$DUE'::timestamptz and deadline_at = rectify_due_at) from hazard.tickets where ticket_id = $H")" "H rectifying by a deadline that the overdue scan watches"
+N=$(nhist "$H")
+kafka_cmd k-ver-self VERIFY "$H" "$TP" '"evidenceUrls":["https://img.example/h-after.jpg"]'
+kafka_cmd k-ver-noev VERIFY "$H" "$TP2"
+wait_cmd k-ver-self
+wait_cmd k-ver-noev
+hz_assert_eq "refused|verify needs an actor other than $TP who rectified it" "$(outcome k-ver-self)" "verify by the rectifier refused"
+hz_assert_eq "refused|verify needs re-inspection evidence" "$(outcome k-ver-noev)" "verify without evidence refused"
+hz_assert_eq "rectifying|$N" "$(state "$H")|$(nhist "$H")" "refused verifies change nothing"
+kafka_cmd k-ver-h VERIFY "$H" "$TP2" '"reason":"re-inspected: exit clear","evidenceUrls":["https://img.example/h-after.jpg","https://img.example/h-sign.jpg"]'
+wait_cmd k-ver-h
+hz_assert_eq "closed|$TP2" "$(hz_q "select state || '|' || verified_by from hazard.tickets where ticket_id = $H")" "H verified and closed"
+hz_assert_eq "$TP2|town|verify|closed|re-inspected: exit clear|https://img.example/h-after.jpg,https://img.example/h-sign.jpg" "$(last_hist "$H")" "verify history row with its evidence"
+# the same command again (a client retrying): one effect, the same result
+N=$(nhist "$H")
+kafka_cmd k-ver-h VERIFY "$H" "$TP2" '"reason":"re-inspected: exit clear","evidenceUrls":["https://img.example/h-after.jpg"]'
+hz_wait_for "[ \"\$(kcat -b \"$HZ_KAFKA_BROKERS\" -C -t \"$T_RESULTS\" -o beginning -e -q -f '%k\n' 2>/dev/null | grep -cx k-ver-h)\" = 2 ]" 15 "the replayed command's result published again"
+hz_assert_eq "$N" "$(nhist "$H")" "a replayed command changes nothing"
+kcat -b "$HZ_KAFKA_BROKERS" -C -t "$T_RESULTS" -o beginning -e -q -f '%k\t%s\n' 2>/dev/null | awk -F '\t' '$1 == "k-ver-h" { print $2 }' >"$(hz_tmp)/replay.out"
+hz_assert_eq 1 "$(sort -u "$(hz_tmp)/replay.out" | wc -l)" "the replay returns the same result"
+hz_assert_grep "$(hz_tmp)/replay.out" '"outcome":"OUTCOME_APPLIED"' "the stored result says applied"
+
+# ---- 3: hazardctl on a county-level red alarm of this town
+hz_mqtt_pub "hazard/v1/readings/$SB/$DB" "$(hz_reading loop-b1 "$DB" METRIC_SMOKE 12)"
+hz_wait_for "[ \"\$(hz_q \"select tier from hazard.tickets where site_id='$SB'\")\" = county ]" 20 "alarm B escalated to county"
+B=$(hz_q "select ticket_id from hazard.tickets where site_id='$SB'")
+N=$(nhist "$B")
+set +e
+"$CTL" close "$B" --actor "$OT" --reason "not mine" 2>"$(hz_tmp)/ot.err"; RC_OT=$?
+"$CTL" close "$B" --actor "$TP" --reason "town says out" 2>"$(hz_tmp)/tp.err"; RC_TP=$?
+"$CTL" close "$B" 2>/dev/null; RC_USAGE=$?
+set -e
+hz_assert_eq 1 "$RC_OT" "another town's operator is refused (exit 1)"
+hz_assert_grep "$(hz_tmp)/ot.err" "not on the chain of ticket $B" "another town's operator: the reason"
+hz_assert_eq 1 "$RC_TP" "a town operator cannot close a county-level ticket (exit 1)"
+hz_assert_grep "$(hz_tmp)/tp.err" "actor lacks tier county" "the town operator: the reason"
+hz_assert_eq 2 "$RC_USAGE" "no --actor is a usage error"
+hz_assert_eq "discovered|$N" "$(state "$B")|$(nhist "$B")" "refused closes change nothing"
+# the daemon publishes what hazardctl wrote, within about a second
+"$CTL" ack "$B" --actor "$CP" --note "county duty on it" >/dev/null || hz_fail "hazardctl ack by the county failed"
+hz_wait_log "$HZ_ESC_LOG" "\"type\":\"ticket\".*\"change\":\"acked\",\"ticket_id\":$B,.*\"actor\":\"$CP\"" 2 "the hazardctl ack's log line within 2 s"
+if "$CTL" ack "$B" --actor "$CP" 2>"$(hz_tmp)/ack2.err"; then hz_fail "a second ack was accepted"; fi
+hz_assert_grep "$(hz_tmp)/ack2.err" "already acknowledged" "a second hazardctl ack says why"
+"$CTL" close "$B" --actor "$CP" --reason "fire out, brigade left" --evidence https://img.example/b.jpg --command-id ctl-close-b --json >"$(hz_tmp)/close.json" ||
+	hz_fail "hazardctl close by the county failed"
+hz_assert_grep "$(hz_tmp)/close.json" '"outcome":"OUTCOME_APPLIED"' "--json prints the CommandResult"
+N=$(nhist "$B")
+"$CTL" close "$B" --actor "$CP" --reason "fire out, brigade left" --command-id ctl-close-b --json >"$(hz_tmp)/close2.json" 2>"$(hz_tmp)/close2.err" ||
+	hz_fail "a retried hazardctl close (same --command-id) failed"
+hz_assert_eq "$(cat "$(hz_tmp)/close.json")" "$(cat "$(hz_tmp)/close2.json")" "a retried hazardctl command prints the same result"
+hz_assert_eq "$N" "$(nhist "$B")" "and changes nothing"
+hz_assert_eq "$CP|county|close|closed|fire out, brigade left|https://img.example/b.jpg" "$(last_hist "$B")" "close history row"
+set +e
+"$CTL" reopen "$B" --actor "$TP" --reason "smoke again" 2>"$(hz_tmp)/reopen.err"; RC=$?
+set -e
+hz_assert_eq 1 "$RC" "a town operator cannot reopen"
+hz_assert_grep "$(hz_tmp)/reopen.err" "actor lacks tier county" "reopen needs the county"
+"$CTL" reopen "$B" --actor "$CP" --reason "smoke again" >/dev/null || hz_fail "county reopen failed"
+hz_assert_eq "confirmed|1" "$(hz_q "select state || '|' || reopened_count from hazard.tickets where ticket_id = $B")" "B reopened to confirmed"
+"$CTL" comment "$B" --actor "$TP" --note "brigade back on site" >/dev/null || hz_fail "comment failed"
+
+# ---- 4: drills, and a clock beyond pipeline.command_skew
+hz_mqtt_pub "hazard/v1/readings/$SA/$DA" "{\"eventId\":\"loop-d1\",\"observedAt\":\"$(now)\",\"deviceId\":\"$DA\",\"metric\":\"METRIC_SMOKE\",\"value\":3,\"mode\":\"MODE_EXERCISE\"}"
+hz_wait_for "[ \"\$(hz_q \"select count(*) from hazard.tickets where site_id='$SA' and mode='exercise'\")\" = 1 ]" 20 "a drill ticket"
+D=$(hz_q "select ticket_id from hazard.tickets where site_id='$SA' and mode='exercise'")
+mqtt_cmd m-drill-ack ACK "$D" "$GA" '"mode":"MODE_EXERCISE"'
+mqtt_cmd m-drill-live COMMENT "$B" "$GA" '"mode":"MODE_EXERCISE","note":"drill note"'
+wait_cmd m-drill-ack
+wait_cmd m-drill-live
+hz_assert_eq "applied|" "$(outcome m-drill-ack)" "a drill command on a drill ticket works the same"
+hz_assert_match "$(outcome m-drill-live)" "^refused\|an exercise-mode command cannot act on live ticket $B" "a drill command cannot touch a live ticket"
+FUT=$(date -u -d '+1 hour' +%FT%T.000Z)
+ACTED=$FUT mqtt_cmd m-skew COMMENT "$D" "$GA" '"note":"phone clock ahead"'
+wait_cmd m-skew
+hz_assert_match "$(outcome m-skew)" "^applied\|clock skew: acted_at .* ahead of the database clock" "a clock beyond the bound is flagged in the result"
+hz_assert_match "$(hz_q "select flags from hazard.ticket_history where ticket_id = $D order by seq desc limit 1")" "^clock skew" "and in the history"
+hz_assert_eq t "$(hz_q "select acted_at <= now() from hazard.ticket_history where ticket_id = $D order by seq desc limit 1")" "the time of action is taken as now"
+
+# ---- outputs: TicketEvents, CommandResults (Kafka and MQTT), log lines
+hz_kafka_consume "$T_TICKETS" 1 10 >/dev/null || true
+TK=$(hz_tmp)/tickets.out
+hz_wait_for "[ \"\$(kcat -b \"$HZ_KAFKA_BROKERS\" -C -t \"$T_TICKETS\" -o beginning -e -q -f '%k %s\n' 2>/dev/null | tee \"$TK\" | grep -c '\"change\":\"\(confirmed\|controlled\|closed\|rectifying\|verified\|acked\|reopened\|comment\)\"')\" -ge 12 ]" 20 "TicketEvents of the commands on $T_TICKETS"
+hz_assert_grep "$TK" "^$A .*\"change\":\"confirmed\".*\"actor\":\"$TP\"" "A's confirm on the tickets topic"
+hz_assert_grep "$TK" "^$H .*\"change\":\"verified\".*\"state\":\"STATE_CLOSED\"" "H's verify on the tickets topic, whole ticket"
+hz_assert_grep "$TK" "^$B .*\"change\":\"reopened\"" "B's hazardctl reopen on the tickets topic"
+hz_assert_grep "$TK" "^$D .*\"change\":\"acked\".*\"mode\":\"MODE_EXERCISE\"" "the drill's outputs carry its mode"
+RS=$(hz_tmp)/results.out
+hz_wait_for "[ \"\$(kcat -b \"$HZ_KAFKA_BROKERS\" -C -t \"$T_RESULTS\" -o beginning -e -q -f '%k %s\n' 2>/dev/null | tee \"$RS\" | grep -c .)\" -ge 25 ]" 20 "CommandResults on $T_RESULTS"
+hz_assert_grep "$RS" '^m-nobody .*"outcome":"OUTCOME_REFUSED".*"reason":"unknown actor' "a refused result keyed by command id"
+hz_assert_grep "$RS" '^ctl-close-b .*"outcome":"OUTCOME_APPLIED"' "a hazardctl result on the results topic"
+hz_assert_grep "$RS" '^m-drill-ack .*"mode":"MODE_EXERCISE"' "the drill's result carries its mode"
+hz_wait_for "grep -q \"^hazard/v1/out/results/$TP2 .*k-ver-h\" \"$MQ\"" 10 "results on MQTT hazard/v1/out/results/<actor>"
+hz_assert_grep "$MQ" "^hazard/v1/out/results/$OT .*not on the chain" "a hazardctl refusal on MQTT, to its actor"
+hz_assert_grep "$MQ" "^hazard/v1/out/tickets/$TOWN .*\"change\":\"verified\"" "TicketEvents on MQTT"
+hz_assert_grep "$HZ_ESC_LOG" "\"type\":\"ticket\".*\"change\":\"verified\",\"ticket_id\":$H,.*\"actor\":\"$TP2\"" "verify in the escalation log"
+hz_assert_grep "$HZ_ESC_LOG" "\"type\":\"command\".*\"command_id\":\"k-ver-self\",\"outcome\":\"refused\"" "refusals in the escalation log"
+hz_assert_grep "$HZ_ESC_LOG" "\"type\":\"ticket\".*\"change\":\"reopened\",\"ticket_id\":$B,.*\"actor\":\"$CP\"" "hazardctl changes in the escalation log"
+hz_wait_for "[ \"\$(hz_q 'select count(*) from hazard.outbox')\" = 0 ]" 20 "outbox drained"
+hz_stop_daemon
+hz_assert_eq 0 "$HZ_DAEMON_STATUS" "daemon exit status"
