@@ -836,7 +836,7 @@ static void new_command_id(char *buf, size_t len)
 	snprintf(buf, len, "ctl-%llx-%016llx", (unsigned long long)hz_now_us(), r);
 }
 
-static bool fits(const char *s, size_t cap) { return strlen(s) < cap; }
+static bool fits(const char *s, size_t cap) { return !s || strlen(s) < cap; }
 
 static int cmd_ticket_action(int argc, char **argv)
 {
