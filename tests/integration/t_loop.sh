@@ -182,6 +182,26 @@ hz_assert_grep "$(hz_tmp)/reopen.err" "actor lacks tier county" "reopen needs th
 "$CTL" reopen "$B" --actor "$CP" --reason "smoke again" >/dev/null || hz_fail "county reopen failed"
 hz_assert_eq "confirmed|1" "$(hz_q "select state || '|' || reopened_count from hazard.tickets where ticket_id = $B")" "B reopened to confirmed"
 "$CTL" comment "$B" --actor "$TP" --note "brigade back on site" >/dev/null || hz_fail "comment failed"
+# every command has --help; usage errors exit 2; no database exits 3
+for c in ack confirm control dispatch rectify verify close dismiss reopen comment; do
+	"$CTL" "$c" --help >"$(hz_tmp)/help.out" || hz_fail "hazardctl $c --help failed"
+	hz_assert_grep "$(hz_tmp)/help.out" "^usage: hazardctl $c ID" "hazardctl $c --help"
+	RC=0
+	"$CTL" "$c" "$B" --actor "$CP" --bogus 2>/dev/null || RC=$?
+	hz_assert_eq 2 "$RC" "hazardctl $c with a bad option"
+done
+RC=0
+"$CTL" dispatch "$B" --actor "$CP" --on-spot 2>/dev/null || RC=$?
+hz_assert_eq 2 "$RC" "--on-spot is for rectify only"
+RC=0
+"$CTL" rectify "$B" --actor "$CP" 2>/dev/null || RC=$?
+hz_assert_eq 2 "$RC" "rectify needs --on-spot or --due"
+RC=0
+"$CTL" -d "host=127.0.0.1 port=1 dbname=x connect_timeout=2" ack "$B" --actor "$CP" 2>/dev/null || RC=$?
+hz_assert_eq 3 "$RC" "no database: exit 3"
+"$CTL" dispatch "$B" --actor "$TP" --assignee "brigade-xihu-2" >/dev/null || hz_fail "dispatch failed"
+hz_assert_eq "brigade-xihu-2" "$(hz_q "select assignee from hazard.tickets where ticket_id = $B")" "dispatch sets the assignee"
+hz_assert_eq "confirmed" "$(state "$B")" "dispatch changes no state"
 
 # ---- 4: drills, and a clock beyond pipeline.command_skew
 hz_mqtt_pub "hazard/v1/readings/$SA/$DA" "{\"eventId\":\"loop-d1\",\"observedAt\":\"$(now)\",\"deviceId\":\"$DA\",\"metric\":\"METRIC_SMOKE\",\"value\":3,\"mode\":\"MODE_EXERCISE\"}"
