@@ -163,7 +163,9 @@ hz_assert_eq 2 "$RC_USAGE" "no --actor is a usage error"
 hz_assert_eq "discovered|$N" "$(state "$B")|$(nhist "$B")" "refused closes change nothing"
 # the daemon publishes what hazardctl wrote, within about a second
 "$CTL" ack "$B" --actor "$CP" --note "county duty on it" >/dev/null || hz_fail "hazardctl ack by the county failed"
+T0=$(svc_now_ms)
 hz_wait_log "$HZ_ESC_LOG" "\"type\":\"ticket\".*\"change\":\"acked\",\"ticket_id\":$B,.*\"actor\":\"$CP\"" 2 "the hazardctl ack's log line within 2 s"
+hz_log "hazardctl ack -> escalation log line: $(($(svc_now_ms) - T0)) ms (polled every 100 ms)"
 if "$CTL" ack "$B" --actor "$CP" 2>"$(hz_tmp)/ack2.err"; then hz_fail "a second ack was accepted"; fi
 hz_assert_grep "$(hz_tmp)/ack2.err" "already acknowledged" "a second hazardctl ack says why"
 "$CTL" close "$B" --actor "$CP" --reason "fire out, brigade left" --evidence https://img.example/b.jpg --command-id ctl-close-b --json >"$(hz_tmp)/close.json" ||
