@@ -493,6 +493,20 @@ static void release_sources(struct hz_engine *e, bool committed)
  * between replays them, and their command_id makes the replay return the
  * stored result and change nothing. Done once per command, even when the
  * batch is retried. */
+/* HZ_FAULT_POINT=command-applied makes the daemon abort() right after a
+ * command commits and before its batch does (RELIABILITY.md C2): the test
+ * of "a crash replays it and command_id makes that harmless". Read once. */
+static bool fault_point(const char *name)
+{
+	static const char *fp;
+	static bool read;
+	if (!read) {
+		fp = getenv("HZ_FAULT_POINT");
+		read = true;
+	}
+	return fp && !strcmp(fp, name);
+}
+
 static int apply_commands(struct hz_engine *e, char *err, size_t errlen)
 {
 	struct hz_command_opts o = {e->cfg->mqtt_topic_prefix, e->cfg->kafka_topic_tickets,
@@ -513,6 +527,10 @@ static int apply_commands(struct hz_engine *e, char *err, size_t errlen)
 		if (rc)
 			return rc;
 		s->applied = s->publish = true;
+		if (fault_point("command-applied")) {
+			hz_err("fault point command-applied: aborting after command %s", s->cmd.command_id);
+			abort();
+		}
 		if (s->out.replayed)
 			e->st.commands_replayed++;
 		else if (s->out.res.outcome == HZ_OUTCOME_APPLIED)

@@ -222,6 +222,25 @@ hz_assert_match "$(outcome m-skew)" "^applied\|clock skew: acted_at .* ahead of 
 hz_assert_match "$(hz_q "select flags from hazard.ticket_history where ticket_id = $D order by seq desc limit 1")" "^clock skew" "and in the history"
 hz_assert_eq t "$(hz_q "select acted_at <= now() from hazard.ticket_history where ticket_id = $D order by seq desc limit 1")" "the time of action is taken as now"
 
+# ---- 5: a crash after a command commits and before its batch commits its position
+hz_stop_daemon
+export HZ_FAULT_POINT=command-applied
+hz_start_daemon "$HZ_CONF" "$(hz_tmp)/hazardd-crash.log"
+unset HZ_FAULT_POINT
+hz_wait_log "$(hz_tmp)/hazardd-crash.log" 'subscribed to [0-9]+ MQTT topics' 20 "MQTT subscription"
+mqtt_cmd m-crash COMMENT "$B" "$TP" '"note":"sent just before the crash"'
+hz_wait_for "! hz_daemon_alive" 15 "the daemon aborted at the fault point"
+hz_kill_daemon "$HZ_DAEMON_PID" KILL
+hz_assert_eq 1 "$(hz_q "select count(*) from hazard.ticket_history where event_id = 'm-crash'")" "the command committed before the crash"
+hz_start_daemon "$HZ_CONF" "$(hz_tmp)/hazardd-after.log"
+# (the spool is MQTT's: no need to wait for the Kafka group, which takes a
+# session timeout to hand over the aborted member's partitions)
+hz_wait_log "$(hz_tmp)/hazardd-after.log" 'subscribed to [0-9]+ MQTT topics' 20 "MQTT after the restart"
+# the spool replays the command: its stored result goes out again, nothing else
+hz_wait_for "[ \"\$(kcat -b \"$HZ_KAFKA_BROKERS\" -C -t \"$T_RESULTS\" -o beginning -e -q -f '%k\n' 2>/dev/null | grep -cx m-crash)\" -ge 2 ]" 20 "the replayed command's result after the restart"
+hz_assert_eq 1 "$(hz_q "select count(*) from hazard.ticket_history where event_id = 'm-crash'")" "the replayed command changed nothing"
+hz_assert_eq 1 "$(kcat -b "$HZ_KAFKA_BROKERS" -C -t "$T_RESULTS" -o beginning -e -q -f '%k\t%s\n' 2>/dev/null | awk -F '\t' '$1 == "m-crash" { print $2 }' | sort -u | wc -l)" "one result, sent again unchanged"
+
 # ---- outputs: TicketEvents, CommandResults (Kafka and MQTT), log lines
 hz_kafka_consume "$T_TICKETS" 1 10 >/dev/null || true
 TK=$(hz_tmp)/tickets.out
