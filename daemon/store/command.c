@@ -233,7 +233,7 @@ struct tx {
 	const struct hz_command *cmd;
 	const struct hz_command_opts *o;
 	struct hz_command_out *out;
-	struct hz_buf a[6], enc, hex;
+	struct hz_buf a[6], enc, hex, evid;
 	int64_t now;
 };
 
@@ -405,7 +405,7 @@ static int apply_change(struct tx *x, const struct hz_state_verdict *v,
 
 	describe(cmd, out->te_reason, sizeof(out->te_reason));
 	/* evidence URLs as a text[] literal */
-	struct hz_buf *ev = &x->a[0];
+	struct hz_buf *ev = &x->evid;
 	hz_pgarr_begin(ev);
 	for (size_t i = 0; i < cmd->n_evidence; i++)
 		hz_pgarr_text(ev, cmd->evidence[i]);
@@ -574,6 +574,7 @@ int hz_store_command_apply(PGconn *pg, const struct hz_command *cmd,
 		hz_pgarr_free_all(x.a, 6);
 		hz_buf_free(&x.enc);
 		hz_buf_free(&x.hex);
+		hz_buf_free(&x.evid);
 		if (PQstatus(pg) != CONNECTION_OK)
 			break;
 	}
