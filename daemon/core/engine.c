@@ -554,6 +554,10 @@ static void publish_commands(struct hz_engine *e)
 		if (!s->publish)
 			continue;
 		s->publish = false;
+		/* the event's strings point into its slot, which may have moved */
+		s->out.te.actor = s->out.res.actor_id;
+		s->out.te.reason = s->out.te_reason;
+		s->out.te.cause_event_id = s->out.res.command_id;
 		if (s->out.has_change)
 			hz_engine_pend_add(e, s->out.te_outbox_id,
 					   hz_engine_publish_change(e, &s->out.te, s->out.te_outbox_id,

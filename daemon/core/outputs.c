@@ -183,8 +183,15 @@ static int enc_result(const void *o, enum hz_content_type ct, struct hz_buf *b)
 unsigned hz_engine_publish_result(struct hz_engine *e, const struct hz_command_result *cr,
 				  int64_t outbox_id, unsigned sinks, bool log)
 {
+	/* the actor id came from outside: a '/', '+' or '#' in it must not
+	 * change the topic's shape (or make it invalid and never delivered) */
+	char actor[HZ_ID_MAX];
+	snprintf(actor, sizeof(actor), "%s", cr->actor_id);
+	for (char *p = actor; *p; p++)
+		if (*p == '/' || *p == '+' || *p == '#')
+			*p = '_';
 	struct output o = {cr, enc_result, cr->command_id, e->cfg->kafka_topic_results,
-			   cr->command_id, "results", cr->actor_id};
+			   cr->command_id, "results", actor};
 	if (log) {
 		hz_out_log_format_result(cr, &e->line);
 		log_line(e);

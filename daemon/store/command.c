@@ -271,6 +271,11 @@ static int write_outbox(struct tx *x, const struct hz_buf *result, char *err, si
 	out->res_outbox_id = ids[n - 1];
 	snprintf(topic, sizeof(topic), "%s/out/results/%s", x->o->mqtt_prefix,
 		 *out->res.actor_id ? out->res.actor_id : "unknown");
+	/* as the publisher does (core/outputs.c): no topic wildcards from outside */
+	size_t from = HZ_MIN(strlen(x->o->mqtt_prefix) + strlen("/out/results/"), strlen(topic));
+	for (char *t = topic + from; *t; t++)
+		if (*t == '/' || *t == '+' || *t == '#')
+			*t = '_';
 	hz_pgarr_int(&a[0], ids[n - 1]);
 	hz_pgarr_text(&a[1], "result");
 	hz_pgarr_text(&a[2], out->res.command_id);

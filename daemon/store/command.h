@@ -72,7 +72,7 @@ struct hz_command_out {
 	bool replayed;               /* the command_id was seen before: res is its stored result */
 	int64_t res_outbox_id;
 	bool has_change;             /* te is the ticket's change (applied, not replayed) */
-	struct hz_ticket_event te;   /* strings point into this struct */
+	struct hz_ticket_event te;   /* strings point into this struct (re-point after a copy) */
 	int64_t te_outbox_id;
 	char te_reason[HZ_CMD_TE_REASON_MAX];
 };

@@ -96,6 +96,7 @@ wait_cmd m-ctl-a
 hz_assert_eq controlled "$(state "$A")" "A controlled"
 # an unknown actor, an unknown ticket and a malformed command
 mqtt_cmd m-nobody CLOSE "$A" "nobody-42"
+mqtt_cmd m-slash CLOSE "$A" "x/y#z"
 mqtt_cmd m-noticket CLOSE 999999 "$TP"
 hz_mqtt_pub hazard/v1/commands '{"commandId":"m-bad","actorId":"x","action":"ACTION_CLOSE"}'
 wait_cmd m-nobody
@@ -255,6 +256,7 @@ hz_assert_grep "$RS" '^m-nobody .*"outcome":"OUTCOME_REFUSED".*"reason":"unknown
 hz_assert_grep "$RS" '^ctl-close-b .*"outcome":"OUTCOME_APPLIED"' "a hazardctl result on the results topic"
 hz_assert_grep "$RS" '^m-drill-ack .*"mode":"MODE_EXERCISE"' "the drill's result carries its mode"
 hz_wait_for "grep -q \"^hazard/v1/out/results/$TP2 .*k-ver-h\" \"$MQ\"" 10 "results on MQTT hazard/v1/out/results/<actor>"
+hz_assert_grep "$MQ" "^hazard/v1/out/results/x_y_z .*unknown actor" "an actor id cannot change the results topic's shape"
 hz_assert_grep "$MQ" "^hazard/v1/out/results/$OT .*not on the chain" "a hazardctl refusal on MQTT, to its actor"
 hz_assert_grep "$MQ" "^hazard/v1/out/tickets/$TOWN .*\"change\":\"verified\"" "TicketEvents on MQTT"
 hz_assert_grep "$HZ_ESC_LOG" "\"type\":\"ticket\".*\"change\":\"verified\",\"ticket_id\":$H,.*\"actor\":\"$TP2\"" "verify in the escalation log"
