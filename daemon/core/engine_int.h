@@ -83,6 +83,7 @@ struct hz_engine {
 
 	struct hz_buf out, line;
 	struct hz_intent intents[MAX_INTENTS_PER_EVENT];
+	struct hz_intent_source cur_src; /* of the message being processed */
 	char mqtt_source[160];
 	struct hz_engine_stats st;
 };

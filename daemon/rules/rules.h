@@ -17,6 +17,7 @@
 #define HZ_RULE_NAME_MAX 64
 #define HZ_EPISODE_MAX 160
 #define HZ_REASON_MAX 160
+#define HZ_KAFKA_TOPIC_MAX 256  /* Kafka allows 249 */
 
 enum hz_cmp { HZ_CMP_ABOVE = 1, HZ_CMP_BELOW };
 
