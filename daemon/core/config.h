@@ -43,6 +43,9 @@ struct hz_config {
 	/* registry */
 	int64_t registry_refresh_us;
 
+	/* escalation timers */
+	int64_t takeover_grace_us;
+
 	/* rules */
 	char *rules_file;
 

@@ -727,5 +727,7 @@ void hz_engine_destroy(struct hz_engine *e)
 	free(e->retry);
 	hz_buf_free(&e->out);
 	hz_buf_free(&e->line);
+	hz_buf_free(&e->own_topics);
+	hz_buf_free(&e->own_parts);
 	free(e);
 }

@@ -22,7 +22,7 @@ struct hz_engine;
 
 struct hz_engine_stats {
 	uint64_t messages, batches, intents, dead_letters, fault_tickets;
-	uint64_t changes_published, commit_retries, poison_hunts, escalations;
+	uint64_t changes_published, commit_retries, poison_hunts, escalations, reminders;
 	uint64_t reload_failures;
 	bool pg_up;
 };

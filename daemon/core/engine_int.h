@@ -22,6 +22,7 @@
 #include "rules/rules.h"
 #include "store/batch.h"
 #include "store/escalate.h"
+#include "store/remind.h"
 #include "store/rating.h"
 #include "store/migrate.h"
 #include "store/pg.h"
@@ -67,6 +68,12 @@ struct hz_engine {
 	int64_t timer_at;     /* next escalation timer scan (monotonic) */
 	struct hz_escalation esc[64];
 	struct hz_ticket_event expired[64];
+	struct hz_reminder reminded[64];
+	/* the Kafka partitions held, as array literals for the timer scan;
+	 * rebuilt when the assignment changes (own_gen) */
+	struct hz_buf own_topics, own_parts;
+	uint64_t own_gen;
+	bool own_built;
 	struct hz_town_rating ratings[64];
 	int64_t rating_ids[64];
 	int64_t rating_at;    /* next rating computation (monotonic) */
