@@ -32,3 +32,18 @@ CREATE TABLE hazard.closeout_reminders (
 	deadline_at timestamptz NOT NULL,
 	PRIMARY KEY (ticket_id, before_us)
 );
+
+-- Open hazard tickets from before this migration get the next reminder of
+-- the built-in schedule (3 days and 1 day before the deadline) still
+-- ahead, so an upgrade forgets none; later ones follow the rules. Their
+-- owner stays NULL: any instance fires their timers.
+UPDATE hazard.tickets t
+	SET reminder_before_us = x.b,
+	    reminder_due_at = t.deadline_at - x.b * interval '1 microsecond'
+	FROM (SELECT ticket_id,
+		     (SELECT max(b) FROM unnest(ARRAY[259200000000, 86400000000]::bigint[]) AS b
+		      WHERE deadline_at - b * interval '1 microsecond' > now()) AS b
+	      FROM hazard.tickets
+	      WHERE kind = 'hazard' AND deadline_at > now() AND overdue_at IS NULL
+		AND state NOT IN ('closed', 'dismissed')) x
+	WHERE t.ticket_id = x.ticket_id AND x.b IS NOT NULL;

@@ -153,7 +153,7 @@ static int get_reminders(struct ctx *c, const struct hz_ynode *m, struct hz_rule
 	if (m->type != HZ_Y_SEQ)
 		return bad(c, m, "closeout_reminders: expected a list of durations such as [3d, 1d]");
 	size_t n = 0;
-	int64_t v[HZ_REMINDERS_MAX];
+	int64_t v[HZ_REMINDERS_MAX] = {0};
 	for (const struct hz_ynode *e = m->child; e; e = e->next) {
 		if (n == HZ_REMINDERS_MAX)
 			return bad(c, e, "closeout_reminders: at most %d reminders", HZ_REMINDERS_MAX);
@@ -853,7 +853,7 @@ int64_t hz_reminder_next(const int64_t *before, size_t n, int64_t deadline_us, i
 		return 0;
 	/* longest first: the first that qualifies is the next one */
 	for (size_t i = 0; i < n; i++) {
-		if (before[i] >= below_us || before[i] <= 0 || before[i] >= deadline_us)
+		if (before[i] >= below_us || before[i] <= 0)
 			continue;
 		int64_t due = deadline_us - before[i];
 		if (due > now_us) {
