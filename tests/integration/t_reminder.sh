@@ -15,7 +15,7 @@ RULES=$(hz_tmp)/rules.yaml
 sed -e 's/^  other: .*/  other: {level: blue, closeout: 6s, closeout_by_risk: {major: 3s}, tier: grid}/' \
 	-e 's/^  expired_extinguisher: .*/  expired_extinguisher: {level: blue, closeout: 9s, tier: grid}/' \
 	-e 's/^  illegal_wiring: .*/  illegal_wiring: {level: blue, closeout: 3s, tier: grid}/' \
-	-e 's/^  supervised_closeout: .*/  supervised_closeout: 15d\n  closeout_reminders: [4s, 2s]/' \
+	-e 's/^  closeout_reminders: .*/  closeout_reminders: [4s, 2s]/' \
 	"$HZ_SRC/deploy/rules.yaml" >"$RULES"
 grep -q 'closeout_reminders: \[4s, 2s\]' "$RULES" || hz_fail "could not set the reminders"
 grep -q 'closeout: 9s' "$RULES" || hz_fail "could not shorten the close-out deadlines"
