@@ -124,7 +124,11 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
 		 * everything handed out before was committed or abandoned. */
 		k->st.revocations++;
 		k->st.assigned_partitions = 0;
-		set_owned(k, NULL);
+		/* The timers of the revoked partitions stay this instance's
+		 * until the next assignment says otherwise: ownership is only a
+		 * preference (exactly-once rests on the database), and an empty
+		 * set would leave them to the take-over grace during every
+		 * rebalance. */
 		hz_info("kafka: partitions revoked (%s)", rd_kafka_err2str(e));
 		rd_kafka_assign(rk, NULL);
 	}
