@@ -285,6 +285,59 @@ static uint64_t name_key(const char *s)
 	return h | 1; /* never 0: that marks an unused record */
 }
 
+/* closeout_by_risk: {major: 1d, significant: 2d}: a risk grade's close-out
+ * overrides the plain one for sites of that grade. */
+static int get_by_risk(struct ctx *c, const struct hz_ynode *m, int64_t *us)
+{
+	if (m->type != HZ_Y_MAP)
+		return bad(c, m, "%s: expected a map of risk grade: duration (low, general, "
+			   "significant, major)", m->key);
+	for (const struct hz_ynode *g = m->child; g; g = g->next) {
+		int v = parse_risk(g->key);
+		if (v <= 0) {
+			bad(c, g, "unknown risk grade \"%s\" in %s (low, general, significant, major)",
+			    g->key, m->key);
+			continue;
+		}
+		int64_t d = 0;
+		if (get_duration(c, g, &d) == 0 && d <= 0)
+			bad(c, g, "%s: a close-out deadline must be longer than 0", g->key);
+		us[v] = d;
+	}
+	return c->failed ? -1 : 0;
+}
+
+/* closeout_reminders: [3d, 1d]: durations before the deadline, each
+ * distinct and positive; kept longest first. [] turns reminders off. */
+static int get_reminders(struct ctx *c, const struct hz_ynode *m, struct hz_rules *rs)
+{
+	if (m->type != HZ_Y_SEQ)
+		return bad(c, m, "closeout_reminders: expected a list of durations such as [3d, 1d]");
+	size_t n = 0;
+	int64_t v[HZ_REMINDERS_MAX] = {0};
+	for (const struct hz_ynode *e = m->child; e; e = e->next) {
+		if (n == HZ_REMINDERS_MAX)
+			return bad(c, e, "closeout_reminders: at most %d reminders", HZ_REMINDERS_MAX);
+		int64_t d = 0;
+		if (get_duration(c, e, &d))
+			return -1;
+		if (d <= 0)
+			return bad(c, e, "closeout_reminders: a reminder must come before the deadline, "
+				   "got \"%s\"", e->scalar);
+		for (size_t i = 0; i < n; i++)
+			if (v[i] == d)
+				return bad(c, e, "closeout_reminders: \"%s\" is listed twice", e->scalar);
+		/* insertion sort, longest first: n <= 8 */
+		size_t i = n++;
+		for (; i > 0 && v[i - 1] < d; i--)
+			v[i] = v[i - 1];
+		v[i] = d;
+	}
+	memcpy(rs->reminder_us, v, n * sizeof(v[0]));
+	rs->n_reminder = n;
+	return 0;
+}
+
 static int parse_threshold(struct ctx *c, const struct hz_ynode *m, struct hz_rule *r)
 {
 	if (m->type != HZ_Y_MAP)
@@ -427,7 +480,7 @@ static int parse_reports(struct ctx *c, const struct hz_ynode *m, struct hz_rule
 		}
 		struct hz_report_rule *rr = &rs->report[cat];
 		if (f->type != HZ_Y_MAP) {
-			bad(c, f, "expected a map (level, closeout, tier)");
+			bad(c, f, "expected a map (level, closeout, closeout_by_risk, tier)");
 			continue;
 		}
 		for (const struct hz_ynode *s = f->child; s; s = s->next) {
@@ -437,6 +490,8 @@ static int parse_reports(struct ctx *c, const struct hz_ynode *m, struct hz_rule
 					rr->level = (enum hz_level)v;
 			} else if (!strcmp(s->key, "closeout")) {
 				get_duration(c, s, &rr->closeout_us);
+			} else if (!strcmp(s->key, "closeout_by_risk")) {
+				get_by_risk(c, s, rr->closeout_by_risk_us);
 			} else if (!strcmp(s->key, "tier")) {
 				if (!get_enum(c, s, parse_tier, "tier", &v))
 					rr->tier = (enum hz_tier)v;
@@ -690,6 +745,10 @@ struct hz_rules *hz_rules_parse(const char *name, const char *text, size_t len, 
 	}
 	snprintf(rs->source, sizeof(rs->source), "%s", name);
 	rs->supervised_closeout_us = 15 * 86400 * HZ_US_PER_SEC;
+	/* 3 days and 1 day before: time to plan the work, then a last call */
+	rs->reminder_us[0] = 3 * 86400 * HZ_US_PER_SEC;
+	rs->reminder_us[1] = 86400 * HZ_US_PER_SEC;
+	rs->n_reminder = 2;
 	rs->fault_level = HZ_LEVEL_YELLOW;
 	/* silence: an hour without a word from a device is a fault */
 	rs->offline = (struct hz_offline_rules){.after_us = 3600 * HZ_US_PER_SEC,
@@ -705,7 +764,7 @@ struct hz_rules *hz_rules_parse(const char *name, const char *text, size_t len, 
 					      .yellow_open = 5, .yellow_overdue = 1,
 					      .interval_us = 10 * HZ_US_PER_SEC};
 	for (int i = 1; i < HZ_MAX_CATEGORY; i++)
-		rs->report[i] = (struct hz_report_rule){HZ_LEVEL_YELLOW, 0, HZ_TIER_GRID};
+		rs->report[i] = (struct hz_report_rule){.level = HZ_LEVEL_YELLOW, .tier = HZ_TIER_GRID};
 
 	if (root->type != HZ_Y_MAP) {
 		bad(&c, root, "expected a map at the top (version, defaults, thresholds, reports)");
@@ -733,6 +792,10 @@ struct hz_rules *hz_rules_parse(const char *name, const char *text, size_t len, 
 					get_duration(&c, d, &rs->supervised_closeout_us);
 				} else if (!strcmp(d->key, "flapping")) {
 					parse_flap(&c, d, &flap_clears, &flap_within);
+				} else if (!strcmp(d->key, "supervised_closeout_by_risk")) {
+					get_by_risk(&c, d, rs->supervised_closeout_by_risk_us);
+				} else if (!strcmp(d->key, "closeout_reminders")) {
+					get_reminders(&c, d, rs);
 				} else {
 					bad(&c, d, "unknown default \"%s\"", d->key);
 				}
@@ -1048,7 +1111,7 @@ static size_t eval_report(const struct hz_rules *rs, const struct hz_event *ev,
 	in->kind = HZ_KIND_HAZARD;
 	in->level = ev->u.report.level ? ev->u.report.level : rr->level;
 	in->tier = rr->tier ? rr->tier : HZ_TIER_GRID;
-	int64_t closeout = ev->u.report.supervised ? rs->supervised_closeout_us : rr->closeout_us;
+	int64_t closeout = hz_rules_closeout(rs, cat, ev->u.report.supervised, ev->site->risk);
 	in->deadline_us = closeout ? ev->at_us + closeout : 0;
 	snprintf(in->hazard_type, sizeof(in->hazard_type), "%s", category_names[cat]);
 	snprintf(in->episode_key, sizeof(in->episode_key), "%s|%s", in->site_id, in->hazard_type);
@@ -1157,4 +1220,70 @@ void hz_escalate_next(const struct hz_rules *r, enum hz_level level, enum hz_tie
 		out->repeat = repeat + 1;
 		out->next_due_us = r->esc.repeat_us ? now_us + r->esc.repeat_us : 0;
 	}
+}
+
+int64_t hz_rules_closeout(const struct hz_rules *r, int category, bool supervised, int risk)
+{
+	bool graded = risk > 0 && risk < 5;
+	if (supervised)
+		return graded && r->supervised_closeout_by_risk_us[risk]
+			       ? r->supervised_closeout_by_risk_us[risk]
+			       : r->supervised_closeout_us;
+	if (category <= 0 || category >= HZ_MAX_CATEGORY)
+		return 0;
+	const struct hz_report_rule *rr = &r->report[category];
+	return graded && rr->closeout_by_risk_us[risk] ? rr->closeout_by_risk_us[risk]
+						       : rr->closeout_us;
+}
+
+int64_t hz_reminder_next(const int64_t *before, size_t n, int64_t deadline_us, int64_t below_us,
+			 int64_t now_us, int64_t *before_us)
+{
+	*before_us = 0;
+	if (!deadline_us)
+		return 0;
+	/* longest first: the first that qualifies is the next one */
+	for (size_t i = 0; i < n; i++) {
+		if (before[i] >= below_us || before[i] <= 0)
+			continue;
+		int64_t due = deadline_us - before[i];
+		if (due > now_us) {
+			*before_us = before[i];
+			return due;
+		}
+	}
+	return 0;
+}
+
+int64_t hz_reminder_due(const int64_t *before, size_t n, int64_t deadline_us, int64_t claimed_us,
+			int64_t now_us)
+{
+	if (!deadline_us || deadline_us <= now_us || claimed_us <= 0)
+		return 0;
+	int64_t fire = claimed_us;
+	for (size_t i = 0; i < n; i++)
+		if (before[i] > 0 && before[i] < fire && deadline_us - before[i] <= now_us)
+			fire = before[i];
+	return fire;
+}
+
+char *hz_duration_format(int64_t us, char *buf, size_t len)
+{
+	static const struct {
+		int64_t us;
+		const char *unit;
+	} units[] = {{86400 * HZ_US_PER_SEC, "d"}, {3600 * HZ_US_PER_SEC, "h"},
+		     {60 * HZ_US_PER_SEC, "m"}, {HZ_US_PER_SEC, "s"}, {1000, "ms"}};
+	/* the largest unit that divides it ("36h", not "1.5d"), else a
+	 * fraction of the largest one that fits */
+	for (size_t i = 0; i < HZ_ARRAY_LEN(units); i++)
+		if (us >= units[i].us && us % units[i].us == 0) {
+			snprintf(buf, len, "%lld%s", (long long)(us / units[i].us), units[i].unit);
+			return buf;
+		}
+	size_t i = 0;
+	while (i + 1 < HZ_ARRAY_LEN(units) && us < units[i].us)
+		i++;
+	snprintf(buf, len, "%.3g%s", (double)us / (double)units[i].us, units[i].unit);
+	return buf;
 }
