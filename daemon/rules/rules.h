@@ -194,6 +194,7 @@ struct hz_rules *hz_rules_parse(const char *name, const char *text, size_t len, 
 void hz_rules_destroy(struct hz_rules *r);  /* accepts NULL */
 /* "blocked_exit", ... for a HazardCategory number. */
 const char *hz_rules_category_name(int category);
+int hz_rules_category_parse(const char *name);   /* 0 when unknown */
 
 /* Evaluate one event. Writes at most `max` intents; returns how many.
  * The event's dev/site must be attached where the kind needs them. */
