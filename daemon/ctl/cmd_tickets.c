@@ -450,19 +450,21 @@ int hz_ctl_tickets_show(int argc, char **argv, const char *dsn)
 	field("episode", row->episode_key, NULL);
 	hz_ctl_fmt_age(now_us - tk->opened_us, age, sizeof(age));
 	snprintf(ev, sizeof(ev), "%s ago", age);
-	field("opened", hz_time_format(tk->opened_us, buf), ev);
-	field("updated", tk->updated_us ? hz_time_format(tk->updated_us, buf) : NULL, NULL);
-	field("acked", tk->acked_us ? hz_time_format(tk->acked_us, buf) : NULL,
+	field("opened", hz_ctl_fmt_time(tk->opened_us, buf, sizeof(buf)), ev);
+	field("updated", tk->updated_us ? hz_ctl_fmt_time(tk->updated_us, buf, sizeof(buf)) : NULL, NULL);
+	field("acked", tk->acked_us ? hz_ctl_fmt_time(tk->acked_us, buf, sizeof(buf)) : NULL,
 	      tk->acked_us || !is_open(tk->state) ? NULL : "nobody has answered");
-	field("ack due", row->ack_due_us ? hz_time_format(row->ack_due_us, buf) : NULL, NULL);
-	field("deadline", tk->deadline_us ? hz_time_format(tk->deadline_us, buf) : NULL,
+	field("ack due", row->ack_due_us ? hz_ctl_fmt_time(row->ack_due_us, buf, sizeof(buf)) : NULL, NULL);
+	field("deadline", tk->deadline_us ? hz_ctl_fmt_time(tk->deadline_us, buf, sizeof(buf)) : NULL,
 	      row->overdue ? "OVERDUE" : NULL);
-	field("closed", tk->closed_us ? hz_time_format(tk->closed_us, buf) : NULL, NULL);
+	field("closed", tk->closed_us ? hz_ctl_fmt_time(tk->closed_us, buf, sizeof(buf)) : NULL, NULL);
 	snprintf(buf, sizeof(buf), "%lld", (long long)tk->event_count);
-	snprintf(ev, sizeof(ev), "%lld recorded, %lld silenced, %lld held; first %s, last %s",
-		 (long long)ev_total, (long long)ev_silenced, (long long)ev_held,
-		 *row->first_event_id ? row->first_event_id : "-",
-		 *row->last_event_id ? row->last_event_id : "-");
+	int o = snprintf(ev, sizeof(ev), "first %s, last %s",
+			 *row->first_event_id ? row->first_event_id : "-",
+			 *row->last_event_id ? row->last_event_id : "-");
+	if (ev_silenced || ev_held)
+		snprintf(ev + o, sizeof(ev) - (size_t)o, "; %lld of %lld silenced, %lld held",
+			 (long long)ev_silenced, (long long)ev_total, (long long)ev_held);
 	field("events", buf, ev);
 
 	printf("\nhistory:\n");
@@ -478,7 +480,7 @@ int hz_ctl_tickets_show(int argc, char **argv, const char *dsn)
 			 h->from_state ? hz_state_name(h->from_state) : "(new)",
 			 hz_state_name(h->to_state));
 		const char *cells[] = {seq,
-				       hz_time_format(h->at_us, at),
+				       hz_ctl_fmt_time(h->at_us, at, sizeof(at)),
 				       change,
 				       h->level ? hz_level_name(h->level) : "-",
 				       h->tier ? hz_tier_name(h->tier) : "-",
@@ -508,11 +510,11 @@ int hz_ctl_tickets_show(int argc, char **argv, const char *dsn)
 			json_t *called = json_loads(e->called_json, 0, NULL);
 			called_text(called, who, sizeof(who));
 			json_decref(called);
-			const char *cells[] = {hz_time_format(e->at_us, at),
+			const char *cells[] = {hz_ctl_fmt_time(e->at_us, at, sizeof(at)),
 					       step,
 					       e->level,
 					       org,
-					       e->due_us ? hz_time_format(e->due_us, due) : "-",
+					       e->due_us ? hz_ctl_fmt_time(e->due_us, due, sizeof(due)) : "-",
 					       e->outcome,
 					       who,
 					       e->reason};

@@ -377,3 +377,25 @@ void hz_ctl_fmt_local(int64_t us, int64_t now_us, bool short_today, char *buf, s
 	else
 		strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
 }
+
+const char *hz_ctl_fmt_time(int64_t us, char *buf, size_t len)
+{
+	if (us == 0) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	time_t t = (time_t)(us / HZ_US_PER_SEC - (us % HZ_US_PER_SEC < 0));
+	struct tm tm;
+	char off[8], date[32];
+	if (!localtime_r(&t, &tm)) {
+		snprintf(buf, len, "?");
+		return buf;
+	}
+	strftime(off, sizeof(off), "%z", &tm); /* +0800 */
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (strcmp(off, "+0000") == 0)
+		snprintf(buf, len, "%sZ", date);
+	else
+		snprintf(buf, len, "%s%.3s:%.2s", date, off, off + 3);
+	return buf;
+}

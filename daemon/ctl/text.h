@@ -87,4 +87,8 @@ void hz_ctl_fmt_duration(double seconds, char *buf, size_t len);
  * `now_us`, "11:15:02" (short); "-" for 0. */
 void hz_ctl_fmt_local(int64_t us, int64_t now_us, bool short_today, char *buf, size_t len);
 
+/* Local time to the second with its offset, RFC 3339: "2025-10-27T11:15:02+08:00",
+ * "...Z" in UTC; "-" for 0. `buf` needs 32 bytes. Returns buf. */
+const char *hz_ctl_fmt_time(int64_t us, char *buf, size_t len);
+
 #endif
