@@ -54,7 +54,7 @@ select 90001, 'town', 0, opened_at + interval '30 s', 'grid', 'red', '$TC', open
 union all
 select 90003, 'town', 0, opened_at + interval '30 s', 'grid', 'yellow', '$TC', opened_at + interval '90 s', 'k' from hazard.tickets where ticket_id = 90003
 union all
-select 90003, 'county', 0, opened_at + interval '90 s', 'town', 'yellow', county_code, opened_at + interval '900 s', 'k'
+select 90003, 'county', 0, t.opened_at + interval '90 s', 'town', 'yellow', c.county_code, t.opened_at + interval '900 s', 'k'
 	from hazard.tickets t, (select parent_code as county_code from hazard.org_units where code = '$TC') c where ticket_id = 90003
 union all
 select 90004, 'town', 0, opened_at + interval '5 s', 'grid', 'red', '$TC', opened_at + interval '60 s', 'k' from hazard.tickets where ticket_id = 90004;

@@ -138,7 +138,7 @@ head -n 1 "$out/all.out" | grep -Eq '^ID +KIND +LEVEL +STATE +TIER +TOWN +SITE +
 hz_assert_grep "$out/all.out" '^101 +alarm +red +discovered +town +330106001 +SITE-330106001-0001 +.+ +fire_smoke +[0-9]+d +NO +OVERDUE$' \
 	"tickets list row of ticket 101 (open, unacknowledged, past its deadline)"
 hz_assert_grep "$out/all.out" '^102 +hazard +yellow +closed +town +330110001 +SITE-330110001-0001 +.+ +blocked_exit +[0-9]+d +- +-$' \
-	"tickets list row of ticket 102 (closed)""
+	"tickets list row of ticket 102 (closed)"
 hz_assert_grep "$out/all.out" '^\(3 tickets\)$' "tickets list footer"
 # the columns line up: every row's KIND starts where the header's does
 col=$(head -n 1 "$out/all.out" | awk '{print index($0, "KIND")}')
