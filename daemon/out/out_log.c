@@ -118,7 +118,7 @@ void hz_out_log_format_escalation(const struct hz_escalation *esc, struct hz_buf
 	}
 	hz_buf_append(line, "]", 1);
 	/* the same people with names and phones, for a person reading the log */
-	hz_buf_append(line, ",\"called\":[", 10);
+	hz_buf_appendf(line, ",\"called\":[");
 	for (size_t i = 0; i < esc->n_duty; i++) {
 		hz_buf_appendf(line, "%s{\"person_id\":", i ? "," : "");
 		hz_buf_append_json_str(line, esc->duty[i].person_id);

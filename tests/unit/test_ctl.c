@@ -17,6 +17,7 @@
 #include "ctl/logline.h"
 #include "ctl/tail.h"
 #include "ctl/text.h"
+#include "out/out_log.h"
 
 static void test_width(void **state)
 {
@@ -322,6 +323,42 @@ static void test_tail_last(void **state)
 	assert_int_equal(hz_ctl_tail_last("", 0, &f, 3, starts, ends), 0);
 }
 
+/* The daemon's own escalation line parses, names and phones included. */
+static void test_daemon_line(void **state)
+{
+	(void)state;
+	struct hz_escalation esc;
+	memset(&esc, 0, sizeof(esc));
+	snprintf(esc.event_id, sizeof(esc.event_id), "esc-5-town-0");
+	esc.emitted_us = INT64_C(1761537784) * HZ_US_PER_SEC;
+	esc.tk.ticket_id = 5;
+	esc.tk.kind = HZ_KIND_ALARM;
+	esc.tk.state = HZ_STATE_DISCOVERED;
+	esc.tk.level = HZ_LEVEL_ORANGE;
+	esc.tk.tier = HZ_TIER_TOWN;
+	snprintf(esc.tk.town_code, sizeof(esc.tk.town_code), "330106001");
+	snprintf(esc.tk.hazard_type, sizeof(esc.tk.hazard_type), "gas_leak");
+	esc.from_tier = HZ_TIER_GRID;
+	esc.to_tier = HZ_TIER_TOWN;
+	snprintf(esc.org_unit, sizeof(esc.org_unit), "330106001");
+	snprintf(esc.duty[0].person_id, sizeof(esc.duty[0].person_id), "P-1");
+	snprintf(esc.duty[0].name, sizeof(esc.duty[0].name), "张三");
+	snprintf(esc.duty[0].phone, sizeof(esc.duty[0].phone), "13800000001");
+	esc.n_duty = 1;
+	snprintf(esc.reason, sizeof(esc.reason), "not acknowledged");
+	struct hz_buf line = HZ_BUF_INIT;
+	hz_out_log_format_escalation(&esc, &line);
+	struct hz_ctl_logline ll;
+	assert_int_equal(hz_ctl_logline_parse((char *)line.data, line.len, &ll), 0);
+	assert_int_equal(ll.type, HZ_CTL_L_ESCALATION);
+	assert_int_equal(ll.n_called, 1);
+	assert_string_equal(ll.called[0].name, "张三");
+	assert_string_equal(ll.called[0].phone, "13800000001");
+	assert_int_equal(ll.level, HZ_LEVEL_ORANGE);
+	hz_ctl_logline_clear(&ll);
+	hz_buf_free(&line);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_pad_and_table), cmocka_unit_test(test_colour),
 		cmocka_unit_test(test_durations),      cmocka_unit_test(test_logline_parse_format),
 		cmocka_unit_test(test_filter),	       cmocka_unit_test(test_tail_last),
+		cmocka_unit_test(test_daemon_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
