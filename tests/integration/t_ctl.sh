@@ -113,7 +113,7 @@ hz_assert_eq "$(tail -n 1 "$HZ_ESC_LOG")" "$(cat "$out/cfg.out")" "tail -c CONFI
 # --- tickets list and show ----------------------------------------------------------
 list_ids() { "$CTL" tickets list --json "$@" | jq -r '[.[].ticket_id] | join(" ")'; }
 hz_assert_eq "$ID_A" "$(list_ids --town "$TA")" "tickets list --town A"
-hz_assert_eq "$ID_B $ID_A" "$(list_ids --kind alarm --open --level red --since 1h | tr ' ' '\n' | grep -E "^($ID_A|$ID_B)$" | sort -n -r | tr '\n' ' ' | sed 's/ $//')" "tickets list --kind --open --level --since"
+hz_assert_eq "$(printf '%s\n' "$ID_A" "$ID_B" | sort -nr | tr '\n' ' ' | sed 's/ $//')" "$(list_ids --kind alarm --open --level red --since 1h | tr ' ' '\n' | grep -E "^($ID_A|$ID_B)$" | sort -n -r | tr '\n' ' ' | sed 's/ $//')" "tickets list --kind --open --level --since"
 hz_assert_eq "90003" "$(list_ids --town "$TC" --state confirmed,rectifying)" "tickets list --state list"
 hz_assert_eq "90003" "$(list_ids --town "$TC" --state rectifying --state confirmed)" "tickets list --state repeated"
 hz_assert_eq "90004" "$(list_ids --town "$TC" --open --level =red)" "tickets list --level =red (exactly)"
