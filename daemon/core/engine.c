@@ -612,10 +612,14 @@ int hz_engine_run(struct hz_engine *e, volatile sig_atomic_t *stop, volatile sig
 	while (!*stop || e->held) {
 		if (*reload) {
 			*reload = 0;
-			if (!e->held)
+			if (!e->held) {
 				reload_rules(e);
-			else
+				/* logrotate moved the escalation log away: write to a new one */
+				if (hz_out_log_reopen(e->log, err, sizeof(err)))
+					hz_err("%s", err);
+			} else {
 				*reload = 1;
+			}
 		}
 		if (!e->held && !*stop)
 			poll_batch(e);
