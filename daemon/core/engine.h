@@ -22,7 +22,7 @@ struct hz_engine;
 
 struct hz_engine_stats {
 	uint64_t messages, batches, intents, dead_letters, fault_tickets;
-	uint64_t changes_published, commit_retries, poison_hunts, escalations;
+	uint64_t changes_published, commit_retries, poison_hunts, escalations, reminders;
 	uint64_t reload_failures, offline_changes;
 	uint64_t commands_applied, commands_refused, commands_replayed;
 	bool pg_up;

@@ -82,17 +82,19 @@ static const char SQL_LOCK[] =
 	"AND o.ticket_id <> t.ticket_id AND o.state NOT IN ('closed','dismissed')) "
 	"FROM hazard.tickets t WHERE t.ticket_id = $1::int8 FOR UPDATE OF t";
 
-/* The clock, a stored result, the actor and whether the actor's org unit
- * is on the ticket's chain: the site's grid or village and everything
- * above it, plus the ticket's town and county (and theirs) for tickets
- * without a registered site (area warnings). */
+/* The clock, read once the ticket is locked (not the transaction's start:
+ * an escalation step that committed while we waited for the lock is then
+ * always earlier than our time); a stored result; the actor; and whether
+ * the actor's org unit is on the ticket's chain: the site's grid or village
+ * and everything above it, plus the ticket's town and county (and theirs)
+ * for tickets without a registered site (area warnings). */
 static const char SQL_ACTOR[] =
 	"WITH RECURSIVE chain(code, parent) AS ("
 	"SELECT o.code, o.parent_code FROM hazard.org_units o WHERE o.code IN ("
 	"SELECT s.org_code FROM hazard.sites s WHERE s.site_id = $3 "
 	"UNION ALL SELECT nullif($4, '') UNION ALL SELECT nullif($5, '')) "
 	"UNION SELECT o.code, o.parent_code FROM hazard.org_units o JOIN chain c ON o.code = c.parent) "
-	"SELECT " US("now()") ", c.result, p.person_id IS NOT NULL, coalesce(p.org_code,''), "
+	"SELECT " US("clock_timestamp()") ", c.result, p.person_id IS NOT NULL, coalesce(p.org_code,''), "
 	"coalesce(p.tier,''), coalesce(p.org_code IN (SELECT code FROM chain), false) "
 	"FROM (SELECT 1) one LEFT JOIN hazard.commands c ON c.command_id = $1 "
 	"LEFT JOIN hazard.people p ON p.person_id = $2";
