@@ -77,10 +77,13 @@ hz_mqtt_pub "hazard/v1/readings/$SA/$DA" "$(hz_reading ctl-a1 "$DA" METRIC_SMOKE
 hz_mqtt_pub "hazard/v1/readings/$SB/$DB" "$(hz_reading ctl-b1 "$DB" METRIC_SMOKE 12)"
 hz_wait_for "[ \$(esc $SB town) = 1 ]" 20 "B escalated to its town"
 ID_B=$(hz_q "select ticket_id from hazard.tickets where site_id = '$SB'")
-"$CTL" ack "$ID_B" --actor duty-b >/dev/null || hz_fail "ack of B failed"
+# acknowledgements are commands: the actor is a registry person on the ticket's chain
+DUTY_B=$(hz_q "select person_id from hazard.people where org_code = '$TB' and tier = 'town' order by 1 limit 1")
+"$CTL" ack "$ID_B" --actor "$DUTY_B" >/dev/null || hz_fail "ack of B failed"
 hz_wait_for "[ \$(esc $SA county) = 1 ]" 20 "A escalated to county"
 ID_A=$(hz_q "select ticket_id from hazard.tickets where site_id = '$SA'")
-"$CTL" ack "$ID_A" --actor duty-a >/dev/null || hz_fail "ack of A failed"
+DUTY_A=$(hz_q "select p.person_id from hazard.people p join hazard.sites s on p.org_code = s.county_code where s.site_id = '$SA' and p.tier = 'county' order by 1 limit 1")
+"$CTL" ack "$ID_A" --actor "$DUTY_A" >/dev/null || hz_fail "ack of A failed"
 
 # tail A: A's lines, none of B's, the town step names the duty people
 duty_name=$(hz_q "select p.name from hazard.duty_roster d join hazard.people p using (person_id) where d.org_code = '$TA' and d.tier = 'town' order by d.role, p.person_id limit 1")
