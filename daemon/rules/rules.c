@@ -855,6 +855,18 @@ static void base_intent(const struct hz_event *ev, struct hz_intent *in)
 		snprintf(in->device_id, sizeof(in->device_id), "%s", ev->device_id);
 }
 
+/* A drill's episode is its own: a drill never joins, raises, clears or
+ * closes a live ticket (nor a live event a drill's), so the mode leads
+ * its episode key. */
+static void drill_episode(struct hz_intent *in)
+{
+	if (in->mode == HZ_MODE_ACTUAL)
+		return;
+	char key[sizeof(in->episode_key)];
+	snprintf(key, sizeof(key), "%s|%s", hz_mode_name(in->mode), in->episode_key);
+	memcpy(in->episode_key, key, sizeof(key));
+}
+
 void hz_rules_fault_intent(const struct hz_rules *r, const struct hz_event *ev,
 			   const char *what, const char *reason, struct hz_intent *out)
 {
@@ -866,6 +878,7 @@ void hz_rules_fault_intent(const struct hz_rules *r, const struct hz_event *ev,
 	/* One open fault ticket per device and fault type. */
 	snprintf(out->episode_key, sizeof(out->episode_key), "%s|%s|%s", out->site_id, what,
 		 out->device_id);
+	drill_episode(out);
 	snprintf(out->reason, sizeof(out->reason), "%s", reason);
 	out->ack_us = r ? hz_escalate_ack_due(r, out->level, out->tier, out->risk, 0) : 0;
 }
@@ -1120,6 +1133,7 @@ size_t hz_rules_eval_cond(const struct hz_rules *r, struct hz_cond *st, const st
 	}
 	/* A major-risk site starts one tier higher (and escalates faster). */
 	for (size_t i = 0; i < n; i++) {
+		drill_episode(&out[i]);
 		if (r->esc.major_start_higher && out[i].risk == HZ_RISK_MAJOR &&
 		    out[i].tier < HZ_TIER_CITY)
 			out[i].tier++;
