@@ -170,12 +170,12 @@ CREATE TRIGGER escalations_mode BEFORE INSERT ON hazard.escalations
 -- figures; a city-wide history over years would want materialised rollups.
 
 -- Open tickets by town and level, with how many nobody acknowledged yet
--- and how many are past their close-out deadline.
+-- and how many are past their close-out deadline (as v_overdue counts).
 CREATE VIEW hazard.v_open_by_town_level AS
 SELECT t.town_code, t.level,
        count(*) AS open_tickets,
        count(*) FILTER (WHERE t.acked_at IS NULL) AS unacknowledged,
-       count(*) FILTER (WHERE t.overdue_at IS NOT NULL) AS overdue,
+       count(*) FILTER (WHERE t.kind <> 'warning' AND t.deadline_at <= now()) AS overdue,
        min(t.opened_at) AS oldest_opened_at
 FROM hazard.tickets t
 WHERE t.mode = 'actual' AND t.state NOT IN ('closed', 'dismissed')
