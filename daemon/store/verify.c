@@ -251,7 +251,7 @@ static int stream_rows(PGconn *pg, const struct hz_verify_opts *o, struct hz_ver
 	}
 	if (rc == HZ_ENOMEM)
 		hz_errf(err, errlen, "out of memory");
-	else if (rc == HZ_ERR && !*err)
+	else if (rc == HZ_ERR && err && errlen && !*err)
 		hz_errf(err, errlen, "could not compute SHA-256 (OpenSSL)");
 	hz_buf_free(&scratch);
 	return rc;
