@@ -867,8 +867,10 @@ static void drill_episode(struct hz_intent *in)
 	memcpy(in->episode_key, key, sizeof(key));
 }
 
-void hz_rules_fault_intent(const struct hz_rules *r, const struct hz_event *ev,
-			   const char *what, const char *reason, struct hz_intent *out)
+/* The fault intent before drill_episode (hz_rules_eval_cond applies that to
+ * whatever it returns). */
+static void fault_intent(const struct hz_rules *r, const struct hz_event *ev, const char *what,
+			 const char *reason, struct hz_intent *out)
 {
 	base_intent(ev, out);
 	out->kind = HZ_KIND_FAULT;
@@ -878,9 +880,15 @@ void hz_rules_fault_intent(const struct hz_rules *r, const struct hz_event *ev,
 	/* One open fault ticket per device and fault type. */
 	snprintf(out->episode_key, sizeof(out->episode_key), "%s|%s|%s", out->site_id, what,
 		 out->device_id);
-	drill_episode(out);
 	snprintf(out->reason, sizeof(out->reason), "%s", reason);
 	out->ack_us = r ? hz_escalate_ack_due(r, out->level, out->tier, out->risk, 0) : 0;
+}
+
+void hz_rules_fault_intent(const struct hz_rules *r, const struct hz_event *ev,
+			   const char *what, const char *reason, struct hz_intent *out)
+{
+	fault_intent(r, ev, what, reason, out);
+	drill_episode(out);
 }
 
 static enum hz_level threshold_level(const struct hz_rule *r, double v)
@@ -1029,7 +1037,7 @@ static size_t eval_status(const struct hz_rules *rs, const struct hz_event *ev,
 		for (size_t i = 0; i < HZ_ARRAY_LEN(faults) && n < max; i++) {
 			char reason[HZ_REASON_MAX];
 			snprintf(reason, sizeof(reason), "device %s restored", ev->device_id);
-			hz_rules_fault_intent(rs, ev, faults[i], reason, &out[n]);
+			fault_intent(rs, ev, faults[i], reason, &out[n]);
 			out[n++].op = HZ_OP_CLOSE;
 		}
 		return n;
@@ -1040,7 +1048,7 @@ static size_t eval_status(const struct hz_rules *rs, const struct hz_event *ev,
 	char reason[HZ_REASON_MAX];
 	snprintf(reason, sizeof(reason), "device %s reported %s%s%.100s", ev->device_id, what + 7,
 		 *ev->u.status.detail ? ": " : "", ev->u.status.detail);
-	hz_rules_fault_intent(rs, ev, what, reason, out);
+	fault_intent(rs, ev, what, reason, out);
 	if (ev->u.status.state == HZ_DEV_LOW_BATTERY)
 		out->level = HZ_LEVEL_BLUE;
 	return 1;
