@@ -9,7 +9,7 @@
 --    it without knowing. `hazardctl verify` recomputes the chain in C
 --    (OpenSSL, daemon/store/verify.c) from the rows and reports every break.
 --
---    The canonical bytes of a row: twelve fields, each written as a
+--    The canonical bytes of a row: thirteen fields, each written as a
 --    netstring, "<length>:<bytes>," where <length> is the byte length of
 --    <bytes> in decimal ASCII, so no content can be taken for a separator:
 --       1 the literal "th1" (the version of this format)
