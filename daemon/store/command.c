@@ -124,11 +124,12 @@ static const char SQL_UPDATE[] =
 
 static const char SQL_HISTORY[] =
 	"INSERT INTO hazard.ticket_history (ticket_id, seq, at, from_state, to_state, level, tier, "
-	"actor, reason, event_id, action, actor_tier, acted_at, note, evidence_urls, assignee, flags) "
+	"actor, reason, event_id, action, actor_tier, acted_at, note, evidence_urls, assignee, flags, "
+	"mode) "
 	"SELECT $1::int8, (SELECT coalesce(max(h.seq),0) + 1 FROM hazard.ticket_history h "
 	"WHERE h.ticket_id = $1::int8), now(), $2::text, $3::text, $4::text, $5::text, $6::text, "
 	"$7::text, $8::text, $9::text, $10::text, " TS("$11") ", nullif($12::text,''), "
-	"nullif($13::text[], '{}'), nullif($14::text,''), nullif($15::text,'')";
+	"nullif($13::text[], '{}'), nullif($14::text,''), nullif($15::text,''), $16::text";
 
 static const char SQL_OUTBOX[] =
 	"INSERT INTO hazard.outbox (id, kind, msg_key, mqtt_topic, kafka_topic, content_type, "
@@ -430,8 +431,9 @@ static int apply_change(struct tx *x, const struct hz_state_verdict *v,
 			    cmd->note,
 			    hz_pgarr_end(ev),
 			    cmd->action == HZ_ACT_DISPATCH ? cmd->assignee : "",
-			    r->flags};
-	if ((rc = exec_ok(x->pg, "appending ticket history", SQL_HISTORY, 15, hp, err, errlen)))
+			    r->flags,
+			    hz_mode_name(tk->mode)};
+	if ((rc = exec_ok(x->pg, "appending ticket history", SQL_HISTORY, 16, hp, err, errlen)))
 		return rc;
 
 	out->has_change = true;

@@ -11,6 +11,7 @@
  */
 #include "core/hz.h"
 #include "ctl/ctl.h"
+#include "ctl/text.h"
 #include "registry/import.h"
 #include "registry/registry.h"
 #include "store/migrate.h"
@@ -21,6 +22,7 @@
 #include "core/config.h"
 #include "store/pg.h"
 #include "store/tickets_read.h"
+#include "store/verify.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -66,6 +68,7 @@ static const char main_usage[] =
 	"                          drive a ticket through the closed loop (see COMMAND --help)\n"
 	"  silence add|list|cancel maintenance windows: events recorded, nobody called\n"
 	"  registry                load the registry as hazardd does; print counts and memory\n"
+	"  verify                  recompute the ticket history's hash chain, report breaks\n"
 	"  help [COMMAND]          this text, or a command's\n"
 	"\n"
 	"Options:\n"
@@ -711,6 +714,89 @@ static int cmd_ticket_action(int argc, char **argv)
 	return 0;
 }
 
+/* ---- verify: the logic is store/verify.c ---- */
+
+/* `verify` is two commands: with a ticket id (or an option only the ticket
+ * command takes) it is the closed loop's 核销 (cmd_ticket_action); without,
+ * the history chain check. A bare `verify 42` is therefore the ticket
+ * command, which refuses without --actor and --evidence: never a silent
+ * close, never a chain check that was not asked for. */
+static bool verify_is_ticket_command(int argc, char **argv)
+{
+	static const char *const own[] = {"--actor", "--note", "--reason", "--evidence", "--at",
+					  "--command-id", "-a", "-n", "-r", "-e"};
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--"))
+			return i + 1 < argc;
+		if (!strcmp(a, "--ticket") || !strcmp(a, "--since")) {
+			i++; /* their value */
+			continue;
+		}
+		if (a[0] != '-')
+			return true;
+		for (size_t k = 0; k < HZ_ARRAY_LEN(own); k++)
+			if (!strncmp(a, own[k], strlen(own[k])))
+				return true;
+	}
+	return false;
+}
+
+static int cmd_ticket_action(int argc, char **argv);
+
+static int cmd_verify(int argc, char **argv)
+{
+	if (verify_is_ticket_command(argc, argv))
+		return cmd_ticket_action(argc, argv);
+	enum { O_TICKET = 256, O_SINCE, O_JSON };
+	static const struct option lo[] = {{"ticket", required_argument, NULL, O_TICKET},
+					   {"since", required_argument, NULL, O_SINCE},
+					   {"json", no_argument, NULL, O_JSON},
+					   {"help", no_argument, NULL, 'h'},
+					   {0}};
+	struct hz_verify_opts o = {0};
+	bool json = false;
+	long id;
+	int c;
+	while ((c = cmd_getopt(argc, argv, "verify", lo, "h")) != -1) {
+		switch (c) {
+		case 'h': return 0;
+		case O_TICKET:
+			if (!parse_long(optarg, 1, &id))
+				return usage_error("verify", "invalid ticket id \"%s\"", optarg);
+			o.ticket_id = id;
+			break;
+		case O_SINCE:
+			if (hz_ctl_parse_since(optarg, hz_now_us(), &o.since_us))
+				return usage_error("verify",
+						   "--since wants an RFC 3339 time or a duration "
+						   "like 2h, got \"%s\"",
+						   optarg);
+			break;
+		case O_JSON: json = true; break;
+		default: return usage_error("verify", "bad option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("verify", "unexpected argument \"%s\"", argv[optind]);
+	PGconn *pg = connect_db(0); /* a whole history may take a while */
+	if (!pg)
+		return 1;
+	struct hz_verify_result res;
+	char err[1024];
+	int rc = hz_store_verify_history(pg, &o, &res, err, sizeof(err));
+	PQfinish(pg);
+	if (rc) {
+		hz_verify_result_free(&res);
+		fail(err);
+		return rc == HZ_ETRANSIENT ? HZ_CTL_EXIT_DB : 1;
+	}
+	hz_verify_print(stdout, &res, json);
+	int broken = res.n_breaks > 0;
+	hz_verify_result_free(&res);
+	return broken;
+}
+
 /* ---- silence ---- */
 
 static int silence_add(int argc, char **argv)
@@ -939,9 +1025,6 @@ static const struct command commands[] = {
 	 "-> rectifying: fixed on the spot (立行立改, --on-spot) or to be fixed by a deadline\n"
 	 "(限期整改, --due TIME, before the close-out deadline; overdue escalates). Alarms,\n"
 	 "hazards and faults.\n" ACTION_COMMON},
-	{"verify", cmd_ticket_action, "verify ID --actor WHO --evidence URL [OPTIONS]",
-	 "rectifying -> closed for a hazard ticket (核销): needs re-inspection evidence and an\n"
-	 "actor other than the one who rectified it.\n" ACTION_COMMON},
 	{"close", cmd_ticket_action, "close ID --actor WHO [OPTIONS]",
 	 "Close an open alarm, warning or fault ticket (a hazard closes only by verify).\n"
 	 ACTION_COMMON},
@@ -973,6 +1056,22 @@ static const struct command commands[] = {
 	{"registry", cmd_registry, "registry [--json]",
 	 "Load the registry snapshot exactly as hazardd does and print its version, counts,\n"
 	 "memory and load time. Fails on the inconsistencies the daemon would refuse.\n"},
+	{"verify", cmd_verify,
+	 "verify [--ticket ID] [--since WHEN] [--json]\n"
+	 "       hazardctl verify ID --actor WHO --evidence URL [OPTIONS]",
+	 "Two commands. Without a ticket id: recompute the hash chain of the ticket history\n"
+	 "(every row's hash, its link to the row before, seq numbers without gaps) from the\n"
+	 "rows, here, not in the database,\n"
+	 "and report every break: ticket, seq, and hash mismatch, missing seq or previous\n"
+	 "hash mismatch. The canonical row text is in sql/014_history_chain.sql.\n"
+	 "  --ticket ID    one ticket's chain\n"
+	 "  --since WHEN   only rows at or after WHEN (RFC 3339, or a duration ago: 2h, 7d),\n"
+	 "                 each linked to the row before it\n"
+	 "  --json         one JSON object: intact, rows, tickets, breaks[]\n"
+	 "Exit status: 0 intact, 1 broken or error, 2 usage, 3 database unavailable.\n"
+	 "\n"
+	 "With a ticket ID (核销): rectifying -> closed for a hazard ticket; needs re-inspection\n"
+	 "evidence and an actor other than the one who rectified it.\n" ACTION_COMMON},
 	{"help", cmd_help, "help [COMMAND]", "Show help for hazardctl or one command.\n"},
 };
 
