@@ -263,5 +263,7 @@ hz_assert_grep "$HZ_ESC_LOG" "\"type\":\"ticket\".*\"change\":\"verified\",\"tic
 hz_assert_grep "$HZ_ESC_LOG" "\"type\":\"command\".*\"command_id\":\"k-ver-self\",\"outcome\":\"refused\"" "refusals in the escalation log"
 hz_assert_grep "$HZ_ESC_LOG" "\"type\":\"ticket\".*\"change\":\"reopened\",\"ticket_id\":$B,.*\"actor\":\"$CP\"" "hazardctl changes in the escalation log"
 hz_wait_for "[ \"\$(hz_q 'select count(*) from hazard.outbox')\" = 0 ]" 20 "outbox drained"
+# the commands' history rows are chained like every other (sql/014)
+V=$("$CTL" verify) || hz_fail "the history chain is broken: $V"
 hz_stop_daemon
 hz_assert_eq 0 "$HZ_DAEMON_STATUS" "daemon exit status"
