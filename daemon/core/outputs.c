@@ -414,7 +414,9 @@ void hz_engine_fire_timers(struct hz_engine *e)
 									    hz_engine_sinks(e), true));
 		else
 			hz_warn("expired warnings not closed, will retry: %s", err);
-		int rc = hz_escalate_fire(e->pg, e->rules, e->reg, &t, HZ_ARRAY_LEN(e->esc), e->esc,
+		struct hz_dispatch_params dp;
+		hz_dispatch_params_from_config(&dp, e->cfg);
+		int rc = hz_escalate_fire(e->pg, e->rules, e->reg, &dp, &t, HZ_ARRAY_LEN(e->esc), e->esc,
 					  e->esc_ids, &n, &next_in, err, sizeof(err));
 		if (rc) {
 			hz_warn("escalation timers not fired, will retry: %s", err);

@@ -15,6 +15,7 @@
 #include <libpq-fe.h>
 
 #include "registry/registry.h"
+#include "registry/rescue.h"
 #include "rules/rules.h"
 #include "tickets/ticket.h"
 
@@ -26,10 +27,12 @@ struct hz_escalate_topics {
 
 /* Fire up to `max` due timers. Fills out[0..*n) and their outbox ids, and
  * *next_in_us with the time until the next deadline by the database's
- * clock (INT64_MAX when none is set). Returns HZ_OK, HZ_ETRANSIENT or
- * HZ_ERR with err set. */
+ * clock (INT64_MAX when none is set). A ticket whose hazard type `dp`
+ * names (NULL: none) at a site with coordinates gets the dispatch
+ * suggestion: the nearest rescue unit of each kind from the snapshot.
+ * Returns HZ_OK, HZ_ETRANSIENT or HZ_ERR with err set. */
 int hz_escalate_fire(PGconn *pg, const struct hz_rules *rules, const struct hz_registry *reg,
-		     const struct hz_escalate_topics *topics, size_t max, struct hz_escalation *out,
+		     const struct hz_dispatch_params *dp, const struct hz_escalate_topics *topics, size_t max, struct hz_escalation *out,
 		     int64_t *outbox_ids, size_t *n, int64_t *next_in_us, char *err,
 		     size_t errlen);
 
