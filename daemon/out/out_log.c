@@ -105,20 +105,19 @@ static void format_dispatch(const struct hz_escalation *esc, struct hz_buf *line
 		kv_str(line, "nearest_unit", u->unit_id);
 		kv_str(line, "nearest_unit_name", u->name);
 		kv_str(line, "nearest_unit_kind", u->kind);
-		hz_buf_appendf(line, ",\"nearest_distance_m\":%lld,\"nearest_minutes\":%.1f",
+		hz_buf_appendf(line, ",\"nearest_distance_m\":%lld,\"nearest_minutes\":%.2f",
 			       (long long)u->distance_m, u->minutes);
 	}
-	hz_buf_append(line, ",\"rescue_units\":[", 16);
+	hz_buf_appendf(line, ",\"rescue_units\":[");
 	for (size_t i = 0; i < d->n_units; i++) {
 		const struct hz_esc_unit *u = &d->units[i];
-		hz_buf_append(line, i ? ",{" : "{", i ? 2 : 1);
-		hz_buf_append(line, "\"unit_id\":", 10);
+		hz_buf_appendf(line, "%s\"unit_id\":", i ? ",{" : "{");
 		hz_buf_append_json_str(line, u->unit_id);
 		kv_str(line, "name", u->name);
 		kv_str(line, "kind", u->kind);
 		kv_str(line, "phone", u->phone);
 		hz_buf_appendf(line,
-			       ",\"distance_m\":%lld,\"minutes\":%.1f,\"circle_minutes\":%g,"
+			       ",\"distance_m\":%lld,\"minutes\":%.2f,\"circle_minutes\":%g,"
 			       "\"inside_circle\":%s}",
 			       (long long)u->distance_m, u->minutes, u->circle_minutes,
 			       u->inside ? "true" : "false");
