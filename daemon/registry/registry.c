@@ -792,7 +792,7 @@ int hz_registry_builder_finish(struct hz_registry_builder *b, int64_t version,
 		hz_registry_builder_destroy(b);
 		return HZ_ENOMEM;
 	}
-	reg->bytes += reg->cap_units * sizeof(*reg->units) + reg->nunits * 16;
+	reg->bytes += reg->cap_units * sizeof(*reg->units) + reg->nunits * 40;
 	*out = reg;
 	b->reg = NULL;
 	hz_registry_builder_destroy(b);
