@@ -7,10 +7,12 @@
  * rescue units in the registry snapshot, coverage counts, and the
  * EscalationNotice round trip through protobuf with its suggestion.
  */
-#include <cmocka.h>
+// clang-format off: cmocka needs these first
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <cmocka.h>
+// clang-format on
 
 #include <math.h>
 #include <stdio.h>
