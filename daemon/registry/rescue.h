@@ -31,10 +31,10 @@ double hz_geo_distance_m(double lat1, double lon1, double lat2, double lon2);
 /* Travel speed by area and the circle limit by area and unit kind. A limit
  * of 0 means that kind does not count for the circle in that area. */
 struct hz_dispatch_params {
-  const char *hazard_types; /* comma-separated, borrowed; NULL/"": none */
-  double speed_kmh[HZ_AREA_COUNT]; /* [HZ_AREA_TOWN], [HZ_AREA_COUNTRYSIDE] */
-  double road_factor;              /* road distance / straight distance, >= 1 */
-  double circle_min[HZ_AREA_COUNT][HZ_UNIT_KIND_COUNT];
+	const char *hazard_types;        /* comma-separated, borrowed; NULL/"": none */
+	double speed_kmh[HZ_AREA_COUNT]; /* [HZ_AREA_TOWN], [HZ_AREA_COUNTRYSIDE] */
+	double road_factor;              /* road distance / straight distance, >= 1 */
+	double circle_min[HZ_AREA_COUNT][HZ_UNIT_KIND_COUNT];
 };
 
 /* The defaults documented in the README: 30 km/h in towns, 40 km/h in the
@@ -45,19 +45,16 @@ void hz_dispatch_params_default(struct hz_dispatch_params *p);
 /* Fill p from the three circle limits and speeds (as in the config:
  * minutes and km/h). */
 void hz_dispatch_params_set(struct hz_dispatch_params *p, double speed_town_kmh,
-                            double speed_country_kmh, double road_factor,
-                            double micro_min, double brigade_min,
-                            double country_min);
+			    double speed_country_kmh, double road_factor, double micro_min,
+			    double brigade_min, double country_min);
 
 struct hz_config;
 /* From the dispatch.* settings (borrows cfg's hazard_types string). */
-void hz_dispatch_params_from_config(struct hz_dispatch_params *p,
-                                    const struct hz_config *cfg);
+void hz_dispatch_params_from_config(struct hz_dispatch_params *p, const struct hz_config *cfg);
 
 /* Whether a ticket of `hazard_type` gets a suggestion: it is one of the
  * comma-separated p->hazard_types (blanks around names ignored). */
-bool hz_dispatch_applies(const struct hz_dispatch_params *p,
-                         const char *hazard_type);
+bool hz_dispatch_applies(const struct hz_dispatch_params *p, const char *hazard_type);
 
 /* ---- the index ---- */
 
@@ -69,67 +66,60 @@ bool hz_dispatch_applies(const struct hz_dispatch_params *p,
  * Longitudes are not wrapped at +-180 (none of our registries crosses it).
  * Borrows `units` (they must outlive the index). NULL on allocation
  * failure; an index of 0 units is valid and finds nothing. */
-struct hz_rescue_index *hz_rescue_index_new(const struct hz_rescue_unit *units,
-                                            size_t n);
+struct hz_rescue_index *hz_rescue_index_new(const struct hz_rescue_unit *units, size_t n);
 void hz_rescue_index_destroy(struct hz_rescue_index *ix); /* accepts NULL */
 
 /* The nearest unit of `kind` (0: any kind) to (lat, lon); NULL when there
  * is none or the point has no coordinates (NAN). *dist_m gets its
  * distance. */
-const struct hz_rescue_unit *hz_rescue_nearest(const struct hz_rescue_index *ix,
-                                               double lat, double lon, int kind,
-                                               double *dist_m);
+const struct hz_rescue_unit *hz_rescue_nearest(const struct hz_rescue_index *ix, double lat,
+					       double lon, int kind, double *dist_m);
 
 /* ---- the suggestion ---- */
 
 struct hz_dispatch_pick {
-  const struct hz_rescue_unit
-      *unit;         /* NULL when the registry has no unit of the kind */
-  double distance_m; /* straight-line */
-  double minutes;    /* estimated travel: distance * road factor / speed */
-  double circle_min; /* the limit for this kind in this area; 0 none */
-  bool inside;       /* minutes <= circle_min (and circle_min > 0) */
+	const struct hz_rescue_unit *unit; /* NULL when the registry has no unit of the kind */
+	double distance_m;                 /* straight-line */
+	double minutes;                    /* estimated travel: distance * road factor / speed */
+	double circle_min;                 /* the limit for this kind in this area; 0 none */
+	bool inside;                       /* minutes <= circle_min (and circle_min > 0) */
 };
 
 struct hz_dispatch {
-  int area;           /* enum hz_area of the site */
-  bool located;       /* the site has coordinates */
-  bool inside_circle; /* inside the circle of at least one unit */
-  size_t n;           /* picks, one per kind that has units, by minutes */
-  struct hz_dispatch_pick pick[HZ_UNIT_KIND_COUNT];
+	int area;           /* enum hz_area of the site */
+	bool located;       /* the site has coordinates */
+	bool inside_circle; /* inside the circle of at least one unit */
+	size_t n;           /* picks, one per kind that has units, by minutes */
+	struct hz_dispatch_pick pick[HZ_UNIT_KIND_COUNT];
 };
 
 /* The suggestion for a point in an area: the nearest unit of each kind
  * that exists, sorted by estimated minutes (pick[0] is the one to send
  * first). A point without coordinates gives located = false, n = 0. */
-void hz_dispatch_suggest(const struct hz_rescue_index *ix,
-                         const struct hz_dispatch_params *p, double lat,
-                         double lon, int area, struct hz_dispatch *out);
+void hz_dispatch_suggest(const struct hz_rescue_index *ix, const struct hz_dispatch_params *p,
+			 double lat, double lon, int area, struct hz_dispatch *out);
 
 /* The same for a registry site (its area from hz_registry_site_area). */
-void hz_dispatch_for_site(const struct hz_registry *reg,
-                          const struct hz_dispatch_params *p,
-                          const struct hz_site *site, struct hz_dispatch *out);
+void hz_dispatch_for_site(const struct hz_registry *reg, const struct hz_dispatch_params *p,
+			  const struct hz_site *site, struct hz_dispatch *out);
 
 /* ---- coverage ---- */
 
 struct hz_coverage_stats {
-  size_t sites;     /* in the registry */
-  size_t located;   /* with coordinates */
-  size_t inside;    /* inside at least one circle */
-  size_t outside;   /* located and outside every circle */
-  size_t unlocated; /* without coordinates: not judged */
-  size_t units;     /* rescue units in the registry */
+	size_t sites;     /* in the registry */
+	size_t located;   /* with coordinates */
+	size_t inside;    /* inside at least one circle */
+	size_t outside;   /* located and outside every circle */
+	size_t unlocated; /* without coordinates: not judged */
+	size_t units;     /* rescue units in the registry */
 };
 
 /* Called for each located site outside every circle, in site id order;
  * a non-zero return stops the scan and is returned. */
-typedef int (*hz_coverage_fn)(void *arg, const struct hz_site *site,
-                              const struct hz_dispatch *d);
+typedef int (*hz_coverage_fn)(void *arg, const struct hz_site *site, const struct hz_dispatch *d);
 
 /* Judge every site of the snapshot. O(sites x units near each site). */
-int hz_rescue_coverage(const struct hz_registry *reg,
-                       const struct hz_dispatch_params *p, hz_coverage_fn fn,
-                       void *arg, struct hz_coverage_stats *st);
+int hz_rescue_coverage(const struct hz_registry *reg, const struct hz_dispatch_params *p,
+		       hz_coverage_fn fn, void *arg, struct hz_coverage_stats *st);
 
 #endif
