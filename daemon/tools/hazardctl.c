@@ -799,17 +799,18 @@ static int cmd_registry(int argc, char **argv)
 	hz_registry_destroy(reg);
 	double per_dev = st.devices ? (double)st.bytes / (double)st.devices : 0;
 	if (json) {
-		json_t *j = json_pack("{sI sI sI sI sI sI sI sf sI}", "version",
+		json_t *j = json_pack("{sI sI sI sI sI sI sI sI sf sI}", "version",
 				      (json_int_t)st.version, "org_units", (json_int_t)st.orgs,
 				      "sites", (json_int_t)st.sites, "devices",
 				      (json_int_t)st.devices, "people", (json_int_t)st.people,
-				      "duty", (json_int_t)st.duty, "bytes", (json_int_t)st.bytes,
+				      "duty", (json_int_t)st.duty, "rescue_units",
+				      (json_int_t)st.rescue_units, "bytes", (json_int_t)st.bytes,
 				      "bytes_per_device", per_dev, "load_us", (json_int_t)took);
 		return json_print(j);
 	}
 	printf("registry version %lld\n", (long long)st.version);
 	printf("  org units  %zu\n  sites      %zu\n  devices    %zu\n  people     %zu\n"
-	       "  duty       %zu\n  rescue units %zu\n",
+	       "  duty       %zu\n  rescue     %zu units\n",
 	       st.orgs, st.sites, st.devices, st.people, st.duty, st.rescue_units);
 	printf("  memory     %zu bytes (%.0f per device)\n  loaded in  %.1f ms\n", st.bytes,
 	       per_dev, (double)took / 1000.0);
