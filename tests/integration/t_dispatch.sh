@@ -6,7 +6,8 @@
 # Kafka (decoded with the daemon's codec) and in the escalation log, names
 # that station, its distance and inside_circle=true; a gas alarm's notice
 # names none; a site far from every unit is listed by
-# `hazardctl rescue-coverage`; a bad rescue_units.csv is refused by line.
+# `hazardctl rescue-coverage`; an org unit's explicit area is imported and
+# used; a bad rescue_units.csv is refused by line.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pipeline_lib.sh"
 
@@ -84,6 +85,17 @@ awk -v m="$(jq -r .nearest_unit.minutes <<<"$R")" 'BEGIN { exit !(m > 15) }' || 
 [ -z "$(jq -c --arg s "$SA" '.outside_sites[] | select(.site_id == $s)' "$COV")" ] || hz_fail "$SA is listed outside but its alarm said inside"
 "$HZ_BUILD/hazardctl" rescue-coverage -c "$HZ_CONF" >"$(hz_tmp)/coverage.txt" || hz_fail "rescue-coverage (table) failed"
 hz_assert_grep "$(hz_tmp)/coverage.txt" "^SITE-330112003-9001 .*countryside" "the table lists the remote site"
+
+# --- an explicit area: 五常街道 marked countryside, its sites judged by 15 minutes
+W=$(hz_tmp wuchang)
+printf 'code,name,level,parent_code,area\n330110002,五常街道,town,330110,countryside\n' >"$W/org_units.csv"
+"$HZ_BUILD/hazardctl" import "$W" >/dev/null || hz_fail "import of an org unit's area failed"
+hz_assert_eq countryside "$(hz_q "select area from hazard.org_units where code = '330110002'")" "org_units.area imported"
+hz_assert_eq 30.287 "$(hz_q "select lat from hazard.org_units where code = '330110002'")" "columns absent from the file are kept"
+"$HZ_BUILD/hazardctl" rescue-coverage -c "$HZ_CONF" --json >"$(hz_tmp)/coverage2.json" || hz_fail "rescue-coverage failed"
+hz_assert_eq 0 "$(jq '[.outside_sites[] | select(.town_code == "330110002" and .area != "countryside")] | length' "$(hz_tmp)/coverage2.json")" \
+	"every outside site of 五常街道 is judged as countryside"
+hz_assert_le "$(jq .outside "$(hz_tmp)/coverage2.json")" "$(jq .outside "$COV")" "a wider circle leaves no more sites outside"
 
 # --- a bad rescue_units.csv is refused, naming the line, and changes nothing
 BAD=$(hz_tmp bad)
