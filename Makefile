@@ -35,7 +35,7 @@ GEN_DIR := $(BUILD)/gen
 GEN_SRC := $(GEN_DIR)/hazard.pb-c.c $(GEN_DIR)/google/protobuf/timestamp.pb-c.c
 GEN_HDR := $(GEN_SRC:.c=.h)
 
-MODULES  := core codec registry rules tickets store in out
+MODULES  := core codec registry rules tickets store in out ctl
 LIB_SRC  := $(foreach m,$(MODULES),$(wildcard daemon/$(m)/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_SRC:%.c=%.o)
 LIB      := $(BUILD)/libhazard.a

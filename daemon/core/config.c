@@ -58,6 +58,10 @@ static const struct centry table[] = {
 	{"registry.refresh", C_DURATION, "10s", O(registry_refresh_us),
 	 "how often to check hazard.registry_version"},
 
+	{"escalation.takeover_grace", C_DURATION, "2s", O(takeover_grace_us),
+	 "a timer of a ticket owned by another instance's Kafka partition is fired here once "
+	 "it is this late (its owner is gone or stalled); owned and unowned timers fire at once"},
+
 	{"rules.file", C_STR, "/etc/hazardd/rules.yaml", O(rules_file), "rules (YAML)"},
 	{"rules.context_refresh", C_DURATION, "1s", O(context_refresh_us),
 	 "how often to re-read silences and open inhibiting/warning tickets"},

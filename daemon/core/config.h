@@ -44,6 +44,9 @@ struct hz_config {
 	int64_t registry_refresh_us;
 	int64_t context_refresh_us;
 
+	/* escalation timers */
+	int64_t takeover_grace_us;
+
 	/* rules */
 	char *rules_file;
 

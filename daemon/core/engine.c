@@ -174,8 +174,12 @@ static void dead(struct hz_engine *e, const struct hz_msg *m, const char *event_
 
 static void add_intents(struct hz_engine *e, const struct hz_intent *in, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		hz_batch_add_intent(e->batch, &in[i]);
+	for (size_t i = 0; i < n; i++) {
+		/* the message's Kafka partition owns the timers of a ticket it opens */
+		struct hz_intent x = in[i];
+		x.src = e->cur_src;
+		hz_batch_add_intent(e->batch, &x);
+	}
 	e->st.intents += n;
 }
 
@@ -317,6 +321,8 @@ static void process_one(struct hz_engine *e, const struct hz_msg *m, int64_t now
 static void process(struct hz_engine *e, const struct hz_msg *m, int64_t now_us)
 {
 	size_t mark = hz_arena_mark(e->arena);
+	e->cur_src = (struct hz_intent_source){m->source == HZ_SRC_KAFKA ? m->topic : NULL,
+					       m->partition};
 	process_one(e, m, now_us);
 	hz_arena_rewind(e->arena, mark);
 }
@@ -350,6 +356,8 @@ static const struct hz_batch_topics *topics(const struct hz_engine *e)
 	t.mqtt_prefix = e->cfg->mqtt_topic_prefix;
 	t.kafka_tickets = e->cfg->kafka_topic_tickets;
 	t.kafka_deadletter = e->kout ? e->cfg->kafka_topic_deadletter : "";
+	t.reminder_us = e->rules->reminder_us;
+	t.n_reminder = e->rules->n_reminder;
 	return &t;
 }
 
@@ -604,10 +612,14 @@ int hz_engine_run(struct hz_engine *e, volatile sig_atomic_t *stop, volatile sig
 	while (!*stop || e->held) {
 		if (*reload) {
 			*reload = 0;
-			if (!e->held)
+			if (!e->held) {
 				reload_rules(e);
-			else
+				/* logrotate moved the escalation log away: write to a new one */
+				if (hz_out_log_reopen(e->log, err, sizeof(err)))
+					hz_err("%s", err);
+			} else {
 				*reload = 1;
+			}
 		}
 		if (!e->held && !*stop)
 			poll_batch(e);
@@ -803,5 +815,7 @@ void hz_engine_destroy(struct hz_engine *e)
 	free(e->retry);
 	hz_buf_free(&e->out);
 	hz_buf_free(&e->line);
+	hz_buf_free(&e->own_topics);
+	hz_buf_free(&e->own_parts);
 	free(e);
 }

@@ -22,7 +22,7 @@ struct hz_engine;
 
 struct hz_engine_stats {
 	uint64_t messages, batches, intents, dead_letters, fault_tickets;
-	uint64_t changes_published, commit_retries, poison_hunts, escalations;
+	uint64_t changes_published, commit_retries, poison_hunts, escalations, reminders;
 	uint64_t reload_failures, offline_changes;
 	bool pg_up;
 	uint64_t silenced, held, raised;    /* intents changed by silences, inhibit, area_raise */

@@ -25,6 +25,7 @@
 #include "store/offline.h"
 #include "store/batch.h"
 #include "store/escalate.h"
+#include "store/remind.h"
 #include "store/rating.h"
 #include "store/migrate.h"
 #include "store/pg.h"
@@ -74,6 +75,12 @@ struct hz_engine {
 	int64_t timer_at;     /* next escalation timer scan (monotonic) */
 	struct hz_escalation esc[64];
 	struct hz_ticket_event expired[64];
+	struct hz_reminder reminded[64];
+	/* the Kafka partitions held, as array literals for the timer scan;
+	 * rebuilt when the assignment changes (own_gen) */
+	struct hz_buf own_topics, own_parts;
+	uint64_t own_gen;
+	bool own_built;
 	struct hz_town_rating ratings[64];
 	int64_t rating_ids[64];
 	int64_t rating_at;    /* next rating computation (monotonic) */
@@ -90,6 +97,7 @@ struct hz_engine {
 
 	struct hz_buf out, line;
 	struct hz_intent intents[MAX_INTENTS_PER_EVENT];
+	struct hz_intent_source cur_src; /* of the message being processed */
 	char mqtt_source[160];
 	struct hz_engine_stats st;
 	struct hz_context *ctx;    /* silences, open inhibiting and warning tickets */

@@ -3,8 +3,9 @@
  * changes, escalation notices and dead letters to Kafka, MQTT and the
  * escalation log; delivery tracking of outbox rows (deleted once every
  * sink confirmed, re-sent to the sinks that did not); the outbox replay at
- * start; and the escalation timer scan. Publishing never blocks: sinks
- * confirm through their polls.
+ * start; and the timer scan (warning expiry, close-out reminders,
+ * escalation steps) for the timers this instance owns. Publishing never
+ * blocks: sinks confirm through their polls.
  */
 #include "core/engine_int.h"
 
@@ -388,8 +389,35 @@ void hz_engine_retry_outputs(struct hz_engine *e)
 	hz_buf_free(&ids);
 }
 
-/* Call-and-respond: fire the escalation timers that are due, by the
- * database's clock. */
+/* The timers this instance fires at once: its Kafka partitions (rebuilt
+ * only when a rebalance changed them). No Kafka source: none held, so
+ * only unowned timers fire at once and owned ones after the grace. */
+static struct hz_timer_owner owner(struct hz_engine *e)
+{
+	size_t n = 0;
+	uint64_t gen = e->kin ? hz_in_kafka_assignment(e->kin, &n) : 0;
+	if (!e->own_built || gen != e->own_gen) {
+		hz_pgarr_begin(&e->own_topics);
+		hz_pgarr_begin(&e->own_parts);
+		for (size_t i = 0; i < n; i++) {
+			const char *topic;
+			int32_t part;
+			hz_in_kafka_assigned_at(e->kin, i, &topic, &part);
+			hz_pgarr_text(&e->own_topics, topic);
+			hz_pgarr_int(&e->own_parts, part);
+		}
+		hz_pgarr_end(&e->own_topics);
+		hz_pgarr_end(&e->own_parts);
+		e->own_gen = gen;
+		e->own_built = true;
+	}
+	return (struct hz_timer_owner){(const char *)e->own_topics.data,
+				       (const char *)e->own_parts.data, e->cfg->takeover_grace_us};
+}
+
+/* Call-and-respond and close-out: fire the timers that are due and ours
+ * (warning expiry, reminders, escalation steps), by the database's clock,
+ * then sleep until the next one. */
 void hz_engine_fire_timers(struct hz_engine *e)
 {
 	int64_t now = hz_mono_us();
@@ -400,12 +428,13 @@ void hz_engine_fire_timers(struct hz_engine *e)
 	e->timer_at = now + 200 * 1000;
 	struct hz_escalate_topics t = {e->cfg->mqtt_topic_prefix, e->cfg->kafka_topic_escalations,
 				       e->cfg->kafka_topic_tickets};
+	struct hz_timer_owner own = owner(e);
 	for (int round = 0; round < 16; round++) {
 		char err[512];
-		size_t n = 0;
-		int64_t next_in = INT64_MAX;
+		size_t n = 0, claimed = 0;
+		bool more = false; /* a scan was full: more may be due at once */
 		/* expired warnings close first: an expired one is not escalated */
-		if (hz_expire_warnings(e->pg, &t, HZ_ARRAY_LEN(e->expired), e->expired,
+		if (hz_expire_warnings(e->pg, &t, &own, HZ_ARRAY_LEN(e->expired), e->expired,
 				       e->esc_ids, &n, err, sizeof(err)) == HZ_OK)
 			for (size_t i = 0; i < n; i++)
 				hz_engine_pend_add(e, e->esc_ids[i],
@@ -414,10 +443,28 @@ void hz_engine_fire_timers(struct hz_engine *e)
 									    hz_engine_sinks(e), true));
 		else
 			hz_warn("expired warnings not closed, will retry: %s", err);
+		more |= n == HZ_ARRAY_LEN(e->expired);
+		/* reminders before escalations: a ticket due for both is
+		 * reminded, then escalated, in that order in the history */
+		if (hz_remind_fire(e->pg, e->rules, &t, &own, HZ_ARRAY_LEN(e->reminded), e->reminded,
+				   e->esc_ids, &n, &claimed, err, sizeof(err)) == HZ_OK)
+			for (size_t i = 0; i < n; i++)
+				hz_engine_pend_add(e, e->esc_ids[i],
+						   hz_engine_publish_change(e, &e->reminded[i].te,
+									    e->esc_ids[i],
+									    hz_engine_sinks(e), true));
+		else
+			hz_warn("close-out reminders not sent, will retry: %s", err);
+		e->st.reminders += n;
+		more |= claimed == HZ_ARRAY_LEN(e->reminded);
 		struct hz_dispatch_params dp;
 		hz_dispatch_params_from_config(&dp, e->cfg);
-		int rc = hz_escalate_fire(e->pg, e->rules, e->reg, &dp, &t, HZ_ARRAY_LEN(e->esc), e->esc,
-					  e->esc_ids, &n, &next_in, err, sizeof(err));
+		int rc = hz_escalate_fire(e->pg, e->rules, e->reg, &dp, &t, &own,
+					  HZ_ARRAY_LEN(e->esc), e->esc, e->esc_ids, &n, err,
+					  sizeof(err));
+		int64_t next_in = INT64_MAX;
+		if (!rc)
+			rc = hz_timers_next(e->pg, &own, &next_in, err, sizeof(err));
 		if (rc) {
 			hz_warn("escalation timers not fired, will retry: %s", err);
 			if (PQstatus(e->pg) != CONNECTION_OK)
@@ -429,7 +476,8 @@ void hz_engine_fire_timers(struct hz_engine *e)
 					   publish_escalation(e, &e->esc[i], e->esc_ids[i],
 							      hz_engine_sinks(e), true));
 		e->st.escalations += n;
-		if (next_in > 0) {
+		more |= n == HZ_ARRAY_LEN(e->esc);
+		if (!more && next_in > 0) {
 			if (next_in < 200 * 1000)
 				e->timer_at = hz_mono_us() + next_in;
 			return;

@@ -23,6 +23,10 @@ struct hz_in_kafka {
 	size_t n_held, cap_held;
 	struct hz_in_kafka_stats st;
 	const char *topic_of_kind[HZ_EV_COMMAND + 1];
+	/* what this member holds now: the timers of tickets opened from
+	 * these partitions are this instance's to fire (store/pgtext.h) */
+	rd_kafka_topic_partition_list_t *owned;
+	uint64_t owned_gen;
 };
 
 static enum hz_ev_kind kind_of(const struct hz_in_kafka *k, const char *topic)
@@ -44,6 +48,48 @@ int hz_kafka_conf_apply(void *conf, const struct hz_config *cfg, char *err, size
 		}
 	}
 	return HZ_OK;
+}
+
+static void set_owned(struct hz_in_kafka *k, const rd_kafka_topic_partition_list_t *parts)
+{
+	if (k->owned)
+		rd_kafka_topic_partition_list_destroy(k->owned);
+	/* on allocation failure nothing is owned: this instance's timers
+	 * then fire after the take-over grace, never not at all */
+	k->owned = parts ? rd_kafka_topic_partition_list_copy(parts) : NULL;
+	k->owned_gen++;
+}
+
+/* ": topic[0,3,5] topic2[1]" for the log; partitions of a topic are
+ * listed together only when adjacent in the list (they usually are). */
+static const char *describe(const rd_kafka_topic_partition_list_t *parts, char *buf, size_t len)
+{
+	size_t w = 0;
+	buf[0] = 0;
+	for (int i = 0; i < parts->cnt && w + 16 < len; i++) {
+		const rd_kafka_topic_partition_t *p = &parts->elems[i];
+		bool same = i > 0 && !strcmp(parts->elems[i - 1].topic, p->topic);
+		int r = same ? snprintf(buf + w - 1, len - w + 1, ",%d]", (int)p->partition) - 1
+			     : snprintf(buf + w, len - w, "%s%s[%d]", i ? " " : ": ", p->topic,
+					(int)p->partition);
+		if (r < 0 || (size_t)r >= len - w)
+			break;
+		w += (size_t)r;
+	}
+	return buf;
+}
+
+uint64_t hz_in_kafka_assignment(const struct hz_in_kafka *k, size_t *n)
+{
+	*n = k->owned ? (size_t)k->owned->cnt : 0;
+	return k->owned_gen;
+}
+
+void hz_in_kafka_assigned_at(const struct hz_in_kafka *k, size_t i, const char **topic,
+			     int32_t *partition)
+{
+	*topic = k->owned->elems[i].topic;
+	*partition = k->owned->elems[i].partition;
 }
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
@@ -69,13 +115,20 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
 		}
 		k->st.assignments++;
 		k->st.assigned_partitions = parts->cnt;
-		hz_info("kafka: assigned %d partitions", parts->cnt);
+		set_owned(k, parts);
+		char list[512];
+		hz_info("kafka: assigned %d partitions%s", parts->cnt, describe(parts, list, sizeof(list)));
 		rd_kafka_assign(rk, parts);
 	} else {
 		/* Revocation happens inside poll, when no batch is in flight:
 		 * everything handed out before was committed or abandoned. */
 		k->st.revocations++;
 		k->st.assigned_partitions = 0;
+		/* The timers of the revoked partitions stay this instance's
+		 * until the next assignment says otherwise: ownership is only a
+		 * preference (exactly-once rests on the database), and an empty
+		 * set would leave them to the take-over grace during every
+		 * rebalance. */
 		hz_info("kafka: partitions revoked (%s)", rd_kafka_err2str(e));
 		rd_kafka_assign(rk, NULL);
 	}
@@ -265,6 +318,8 @@ void hz_in_kafka_destroy(struct hz_in_kafka *k)
 		rd_kafka_queue_destroy(k->q);
 	if (k->rk)
 		rd_kafka_destroy(k->rk);
+	if (k->owned)
+		rd_kafka_topic_partition_list_destroy(k->owned);
 	free(k->held);
 	free(k);
 }

@@ -43,6 +43,15 @@ void hz_in_kafka_release(struct hz_in_kafka *k, bool committed);
 /* "kafka:<topic>", the position key of a message. */
 const char *hz_in_kafka_source_name(const struct hz_msg *m, char *buf, size_t len);
 void hz_in_kafka_stats(const struct hz_in_kafka *k, struct hz_in_kafka_stats *st);
+/* The partitions this member was last assigned (replaced by every
+ * assignment, inside hz_in_kafka_poll; kept across a revocation until the
+ * next one). Returns a number that changes with each
+ * change, so a caller rebuilds what it derives only then; *n is the count.
+ * hz_in_kafka_assigned_at gives entry i (< *n); the topic is borrowed
+ * until the next poll. */
+uint64_t hz_in_kafka_assignment(const struct hz_in_kafka *k, size_t *n);
+void hz_in_kafka_assigned_at(const struct hz_in_kafka *k, size_t i, const char **topic,
+			     int32_t *partition);
 /* Leave the group cleanly (commits stored offsets). */
 void hz_in_kafka_close(struct hz_in_kafka *k);
 void hz_in_kafka_destroy(struct hz_in_kafka *k); /* accepts NULL */

@@ -149,6 +149,16 @@ void hz_out_log_format_escalation(const struct hz_escalation *esc, struct hz_buf
 		hz_buf_append_json_str(line, esc->duty[i].person_id);
 	}
 	hz_buf_append(line, "]", 1);
+	/* the same people with names and phones, for a person reading the log */
+	hz_buf_appendf(line, ",\"called\":[");
+	for (size_t i = 0; i < esc->n_duty; i++) {
+		hz_buf_appendf(line, "%s{\"person_id\":", i ? "," : "");
+		hz_buf_append_json_str(line, esc->duty[i].person_id);
+		kv_str(line, "name", esc->duty[i].name);
+		kv_str(line, "phone", esc->duty[i].phone);
+		hz_buf_append(line, "}", 1);
+	}
+	hz_buf_append(line, "]", 1);
 	kv_str(line, "site_id", tk->site_id);
 	kv_str(line, "town", tk->town_code);
 	kv_str(line, "county", tk->county_code);
@@ -203,9 +213,15 @@ int hz_out_log_write(struct hz_out_log *l, const struct hz_buf *line)
 
 int hz_out_log_reopen(struct hz_out_log *l, char *err, size_t errlen)
 {
-	if (l->fd >= 0)
-		close(l->fd);
-	return open_log(l, err, errlen);
+	/* open the new file first: when that fails, keep writing to the old one */
+	int old = l->fd;
+	if (open_log(l, err, errlen)) {
+		l->fd = old;
+		return HZ_ERR;
+	}
+	if (old >= 0)
+		close(old);
+	return HZ_OK;
 }
 
 void hz_out_log_destroy(struct hz_out_log *l)

@@ -10,6 +10,7 @@
  * messages produce none. It does not load anything: see store/context.c.
  */
 #include "rules/context.h"
+#include "rules/rparse.h"
 #include "core/config.h"
 
 #include <stdarg.h>
@@ -26,82 +27,46 @@ struct hz_context {
 
 /* ---- parsing ---- */
 
-struct pctx {
-	const char *file;
-	char *err;
-	size_t errlen;
-	int failed;
-};
-
-static int bad(struct pctx *c, const struct hz_ynode *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int bad(struct pctx *c, const struct hz_ynode *n, const char *fmt, ...)
-{
-	if (!c->failed) {
-		char msg[256];
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(msg, sizeof(msg), fmt, ap);
-		va_end(ap);
-		hz_errf(c->err, c->errlen, "%s:%d:%d: %s", c->file, n ? n->line : 0, n ? n->col : 0,
-			msg);
-	}
-	c->failed = 1;
-	return -1;
-}
-
-static int scalar_into(struct pctx *c, const struct hz_ynode *n, char *dst, size_t cap)
-{
-	if (n->type != HZ_Y_SCALAR)
-		return bad(c, n, "%s: expected a scalar", n->key ? n->key : "value");
-	size_t len = strlen(n->scalar);
-	if (!len || len >= cap)
-		return bad(c, n, "\"%s\" is empty or too long", n->scalar);
-	memcpy(dst, n->scalar, len + 1);
-	return 0;
-}
-
 /* A hazard type or a list of them. */
-static int type_list(struct pctx *c, const struct hz_ynode *n, char (*out)[HZ_TYPE_MAX],
+static int type_list(struct hz_rp *c, const struct hz_ynode *n, char (*out)[HZ_TYPE_MAX],
 		     size_t *n_out)
 {
 	*n_out = 0;
 	if (n->type == HZ_Y_SCALAR)
-		return scalar_into(c, n, out[(*n_out)++], HZ_TYPE_MAX);
+		return hz_rp_str(c, n, out[(*n_out)++], HZ_TYPE_MAX);
 	if (n->type != HZ_Y_SEQ)
-		return bad(c, n, "%s: expected a hazard type or a list of them", n->key);
+		return hz_rp_bad(c, n, "%s: expected a hazard type or a list of them", n->key);
 	for (const struct hz_ynode *v = n->child; v; v = v->next) {
 		if (*n_out == HZ_CTX_TYPES_MAX)
-			return bad(c, v, "%s: at most %d hazard types", n->key, HZ_CTX_TYPES_MAX);
-		if (scalar_into(c, v, out[(*n_out)++], HZ_TYPE_MAX))
+			return hz_rp_bad(c, v, "%s: at most %d hazard types", n->key, HZ_CTX_TYPES_MAX);
+		if (hz_rp_str(c, v, out[(*n_out)++], HZ_TYPE_MAX))
 			return -1;
 	}
 	if (!*n_out)
-		return bad(c, n, "%s: the list is empty", n->key);
+		return hz_rp_bad(c, n, "%s: the list is empty", n->key);
 	return 0;
 }
 
-static int level_of(struct pctx *c, const struct hz_ynode *n, enum hz_level *out)
+static int level_of(struct hz_rp *c, const struct hz_ynode *n, enum hz_level *out)
 {
 	if (n->type != HZ_Y_SCALAR || hz_level_parse(n->scalar) <= HZ_LEVEL_NONE)
-		return bad(c, n, "%s: expected a level (blue, yellow, orange, red)", n->key);
+		return hz_rp_bad(c, n, "%s: expected a level (blue, yellow, orange, red)", n->key);
 	*out = hz_level_parse(n->scalar);
 	return 0;
 }
 
-static int kind_of(struct pctx *c, const struct hz_ynode *n, enum hz_kind *out)
+static int kind_of(struct hz_rp *c, const struct hz_ynode *n, enum hz_kind *out)
 {
 	if (n->type != HZ_Y_SCALAR || hz_kind_parse(n->scalar) <= HZ_KIND_NONE)
-		return bad(c, n, "%s: expected a kind (alarm, hazard, warning, fault)", n->key);
+		return hz_rp_bad(c, n, "%s: expected a kind (alarm, hazard, warning, fault)", n->key);
 	*out = hz_kind_parse(n->scalar);
 	return 0;
 }
 
-static int parse_while(struct pctx *c, const struct hz_ynode *m, struct hz_inhibit_rule *ir)
+static int parse_while(struct hz_rp *c, const struct hz_ynode *m, struct hz_inhibit_rule *ir)
 {
 	if (m->type != HZ_Y_MAP)
-		return bad(c, m, "while: expected a map (hazard_type, kind, min_level, scope)");
+		return hz_rp_bad(c, m, "while: expected a map (hazard_type, kind, min_level, scope)");
 	for (const struct hz_ynode *f = m->child; f; f = f->next) {
 		if (!strcmp(f->key, "hazard_type")) {
 			type_list(c, f, ir->while_type, &ir->n_while_type);
@@ -115,21 +80,21 @@ static int parse_while(struct pctx *c, const struct hz_ynode *m, struct hz_inhib
 			else if (f->type == HZ_Y_SCALAR && !strcmp(f->scalar, "area"))
 				ir->scope = HZ_SCOPE_AREA;
 			else
-				bad(c, f, "scope: expected site or area");
+				hz_rp_bad(c, f, "scope: expected site or area");
 		} else {
-			bad(c, f, "unknown setting \"%s\" in while (hazard_type, kind, min_level, scope)",
+			hz_rp_bad(c, f, "unknown setting \"%s\" in while (hazard_type, kind, min_level, scope)",
 			    f->key);
 		}
 	}
 	if (!c->failed && !ir->n_while_type)
-		return bad(c, m, "while: needs a hazard_type");
+		return hz_rp_bad(c, m, "while: needs a hazard_type");
 	return c->failed ? -1 : 0;
 }
 
-static int parse_hold(struct pctx *c, const struct hz_ynode *m, struct hz_inhibit_rule *ir)
+static int parse_hold(struct hz_rp *c, const struct hz_ynode *m, struct hz_inhibit_rule *ir)
 {
 	if (m->type != HZ_Y_MAP)
-		return bad(c, m, "hold: expected a map (hazard_type, kind, below)");
+		return hz_rp_bad(c, m, "hold: expected a map (hazard_type, kind, below)");
 	for (const struct hz_ynode *f = m->child; f; f = f->next) {
 		if (!strcmp(f->key, "hazard_type")) {
 			type_list(c, f, ir->hold_type, &ir->n_hold_type);
@@ -139,17 +104,17 @@ static int parse_hold(struct pctx *c, const struct hz_ynode *m, struct hz_inhibi
 			if (f->type == HZ_Y_SCALAR && !strcmp(f->scalar, "holder"))
 				ir->hold_below = HZ_LEVEL_NONE;
 			else if (!level_of(c, f, &ir->hold_below) && ir->hold_below == HZ_LEVEL_BLUE)
-				bad(c, f, "below: blue would hold nothing (holder, yellow, orange, red)");
+				hz_rp_bad(c, f, "below: blue would hold nothing (holder, yellow, orange, red)");
 		} else {
-			bad(c, f, "unknown setting \"%s\" in hold (hazard_type, kind, below)", f->key);
+			hz_rp_bad(c, f, "unknown setting \"%s\" in hold (hazard_type, kind, below)", f->key);
 		}
 	}
 	if (!c->failed && !ir->n_hold_type)
-		return bad(c, m, "hold: needs a hazard_type");
+		return hz_rp_bad(c, m, "hold: needs a hazard_type");
 	return c->failed ? -1 : 0;
 }
 
-static int parse_inhibit(struct pctx *c, const struct hz_ynode *s, struct hz_rules *rs)
+static int parse_inhibit(struct hz_rp *c, const struct hz_ynode *s, struct hz_rules *rs)
 {
 	for (const struct hz_ynode *r = s->child; r; r = r->next) {
 		struct hz_inhibit_rule *ir = &rs->inhibit[rs->n_inhibit];
@@ -158,36 +123,36 @@ static int parse_inhibit(struct pctx *c, const struct hz_ynode *s, struct hz_rul
 		ir->while_min = HZ_LEVEL_BLUE;
 		ir->line = r->line;
 		if (r->type != HZ_Y_MAP)
-			return bad(c, r, "expected a map (name, while, hold)");
+			return hz_rp_bad(c, r, "expected a map (name, while, hold)");
 		const struct hz_ynode *w = NULL, *h = NULL;
 		for (const struct hz_ynode *f = r->child; f; f = f->next) {
 			if (!strcmp(f->key, "name"))
-				scalar_into(c, f, ir->name, sizeof(ir->name));
+				hz_rp_str(c, f, ir->name, sizeof(ir->name));
 			else if (!strcmp(f->key, "while"))
 				w = f;
 			else if (!strcmp(f->key, "hold"))
 				h = f;
 			else
-				bad(c, f, "unknown setting \"%s\" in an inhibit rule (name, while, hold)",
+				hz_rp_bad(c, f, "unknown setting \"%s\" in an inhibit rule (name, while, hold)",
 				    f->key);
 		}
 		if (c->failed)
 			return -1;
 		if (!*ir->name)
-			return bad(c, r, "an inhibit rule needs a name");
+			return hz_rp_bad(c, r, "an inhibit rule needs a name");
 		if (!w || !h)
-			return bad(c, r, "inhibit rule \"%s\" needs while and hold", ir->name);
+			return hz_rp_bad(c, r, "inhibit rule \"%s\" needs while and hold", ir->name);
 		if (parse_while(c, w, ir) || parse_hold(c, h, ir))
 			return -1;
 		for (size_t j = 0; j < rs->n_inhibit; j++)
 			if (!strcmp(rs->inhibit[j].name, ir->name))
-				return bad(c, r, "duplicate inhibit rule name \"%s\"", ir->name);
+				return hz_rp_bad(c, r, "duplicate inhibit rule name \"%s\"", ir->name);
 		rs->n_inhibit++;
 	}
 	return 0;
 }
 
-static int parse_raise(struct pctx *c, const struct hz_ynode *s, struct hz_rules *rs)
+static int parse_raise(struct hz_rp *c, const struct hz_ynode *s, struct hz_rules *rs)
 {
 	for (const struct hz_ynode *r = s->child; r; r = r->next) {
 		struct hz_raise_rule *rr = &rs->raise[rs->n_raise];
@@ -196,11 +161,11 @@ static int parse_raise(struct pctx *c, const struct hz_ynode *s, struct hz_rules
 		rr->max_level = HZ_LEVEL_RED;
 		rr->line = r->line;
 		if (r->type != HZ_Y_MAP)
-			return bad(c, r, "expected a map (name, warning, min_level, raises, by or to, max_level)");
+			return hz_rp_bad(c, r, "expected a map (name, warning, min_level, raises, by or to, max_level)");
 		bool have_by = false;
 		for (const struct hz_ynode *f = r->child; f; f = f->next) {
 			if (!strcmp(f->key, "name")) {
-				scalar_into(c, f, rr->name, sizeof(rr->name));
+				hz_rp_str(c, f, rr->name, sizeof(rr->name));
 			} else if (!strcmp(f->key, "warning")) {
 				type_list(c, f, rr->warning_type, &rr->n_warning_type);
 			} else if (!strcmp(f->key, "min_level")) {
@@ -211,17 +176,17 @@ static int parse_raise(struct pctx *c, const struct hz_ynode *s, struct hz_rules
 				char *end;
 				long v = f->type == HZ_Y_SCALAR ? strtol(f->scalar, &end, 10) : 0;
 				if (f->type != HZ_Y_SCALAR || *end || v < 1 || v > 3)
-					bad(c, f, "by: expected a number of levels, 1 to 3");
+					hz_rp_bad(c, f, "by: expected a number of levels, 1 to 3");
 				rr->by = (int)v;
 				have_by = true;
 			} else if (!strcmp(f->key, "to")) {
 				if (f->type != HZ_Y_SCALAR || strcmp(f->scalar, "warning"))
-					bad(c, f, "to: expected \"warning\" (the warning's level)");
+					hz_rp_bad(c, f, "to: expected \"warning\" (the warning's level)");
 				rr->to_warning = true;
 			} else if (!strcmp(f->key, "max_level")) {
 				level_of(c, f, &rr->max_level);
 			} else {
-				bad(c, f,
+				hz_rp_bad(c, f,
 				    "unknown setting \"%s\" in an area_raise rule (name, warning, min_level, "
 				    "raises, by, to, max_level)",
 				    f->key);
@@ -230,15 +195,15 @@ static int parse_raise(struct pctx *c, const struct hz_ynode *s, struct hz_rules
 		if (c->failed)
 			return -1;
 		if (!*rr->name)
-			return bad(c, r, "an area_raise rule needs a name");
+			return hz_rp_bad(c, r, "an area_raise rule needs a name");
 		if (!rr->n_warning_type || !rr->n_raise_type)
-			return bad(c, r, "area_raise rule \"%s\" needs warning and raises", rr->name);
+			return hz_rp_bad(c, r, "area_raise rule \"%s\" needs warning and raises", rr->name);
 		if (have_by == rr->to_warning)
-			return bad(c, r, "area_raise rule \"%s\" needs either by or to, not both",
+			return hz_rp_bad(c, r, "area_raise rule \"%s\" needs either by or to, not both",
 				   rr->name);
 		for (size_t j = 0; j < rs->n_raise; j++)
 			if (!strcmp(rs->raise[j].name, rr->name))
-				return bad(c, r, "duplicate area_raise rule name \"%s\"", rr->name);
+				return hz_rp_bad(c, r, "duplicate area_raise rule name \"%s\"", rr->name);
 		rs->n_raise++;
 	}
 	return 0;
@@ -247,24 +212,24 @@ static int parse_raise(struct pctx *c, const struct hz_ynode *s, struct hz_rules
 int hz_context_parse(const char *file, const struct hz_ynode *s, struct hz_rules *rs, char *err,
 		     size_t errlen)
 {
-	struct pctx c = {.file = file, .err = err, .errlen = errlen};
+	struct hz_rp c = {.name = file, .err = err, .errlen = errlen};
 	bool inhibit = !strcmp(s->key, "inhibit");
 	if (s->type != HZ_Y_SEQ)
-		return bad(&c, s, "%s: expected a list of rules", s->key);
+		return hz_rp_bad(&c, s, "%s: expected a list of rules", s->key);
 	if (inhibit ? rs->inhibit != NULL : rs->raise != NULL)
-		return bad(&c, s, "%s: given twice", s->key);
+		return hz_rp_bad(&c, s, "%s: given twice", s->key);
 	size_t n = 0;
 	for (const struct hz_ynode *r = s->child; r; r = r->next)
 		n++;
 	if (inhibit) {
 		rs->inhibit = calloc(n ? n : 1, sizeof(*rs->inhibit));
 		if (!rs->inhibit)
-			return bad(&c, s, "out of memory");
+			return hz_rp_bad(&c, s, "out of memory");
 		return parse_inhibit(&c, s, rs);
 	}
 	rs->raise = calloc(n ? n : 1, sizeof(*rs->raise));
 	if (!rs->raise)
-		return bad(&c, s, "out of memory");
+		return hz_rp_bad(&c, s, "out of memory");
 	return parse_raise(&c, s, rs);
 }
 

@@ -17,6 +17,7 @@
 #define HZ_RULE_NAME_MAX 64
 #define HZ_EPISODE_MAX 160
 #define HZ_REASON_MAX 160
+#define HZ_KAFKA_TOPIC_MAX 256  /* Kafka allows 249 */
 
 enum hz_cmp { HZ_CMP_ABOVE = 1, HZ_CMP_BELOW };
 
@@ -88,7 +89,11 @@ struct hz_report_rule {
 	enum hz_level level;        /* used when the report's level is unspecified */
 	int64_t closeout_us;        /* deadline from discovery; 0 for none */
 	enum hz_tier tier;
+	int64_t closeout_by_risk_us[5]; /* [hz_risk]: overrides closeout_us; 0: not set */
 };
+
+/* Reminders before a close-out deadline, longest first. */
+#define HZ_REMINDERS_MAX 8
 
 #define HZ_MAX_CATEGORY 16
 
@@ -122,6 +127,9 @@ struct hz_rules {
 	struct hz_rating_rules rating;
 	struct hz_report_rule report[HZ_MAX_CATEGORY];
 	int64_t supervised_closeout_us; /* 15 days by default */
+	int64_t supervised_closeout_by_risk_us[5]; /* [hz_risk]; 0: supervised_closeout_us */
+	int64_t reminder_us[HZ_REMINDERS_MAX]; /* durations before deadline_at, descending */
+	size_t n_reminder;              /* 3d and 1d by default */
 	enum hz_level fault_level;
 	struct hz_offline_rules offline;
 	bool stateful;                  /* some rule needs rules/cond.c */
@@ -168,6 +176,14 @@ struct hz_intent {
 	unsigned char held_prefix;  /* length of the "held by ...: " prefix of reason */
 	enum hz_level raised_from;  /* the level before an area warning raised it */
 	char own_episode[HZ_EPISODE_MAX]; /* a held intent's own episode */
+	/* Set by the engine, not the rules: the Kafka topic and partition of
+	 * the event. When the intent opens a ticket, they own its timers
+	 * (store/escalate.h). topic NULL: MQTT or hazardctl, no owner. The
+	 * topic is borrowed from the source message; the batch copies it. */
+	struct hz_intent_source {
+		const char *topic;
+		int32_t partition;
+	} src;
 };
 
 /* Load and check a rules file. On error returns NULL and err holds every
@@ -178,6 +194,7 @@ struct hz_rules *hz_rules_parse(const char *name, const char *text, size_t len, 
 void hz_rules_destroy(struct hz_rules *r);  /* accepts NULL */
 /* "blocked_exit", ... for a HazardCategory number. */
 const char *hz_rules_category_name(int category);
+int hz_rules_category_parse(const char *name);   /* 0 when unknown */
 
 /* Evaluate one event. Writes at most `max` intents; returns how many.
  * The event's dev/site must be attached where the kind needs them. */
@@ -222,5 +239,35 @@ struct hz_escalation_step {
 };
 void hz_escalate_next(const struct hz_rules *r, enum hz_level level, enum hz_tier tier,
 		      int repeat, int risk, int64_t now_us, struct hz_escalation_step *out);
+
+/* The close-out deadline of a report of `category` (1..HZ_MAX_CATEGORY-1)
+ * at a site of `risk`, as a duration from discovery; 0 for none. A
+ * supervised report takes defaults.supervised_closeout(_by_risk), others
+ * their category's closeout(_by_risk); a grade's entry overrides. */
+int64_t hz_rules_closeout(const struct hz_rules *r, int category, bool supervised, int risk);
+
+/* ---- close-out reminders (pure; time passed in) ----
+ * A schedule is `before[0..n)`: durations before the deadline, longest
+ * first. A reminder is due at deadline - before. */
+
+/* The next reminder after the one `below_us` before the deadline (pass
+ * INT64_MAX when none has fired yet): the longest before < below_us whose
+ * time is still ahead of now_us. Reminders already past are skipped, never
+ * fired late in a burst. Returns its due time and sets *before_us, or
+ * returns 0 when there is none (or no deadline). */
+int64_t hz_reminder_next(const int64_t *before, size_t n, int64_t deadline_us, int64_t below_us,
+			 int64_t now_us, int64_t *before_us);
+
+/* A reminder `claimed_us` before the deadline came due: which one to fire
+ * now. After downtime several may be past: the latest of them (the
+ * shortest before <= claimed_us whose time is reached) is fired alone, so
+ * operators read the time actually left. Returns 0 when the deadline
+ * itself has passed (the overdue escalation takes over), else the before
+ * duration to record (claimed_us when no shorter one is due). */
+int64_t hz_reminder_due(const int64_t *before, size_t n, int64_t deadline_us, int64_t claimed_us,
+			int64_t now_us);
+
+/* "3d", "12h", "90m", "4s", "1.5s": a duration for messages. */
+char *hz_duration_format(int64_t us, char *buf, size_t len);
 
 #endif

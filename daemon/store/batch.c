@@ -28,6 +28,7 @@ struct pos {
 struct hz_batch {
 	struct hz_intent *in;
 	char (*evid)[HZ_ID_MAX];
+	char (*srctopic)[HZ_KAFKA_TOPIC_MAX]; /* copies: messages are released after commit */
 	size_t n_in, cap_in;
 	struct hz_dead *dead;
 	char (*dead_evid)[HZ_ID_MAX];  /* copies: events are decoded into a per-message arena */
@@ -49,7 +50,7 @@ struct hz_batch {
 	struct hz_change *chg;
 	size_t n_chg;
 
-	struct hz_buf arr[24];
+	struct hz_buf arr[28];
 	struct hz_buf payload;
 
 	/* libpq pipeline mode for the write phase: the statements and the
@@ -88,6 +89,7 @@ void hz_batch_destroy(struct hz_batch *b)
 		return;
 	free(b->in);
 	free(b->evid);
+	free(b->srctopic);
 	free(b->dead);
 	free(b->dead_evid);
 	free(b->pos);
@@ -122,11 +124,19 @@ int hz_batch_add_intent(struct hz_batch *b, const struct hz_intent *in)
 		if (!ne)
 			return HZ_ENOMEM;
 		b->evid = ne;
+		char(*nt)[HZ_KAFKA_TOPIC_MAX] = realloc(b->srctopic, nc * sizeof(*nt));
+		if (!nt)
+			return HZ_ENOMEM;
+		b->srctopic = nt;
 		b->cap_in = nc;
 	}
 	b->in[b->n_in] = *in;
 	snprintf(b->evid[b->n_in], HZ_ID_MAX, "%s", in->event_id);
 	b->in[b->n_in].event_id = b->evid[b->n_in];
+	if (in->src.topic) {
+		snprintf(b->srctopic[b->n_in], HZ_KAFKA_TOPIC_MAX, "%s", in->src.topic);
+		b->in[b->n_in].src.topic = b->srctopic[b->n_in];
+	}
 	b->n_in++;
 	return HZ_OK;
 }
@@ -243,21 +253,25 @@ static const char SQL_OPEN[] =
 static const char SQL_INSERT_TICKETS[] =
 	"INSERT INTO hazard.tickets (ticket_id, kind, state, level, site_id, town_code, county_code, "
 	"hazard_type, tier, device_id, episode_key, mode, opened_at, updated_at, deadline_at, "
-	"event_count, first_event_id, last_event_id, ack_due_at, closed_at, silenced_count, held_count) "
+	"event_count, first_event_id, last_event_id, ack_due_at, closed_at, silenced_count, held_count, "
+	"reminder_due_at, reminder_before_us, source_topic, source_partition) "
 	"SELECT u.id, u.kind, u.state, u.level, u.site, u.town, u.county, u.htype, u.tier, "
 	"u.dev, u.ep, u.mode, " TS("u.at") ", " TS("u.at") ", " TS("u.deadline") ", u.n, u.first, u.last, "
-	TS("u.due") ", CASE WHEN u.state = 'closed' THEN " TS("u.at") " END, u.sn, u.hn "
+	TS("u.due") ", CASE WHEN u.state = 'closed' THEN " TS("u.at") " END, u.sn, u.hn, "
+	TS("u.rdue") ", u.rbefore, u.stopic, u.spart "
 	"FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
 	"$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int8[], $13::int8[], "
-	"$14::int8[], $15::text[], $16::text[], $17::int8[], $18::text[], $19::int8[], $20::int8[]) "
+	"$14::int8[], $15::text[], $16::text[], $17::int8[], $18::text[], $19::int8[], $20::int8[], "
+	"$21::int8[], $22::int8[], $23::text[], $24::int[]) "
 	"AS u(id, kind, level, site, town, county, htype, tier, dev, ep, mode, at, deadline, n, first, "
-	"last, due, state, sn, hn)";
+	"last, due, state, sn, hn, rdue, rbefore, stopic, spart)";
 
 static const char SQL_UPDATE_TICKETS[] =
 	"UPDATE hazard.tickets t SET level = u.level, event_count = t.event_count + u.n, "
 	"silenced_count = t.silenced_count + u.sn, held_count = t.held_count + u.hn, "
 	"updated_at = " TS("u.at") ", last_event_id = u.last, state = u.state, "
 	"closed_at = CASE WHEN u.state = 'closed' THEN " TS("u.at") " ELSE t.closed_at END, "
+	"reminder_due_at = CASE WHEN u.state = 'closed' THEN NULL ELSE t.reminder_due_at END, "
 	"deadline_at = coalesce(" TS("u.deadline") ", t.deadline_at), "
 	"ack_due_at = CASE WHEN u.state = 'closed' THEN NULL "
 	"WHEN u.due IS NOT NULL AND t.acked_at IS NULL "
@@ -599,7 +613,7 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 	struct hz_buf *a = b->arr;
 	/* new tickets */
 	if (n_new) {
-		for (int i = 0; i < 20; i++)
+		for (int i = 0; i < 24; i++)
 			hz_pgarr_begin(&a[i]);
 		for (size_t i = 0; i < b->n_merged; i++) {
 			const struct hz_merged *m = &b->merged[i];
@@ -607,6 +621,23 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 				continue;
 			hz_pgarr_time(&a[16], m->ack_due_us);
 			hz_pgarr_text(&a[17], hz_state_name(m->tk.state));
+			/* the first close-out reminder still ahead, by the
+			 * database's clock (now_us): past ones are skipped */
+			int64_t before = 0, rdue = 0;
+			if (m->tk.kind == HZ_KIND_HAZARD)
+				rdue = hz_reminder_next(topics->reminder_us, topics->n_reminder,
+							m->tk.deadline_us, INT64_MAX, now_us, &before);
+			hz_pgarr_time(&a[20], rdue);
+			if (rdue)
+				hz_pgarr_int(&a[21], before);
+			else
+				hz_pgarr_text(&a[21], NULL);
+			/* the opening event's partition owns the ticket's timers */
+			hz_pgarr_text(&a[22], m->first->src.topic);
+			if (m->first->src.topic)
+				hz_pgarr_int(&a[23], m->first->src.partition);
+			else
+				hz_pgarr_text(&a[23], NULL);
 			const struct hz_ticket *tk = &m->tk;
 			hz_pgarr_int(&a[0], tk->ticket_id);
 			hz_pgarr_text(&a[1], hz_kind_name(tk->kind));
@@ -627,10 +658,10 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 			hz_pgarr_int(&a[18], m->silenced_events);
 			hz_pgarr_int(&a[19], m->held_events);
 		}
-		const char *p[20];
-		for (int i = 0; i < 20; i++)
+		const char *p[24];
+		for (int i = 0; i < 24; i++)
 			p[i] = hz_pgarr_end(&a[i]);
-		if ((rc = run(b, pg, "opening tickets", SQL_INSERT_TICKETS, 20, p, err, errlen)))
+		if ((rc = run(b, pg, "opening tickets", SQL_INSERT_TICKETS, 24, p, err, errlen)))
 			goto out;
 	}
 	/* existing tickets */

@@ -69,11 +69,15 @@ size_t hz_batch_count_intents(const struct hz_batch *b);
 size_t hz_batch_count_dead(const struct hz_batch *b);
 bool hz_batch_empty(const struct hz_batch *b);
 
-/* Topic names the outbox rows carry. */
+/* Topic names the outbox rows carry, and the close-out reminder schedule
+ * new hazard tickets start with (the rules' defaults.closeout_reminders,
+ * longest first; borrowed for the call). */
 struct hz_batch_topics {
 	const char *mqtt_prefix;     /* "hazard/v1" */
 	const char *kafka_tickets;   /* "hazard.tickets" */
 	const char *kafka_deadletter;/* "hazard.deadletter"; NULL or "": dead letters not queued */
+	const int64_t *reminder_us;
+	size_t n_reminder;
 };
 
 /* Commit. Returns HZ_OK; HZ_ETRANSIENT when the database is unavailable

@@ -1,7 +1,9 @@
 /*
- * escalate.c - claim due escalation timers and fire them; acknowledge.
- * One transaction per scan: a few set-based statements, whatever the
- * number of tickets fired (at most `max`).
+ * escalate.c - claim due escalation timers and fire them; acknowledge;
+ * when the next timer is due. One transaction per scan: a few set-based
+ * statements, whatever the number of tickets fired (at most `max`).
+ * Close-out reminders are remind.c's; which instance fires what is
+ * pgtext.h's HZ_TIMER_MINE.
  */
 #include "store/escalate.h"
 #include "store/pg.h"
@@ -17,8 +19,10 @@
 #define TS(x) "(timestamptz 'epoch' + (" x ") * interval '1 microsecond')"
 
 /* Due: an acknowledgement deadline passed unanswered, or a close-out
- * deadline passed on an open ticket not yet marked overdue. Two index
- * scans (ack_due_at, deadline_at), then the rows are locked. */
+ * deadline passed on an open ticket not yet marked overdue, and ours to
+ * fire (HZ_TIMER_MINE: owned, unowned, or past the take-over grace). Two
+ * index range scans (ack_due_at, deadline_at) over the due rows only,
+ * then the rows are locked. */
 static const char SQL_DUE[] =
 	"SELECT " US("now()") ", t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, "
 	"coalesce(t.site_id,''), coalesce(t.town_code,''), coalesce(t.county_code,''), "
@@ -28,9 +32,11 @@ static const char SQL_DUE[] =
 	"(t.deadline_at <= now() AND t.overdue_at IS NULL AND t.kind <> 'warning'), "
 	"(t.ack_due_at <= now() AND t.acked_at IS NULL), t.acked_at IS NOT NULL "
 	"FROM hazard.tickets t WHERE t.ticket_id IN ("
-	"SELECT ticket_id FROM hazard.tickets WHERE ack_due_at <= now() AND acked_at IS NULL "
-	"UNION SELECT ticket_id FROM hazard.tickets WHERE deadline_at <= now() AND overdue_at IS NULL "
-	"AND state NOT IN ('closed', 'dismissed') AND kind <> 'warning') "
+	"SELECT ticket_id FROM hazard.tickets t WHERE ack_due_at <= now() AND acked_at IS NULL "
+	"AND " HZ_TIMER_MINE("t.ack_due_at") " "
+	"UNION SELECT ticket_id FROM hazard.tickets t WHERE deadline_at <= now() AND overdue_at IS NULL "
+	"AND state NOT IN ('closed', 'dismissed') AND kind <> 'warning' "
+	"AND " HZ_TIMER_MINE("t.deadline_at") ") "
 	"AND t.state NOT IN ('closed','dismissed') "
 	"ORDER BY least(t.ack_due_at, t.deadline_at) LIMIT $1::int FOR UPDATE SKIP LOCKED";
 
@@ -100,22 +106,40 @@ static const struct hz_org_unit *org_for(const struct hz_registry *reg, const st
 	return org;
 }
 
-/* The next deadline, from the partial index on ack_due_at. */
+/* When to scan next, for each kind of timer from its partial index: the
+ * first deadline still ahead, and the take-over time (deadline + grace) of
+ * the first one passed within the grace, which another instance owns and
+ * has not fired yet. Both are index range scans that stop at one row, so
+ * the cost does not grow with the number of open timers. Timers passed
+ * longer ago are not waited for: the scan takes them (or they are locked
+ * by whoever fires them), and the 200 ms scan catches the rest. Waking
+ * early costs one empty scan; an owned timer is never waited past. */
+#define G "$1::int8 * interval '1 microsecond'"
+#define NEXT_OF(col, pred)                                                              \
+	"(SELECT min(" col ") FROM hazard.tickets WHERE " pred " AND " col " > now()), "   \
+	"(SELECT min(" col ") + " G " FROM hazard.tickets WHERE " pred " AND " col           \
+	" > now() - " G " AND " col " <= now())"
 static const char SQL_NEXT[] =
-	"SELECT " US("least((SELECT min(ack_due_at) FROM hazard.tickets WHERE acked_at IS NULL "
-		     "AND ack_due_at IS NOT NULL), (SELECT min(deadline_at) FROM hazard.tickets "
-		     "WHERE overdue_at IS NULL AND deadline_at IS NOT NULL "
-		     "AND state NOT IN ('closed', 'dismissed'))) - now()");
+	"SELECT " US("least("
+		NEXT_OF("ack_due_at", "acked_at IS NULL AND ack_due_at IS NOT NULL") ", "
+		NEXT_OF("deadline_at", "overdue_at IS NULL AND deadline_at IS NOT NULL "
+			"AND state NOT IN ('closed', 'dismissed')") ", "
+		NEXT_OF("reminder_due_at", "reminder_due_at IS NOT NULL "
+			"AND state NOT IN ('closed', 'dismissed')") ") - now()");
+#undef NEXT_OF
+#undef G
 
-static int next_due(PGconn *pg, int64_t *next_in_us, char *err, size_t errlen)
+static int next_due(PGconn *pg, int64_t grace_us, int64_t *next_in_us, char *err, size_t errlen)
 {
 	int rc;
-	PGresult *res = hz_pg_query(pg, "reading the next deadline", SQL_NEXT, 0, NULL, &rc, err,
+	char grace[24];
+	snprintf(grace, sizeof(grace), "%lld", (long long)grace_us);
+	const char *p[] = {grace};
+	PGresult *res = hz_pg_query(pg, "reading the next deadline", SQL_NEXT, 1, p, &rc, err,
 				    errlen);
 	if (!res)
 		return rc;
-	/* NULL: no deadline set; a due one still left (more than max were
-	 * due) reads as 0 or less */
+	/* NULL: no deadline set; 0 or less: a take-over is due now */
 	bool none = PQgetisnull(res, 0, 0);
 	int64_t v = none ? 0 : strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
@@ -157,13 +181,14 @@ static void suggest(const struct hz_registry *reg, const struct hz_dispatch_para
 }
 
 static int fire(PGconn *pg, const struct hz_rules *rules, const struct hz_registry *reg,
-		const struct hz_dispatch_params *dp, const struct hz_escalate_topics *topics, size_t max, struct hz_escalation *out,
+		const struct hz_dispatch_params *dp, const struct hz_escalate_topics *topics,
+		const struct hz_timer_owner *own, size_t max, struct hz_escalation *out,
 		int64_t *outbox_ids, size_t *n_out, char *err, size_t errlen)
 {
 	*n_out = 0;
 	int rc;
-	PGresult *res = hz_store_claim(pg, "claiming due escalation timers", SQL_DUE, max, &rc, err,
-				       errlen);
+	PGresult *res = hz_store_claim(pg, "claiming due escalation timers", SQL_DUE, max, own, &rc,
+				       err, errlen);
 	if (!res)
 		return rc;
 	int n = PQntuples(res);
@@ -269,12 +294,17 @@ out:
 
 int hz_escalate_fire(PGconn *pg, const struct hz_rules *rules, const struct hz_registry *reg,
 		     const struct hz_dispatch_params *dp, const struct hz_escalate_topics *topics,
-		     size_t max, struct hz_escalation *out, int64_t *outbox_ids, size_t *n,
-		     int64_t *next_in_us, char *err, size_t errlen)
+		     const struct hz_timer_owner *own, size_t max, struct hz_escalation *out,
+		     int64_t *outbox_ids, size_t *n, char *err, size_t errlen)
+{
+	return fire(pg, rules, reg, dp, topics, own, max, out, outbox_ids, n, err, errlen);
+}
+
+int hz_timers_next(PGconn *pg, const struct hz_timer_owner *own, int64_t *next_in_us, char *err,
+		   size_t errlen)
 {
 	*next_in_us = INT64_MAX;
-	int rc = fire(pg, rules, reg, dp, topics, max, out, outbox_ids, n, err, errlen);
-	return rc ? rc : next_due(pg, next_in_us, err, errlen);
+	return next_due(pg, own->grace_us, next_in_us, err, errlen);
 }
 
 static const char SQL_EXPIRED[] =
@@ -285,6 +315,7 @@ static const char SQL_EXPIRED[] =
 	"(SELECT coalesce(max(h.seq),0) FROM hazard.ticket_history h WHERE h.ticket_id = t.ticket_id) "
 	"FROM hazard.tickets t WHERE t.kind = 'warning' AND t.deadline_at <= now() "
 	"AND t.overdue_at IS NULL AND t.state NOT IN ('closed','dismissed') "
+	"AND " HZ_TIMER_MINE("t.deadline_at") " "
 	"ORDER BY t.deadline_at LIMIT $1::int FOR UPDATE SKIP LOCKED";
 
 static const char SQL_CLOSE_EXPIRED[] =
@@ -300,14 +331,14 @@ static const char SQL_CLOSE_EXPIRED[] =
 	"SELECT u.oid, 'ticket', u.id::text, u.mt, u.kt, 'application/x-protobuf', u.payload "
 	"FROM u JOIN t ON t.ticket_id = u.id";
 
-int hz_expire_warnings(PGconn *pg, const struct hz_escalate_topics *topics, size_t max,
-		       struct hz_ticket_event *te, int64_t *outbox_ids, size_t *n_out, char *err,
-		       size_t errlen)
+int hz_expire_warnings(PGconn *pg, const struct hz_escalate_topics *topics,
+		       const struct hz_timer_owner *own, size_t max, struct hz_ticket_event *te,
+		       int64_t *outbox_ids, size_t *n_out, char *err, size_t errlen)
 {
 	*n_out = 0;
 	int rc;
-	PGresult *res = hz_store_claim(pg, "claiming expired warnings", SQL_EXPIRED, max, &rc, err,
-				       errlen);
+	PGresult *res = hz_store_claim(pg, "claiming expired warnings", SQL_EXPIRED, max, own, &rc,
+				       err, errlen);
 	if (!res)
 		return rc;
 	int n = PQntuples(res);

@@ -136,16 +136,17 @@ void hz_pgarr_free_all(struct hz_buf *a, int n)
 		hz_buf_free(&a[i]);
 }
 
-PGresult *hz_store_claim(PGconn *pg, const char *what, const char *sql, size_t max, int *rc,
-			 char *err, size_t errlen)
+PGresult *hz_store_claim(PGconn *pg, const char *what, const char *sql, size_t max,
+			 const struct hz_timer_owner *own, int *rc, char *err, size_t errlen)
 {
 	*rc = hz_pg_exec(pg, "BEGIN", "BEGIN", err, errlen);
 	if (*rc)
 		return NULL;
-	char lim[24];
+	char lim[24], grace[24];
 	snprintf(lim, sizeof(lim), "%zu", max);
-	const char *p[] = {lim};
-	PGresult *res = hz_pg_query(pg, what, sql, 1, p, rc, err, errlen);
+	snprintf(grace, sizeof(grace), "%lld", (long long)own->grace_us);
+	const char *p[] = {lim, own->topics, own->partitions, grace};
+	PGresult *res = hz_pg_query(pg, what, sql, 4, p, rc, err, errlen);
 	if (!res)
 		hz_pg_rollback(pg);
 	return res;

@@ -27,15 +27,37 @@ const char *hz_pgarr_end(struct hz_buf *a);
 void hz_pgarr_begin_all(struct hz_buf *a, int n);
 void hz_pgarr_free_all(struct hz_buf *a, int n);
 
+/* Which timers an instance fires at once. A ticket opened from a Kafka
+ * partition is owned by that partition: the instance holding it fires its
+ * timers when due; timers of tickets with no owner (MQTT, hazardctl) are
+ * everyone's. Any other timer is fired only once it is grace_us late, so a
+ * timer whose owner is gone (killed, stalled, mid-rebalance) is still
+ * fired, by whoever scans first. A preference, not a lock: exactly-once
+ * rests on FOR UPDATE SKIP LOCKED and the check-and-sets. The claim
+ * queries see them as $2 (text[] of topics), $3 (int[] of partitions,
+ * same order) and $4 (grace in microseconds). */
+struct hz_timer_owner {
+	const char *topics;         /* array literals; "{}" when nothing is held */
+	const char *partitions;
+	int64_t grace_us;
+};
+
+/* In a claim query: the timer column `due` is this instance's to fire now. */
+#define HZ_TIMER_MINE(due)                                                              \
+	"(t.source_topic IS NULL OR (t.source_topic, t.source_partition) IN "            \
+	"(SELECT * FROM unnest($2::text[], $3::int[])) OR " due                           \
+	" <= now() - $4::int8 * interval '1 microsecond')"
+
 /* The two ends of a claim-and-write transaction (escalation timers,
- * expired warnings): hz_store_claim begins a transaction and runs `sql`
- * with $1 = max, returning its rows (the caller commits at once when there
- * are none) or NULL with *rc set and the transaction rolled back;
+ * expired warnings, reminders): hz_store_claim begins a transaction and
+ * runs `sql` with $1 = max and `own` as $2..$4, returning its rows (the
+ * caller commits at once when there are none) or NULL with *rc set and the
+ * transaction rolled back;
  * hz_store_write_commit runs the set-based write over the n array literals
  * in `a` (plus `extra` parameters after them) and commits, or rolls back
  * and returns the failure. */
-PGresult *hz_store_claim(PGconn *pg, const char *what, const char *sql, size_t max, int *rc,
-			 char *err, size_t errlen);
+PGresult *hz_store_claim(PGconn *pg, const char *what, const char *sql, size_t max,
+			 const struct hz_timer_owner *own, int *rc, char *err, size_t errlen);
 int hz_store_write_commit(PGconn *pg, const char *what, const char *sql, struct hz_buf *a,
 			  int n, const char *const *extra, int n_extra, char *err, size_t errlen);
 

@@ -15,13 +15,21 @@
 
 #define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
+/* Open and past the close-out deadline: marked by the timer scan
+ * (overdue_at), or not yet (the daemon is down). A warning's deadline is
+ * its expiry, not a close-out. */
+#define OVERDUE                                                                        \
+	"(t.state NOT IN ('closed', 'dismissed') AND (t.overdue_at IS NOT NULL OR"     \
+	" (t.kind <> 'warning' AND t.deadline_at < now())))"
+
 /* clang-format off */
 #define TICKET_COLS                                                                   \
 	"t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, t.site_id, t.town_code," \
 	" t.county_code, t.hazard_type, t.device_id,"                                   \
 	" " US("t.opened_at") ", " US("t.updated_at") ", " US("t.acked_at") ","         \
 	" " US("t.deadline_at") ", " US("t.closed_at") ","                              \
-	" t.event_count, t.episode_key, t.first_event_id, t.last_event_id, s.name, o.name" \
+	" t.event_count, t.episode_key, t.first_event_id, t.last_event_id, s.name, o.name," \
+	" " US("t.ack_due_at") ", " US("t.overdue_at") ", " OVERDUE " AS overdue"          \
 	" FROM hazard.tickets t"                                                        \
 	" LEFT JOIN hazard.sites s ON s.site_id = t.site_id"                            \
 	" LEFT JOIN hazard.org_units o ON o.code = t.town_code"
@@ -51,6 +59,9 @@ enum {
 	C_LAST,
 	C_SITE_NAME,
 	C_TOWN_NAME,
+	C_ACK_DUE,
+	C_OVERDUE_AT,
+	C_OVERDUE,
 	C_NCOLS
 };
 
@@ -119,6 +130,9 @@ static void fill_ticket(const PGresult *res, int r, struct hz_ticket_row *row, s
 	row->last_event_id = pack_str(pk, val(res, r, C_LAST));
 	row->site_name = pack_str(pk, val(res, r, C_SITE_NAME));
 	row->town_name = pack_str(pk, val(res, r, C_TOWN_NAME));
+	row->ack_due_us = i64(res, r, C_ACK_DUE);
+	row->overdue_us = i64(res, r, C_OVERDUE_AT);
+	row->overdue = *val(res, r, C_OVERDUE) == 't';
 }
 
 static const int ticket_str_cols[] = {C_EPISODE, C_FIRST, C_LAST, C_SITE_NAME, C_TOWN_NAME};
@@ -149,11 +163,26 @@ static int pack_tickets(const PGresult *res, size_t max, struct hz_ticket_row **
 	return HZ_OK;
 }
 
+static const char *state_name(int v) { return hz_state_name((enum hz_state)v); }
+static const char *kind_name(int v) { return hz_kind_name((enum hz_kind)v); }
+
+/* "{a,b}" of the names of the bits set in mask, 1..max. */
+static void mask_array(char *buf, size_t len, unsigned mask, int max, const char *(*name)(int))
+{
+	size_t o = (size_t)snprintf(buf, len, "{");
+	for (int v = 1; v <= max; v++)
+		if (mask & (1u << v))
+			o += (size_t)snprintf(buf + o, o < len ? len - o : 0, "%s%s",
+					      o > 1 ? "," : "", name(v));
+	if (o < len)
+		snprintf(buf + o, len - o, "}");
+}
+
 int hz_store_tickets_list(PGconn *pg, const struct hz_ticket_filter *f, struct hz_ticket_row **rows,
 			  size_t *n, bool *more, char *err, size_t errlen)
 {
-	char sql[2048], num[8][32];
-	const char *params[8];
+	char sql[4096], num[10][32];
+	const char *params[10];
 	int np = 0;
 	size_t len = (size_t)snprintf(sql, sizeof(sql), "SELECT " TICKET_COLS " WHERE true");
 	*rows = NULL;
@@ -174,11 +203,26 @@ int hz_store_tickets_list(PGconn *pg, const struct hz_ticket_filter *f, struct h
 		ADD(" AND t.state = $%d", hz_state_name(f->state));
 	if (f->kind)
 		ADD(" AND t.kind = $%d", hz_kind_name(f->kind));
-	if (f->level)
+	if (f->level && f->level_exact)
 		ADD(" AND t.level = $%d", hz_level_name(f->level));
+	else if (f->level)
+		ADD(" AND array_position(ARRAY['none','blue','yellow','orange','red'], t.level) >="
+		    " array_position(ARRAY['none','blue','yellow','orange','red'], $%d)",
+		    hz_level_name(f->level));
+	char states[160], kinds[80];
+	if (f->state_mask) {
+		mask_array(states, sizeof(states), f->state_mask, HZ_STATE_DISMISSED, state_name);
+		ADD(" AND t.state = ANY($%d::text[])", states);
+	}
+	if (f->kind_mask) {
+		mask_array(kinds, sizeof(kinds), f->kind_mask, HZ_KIND_FAULT, kind_name);
+		ADD(" AND t.kind = ANY($%d::text[])", kinds);
+	}
 	if (f->open_only)
 		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
 					" AND t.state NOT IN ('closed', 'dismissed')");
+	if (f->overdue_only)
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len, " AND " OVERDUE);
 	if (f->since_us) {
 		snprintf(num[np], sizeof(num[np]), "%lld", (long long)f->since_us);
 		ADD(" AND t.opened_at >= timestamptz 'epoch' + $%d::bigint * interval '1 "

@@ -18,9 +18,13 @@ struct hz_ticket_filter {
 	const char *town_code;
 	const char *county_code;
 	enum hz_state state;
+	unsigned state_mask; /* bit (1u << state) per accepted state; 0: any */
 	enum hz_kind kind;
+	unsigned kind_mask;  /* bit (1u << kind); 0: any */
 	enum hz_level level;
+	bool level_exact;    /* level: exactly this one, not this or higher */
 	bool open_only;   /* state not closed or dismissed */
+	bool overdue_only; /* open and past the close-out deadline (not warnings) */
 	int64_t since_us; /* opened_at >= since; 0: no bound */
 	long limit;       /* <= 0: 100 */
 };
@@ -30,6 +34,8 @@ struct hz_ticket_row {
 	const char *episode_key;
 	const char *first_event_id, *last_event_id; /* "" when NULL */
 	const char *site_name, *town_name;          /* from the registry; "" when unknown */
+	int64_t ack_due_us, overdue_us;             /* 0 when NULL */
+	bool overdue; /* open and past the close-out deadline, marked or not yet */
 };
 
 struct hz_history_row {

@@ -9,6 +9,7 @@
  * 2 usage. It never prints a password: DSNs go through hz_pg_redact().
  */
 #include "core/hz.h"
+#include "ctl/ctl.h"
 #include "registry/import.h"
 #include "registry/registry.h"
 #include "store/migrate.h"
@@ -53,7 +54,9 @@ static const char main_usage[] =
 	"  import DIR              load org_units.csv, sites.csv, devices.csv, people.csv\n"
 	"                          and duty.csv from DIR into the registry\n"
 	"  tickets list [FILTERS]  list tickets, newest first\n"
-	"  tickets show ID         one ticket and its whole history\n"
+	"  tickets show ID         one ticket and its whole timeline\n"
+	"  tail                    follow the escalation log, with filters and colour\n"
+	"  stats                   open tickets, response times, call-and-respond record\n"
 	"  dead-letters            list the newest dead letters\n"
 	"  ack ID                  acknowledge a ticket (stops its escalation)\n"
 	"  silence add|list|cancel maintenance windows: events recorded, nobody called\n"
@@ -67,7 +70,8 @@ static const char main_usage[] =
 	"                          share/hazardd/sql, or the source tree's sql/)\n"
 	"  -h, --help              show help; `hazardctl COMMAND --help` for a command\n"
 	"\n"
-	"Exit status: 0 ok, 1 error, 2 usage.\n";
+	"Exit status: 0 ok, 1 not found, nothing matched or refused, 2 usage,\n"
+	"3 database unavailable.\n";
 
 static int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -93,8 +97,10 @@ static PGconn *connect_db(int statement_timeout_ms)
 	char err[1024];
 	const char *dsn = opt_dsn ? opt_dsn : getenv("HZ_PG_DSN");
 	PGconn *pg = hz_pg_connect_ex(dsn, "hazardctl", statement_timeout_ms, err, sizeof(err));
-	if (!pg)
+	if (!pg) {
 		fail(err);
+		exit(HZ_CTL_EXIT_DB); /* the documented status for "database unavailable" */
+	}
 	return pg;
 }
 
@@ -250,26 +256,6 @@ static bool parse_long(const char *s, long min, long *out)
 	return true;
 }
 
-/* An RFC 3339 time, or a duration back from now: 90s, 15m, 2h, 7d. */
-static bool parse_since(const char *s, int64_t *us)
-{
-	if (hz_time_parse(s, us) == 0)
-		return true;
-	char *end;
-	long n = strtol(s, &end, 10);
-	if (end == s || n < 0 || strlen(end) != 1)
-		return false;
-	int64_t unit = *end == 's'   ? 1
-		       : *end == 'm' ? 60
-		       : *end == 'h' ? 3600
-		       : *end == 'd' ? 86400
-				     : 0;
-	if (!unit)
-		return false;
-	*us = hz_now_us() - (int64_t)n * unit * HZ_US_PER_SEC;
-	return true;
-}
-
 /* Per-command getopt: every command accepts -h/--help. Returns -1 at the end,
  * 'h' after printing help (the caller returns 0), '?' on a usage error. */
 static int cmd_getopt(int argc, char **argv, const char *cmd, const struct option *longopts,
@@ -358,259 +344,7 @@ static int cmd_import(int argc, char **argv)
 	return 0;
 }
 
-/* ---- tickets ---- */
-
-static json_t *ticket_json(const struct hz_ticket_row *r)
-{
-	const struct hz_ticket *tk = &r->tk;
-	json_t *j = json_object();
-	json_object_set_new(j, "ticket_id", json_integer(tk->ticket_id));
-	json_object_set_new(j, "kind", json_string(hz_kind_name(tk->kind)));
-	json_object_set_new(j, "state", json_string(hz_state_name(tk->state)));
-	json_object_set_new(j, "level", json_string(hz_level_name(tk->level)));
-	json_object_set_new(j, "tier", json_string(hz_tier_name(tk->tier)));
-	json_object_set_new(j, "mode", json_string(hz_mode_name(tk->mode)));
-	json_object_set_new(j, "site_id", json_opt(tk->site_id));
-	json_object_set_new(j, "site_name", json_opt(r->site_name));
-	json_object_set_new(j, "town_code", json_opt(tk->town_code));
-	json_object_set_new(j, "town_name", json_opt(r->town_name));
-	json_object_set_new(j, "county_code", json_opt(tk->county_code));
-	json_object_set_new(j, "hazard_type", json_string(tk->hazard_type));
-	json_object_set_new(j, "device_id", json_opt(tk->device_id));
-	json_object_set_new(j, "episode_key", json_string(r->episode_key));
-	json_object_set_new(j, "opened_at", json_time(tk->opened_us));
-	json_object_set_new(j, "updated_at", json_time(tk->updated_us));
-	json_object_set_new(j, "acked_at", json_time(tk->acked_us));
-	json_object_set_new(j, "deadline_at", json_time(tk->deadline_us));
-	json_object_set_new(j, "closed_at", json_time(tk->closed_us));
-	json_object_set_new(j, "event_count", json_integer(tk->event_count));
-	json_object_set_new(j, "first_event_id", json_opt(r->first_event_id));
-	json_object_set_new(j, "last_event_id", json_opt(r->last_event_id));
-	return j;
-}
-
-static int tickets_list(int argc, char **argv)
-{
-	enum { O_TOWN = 256, O_COUNTY, O_STATE, O_KIND, O_LEVEL, O_OPEN, O_SINCE, O_LIMIT, O_JSON };
-	static const struct option lo[] = {{"town", required_argument, NULL, O_TOWN},
-					   {"county", required_argument, NULL, O_COUNTY},
-					   {"state", required_argument, NULL, O_STATE},
-					   {"kind", required_argument, NULL, O_KIND},
-					   {"level", required_argument, NULL, O_LEVEL},
-					   {"open", no_argument, NULL, O_OPEN},
-					   {"since", required_argument, NULL, O_SINCE},
-					   {"limit", required_argument, NULL, O_LIMIT},
-					   {"json", no_argument, NULL, O_JSON},
-					   {"help", no_argument, NULL, 'h'},
-					   {0}};
-	struct hz_ticket_filter f = {0};
-	bool json = false;
-	int c;
-	while ((c = cmd_getopt(argc, argv, "tickets list", lo, "h")) != -1) {
-		switch (c) {
-		case 'h': return 0;
-		case O_TOWN: f.town_code = optarg; break;
-		case O_COUNTY: f.county_code = optarg; break;
-		case O_STATE:
-			if (!(f.state = hz_state_parse(optarg)))
-				return usage_error(
-					"tickets list",
-					"unknown state \"%s\" (expected discovered, confirmed, "
-					"controlled, rectifying, closed or dismissed)",
-					optarg);
-			break;
-		case O_KIND:
-			if (!(f.kind = hz_kind_parse(optarg)))
-				return usage_error("tickets list",
-						   "unknown kind \"%s\" (expected alarm, hazard, "
-						   "warning or fault)",
-						   optarg);
-			break;
-		case O_LEVEL:
-			if (!(f.level = hz_level_parse(optarg)))
-				return usage_error("tickets list",
-						   "unknown level \"%s\" (expected blue, yellow, "
-						   "orange or red)",
-						   optarg);
-			break;
-		case O_OPEN: f.open_only = true; break;
-		case O_SINCE:
-			if (!parse_since(optarg, &f.since_us))
-				return usage_error("tickets list",
-						   "--since wants an RFC 3339 time or a duration "
-						   "like 2h, got \"%s\"",
-						   optarg);
-			break;
-		case O_LIMIT:
-			if (!parse_long(optarg, 1, &f.limit))
-				return usage_error("tickets list",
-						   "--limit wants a positive number, got \"%s\"",
-						   optarg);
-			break;
-		case O_JSON: json = true; break;
-		default: return usage_error("tickets list", "bad option");
-		}
-	}
-	if (optind != argc)
-		return usage_error("tickets list", "unexpected argument \"%s\"", argv[optind]);
-	PGconn *pg = connect_db(30000);
-	if (!pg)
-		return 1;
-	struct hz_ticket_row *rows;
-	size_t n;
-	bool more;
-	char err[1024];
-	int rc = hz_store_tickets_list(pg, &f, &rows, &n, &more, err, sizeof(err));
-	PQfinish(pg);
-	if (rc)
-		return fail(err);
-	if (json) {
-		json_t *arr = json_array();
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, ticket_json(&rows[i]));
-		free(rows);
-		return json_print(arr);
-	}
-	static const char *const head[] = {"ID",     "KIND",   "STATE",  "LEVEL",
-					   "TIER",   "TOWN",   "SITE",   "HAZARD_TYPE",
-					   "EVENTS", "OPENED", "UPDATED"};
-	struct table t = {HZ_ARRAY_LEN(head), 0, 0, head, NULL};
-	for (size_t i = 0; i < n; i++) {
-		const struct hz_ticket *tk = &rows[i].tk;
-		char id[24], ev[24], op[40], up[40];
-		snprintf(id, sizeof(id), "%lld", (long long)tk->ticket_id);
-		snprintf(ev, sizeof(ev), "%lld", (long long)tk->event_count);
-		table_add(&t, id, hz_kind_name(tk->kind), hz_state_name(tk->state),
-			  hz_level_name(tk->level), hz_tier_name(tk->tier),
-			  *tk->town_code ? tk->town_code : "-", *tk->site_id ? tk->site_id : "-",
-			  tk->hazard_type, ev, fmt_time(tk->opened_us, op, sizeof(op)),
-			  fmt_time(tk->updated_us, up, sizeof(up)));
-	}
-	table_print(&t, stdout);
-	table_free(&t);
-	printf("(%zu ticket%s%s)\n", n, n == 1 ? "" : "s",
-	       more ? "; more match, raise --limit" : "");
-	free(rows);
-	return 0;
-}
-
-static void show_field(const char *name, const char *value, const char *extra)
-{
-	printf("  %-12s %s", name, value && *value ? value : "-");
-	if (extra && *extra)
-		printf(" (%s)", extra);
-	putchar('\n');
-}
-
-static int tickets_show(int argc, char **argv)
-{
-	static const struct option lo[] = {
-		{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
-	bool json = false;
-	int c;
-	while ((c = cmd_getopt(argc, argv, "tickets show", lo, "h")) != -1) {
-		if (c == 'h')
-			return 0;
-		if (c == 'j')
-			json = true;
-		else
-			return usage_error("tickets show", "bad option");
-	}
-	long id;
-	if (argc - optind != 1)
-		return usage_error("tickets show", "expected one ticket id");
-	if (!parse_long(argv[optind], 1, &id))
-		return usage_error("tickets show", "invalid ticket id \"%s\"", argv[optind]);
-	PGconn *pg = connect_db(30000);
-	if (!pg)
-		return 1;
-	struct hz_ticket_row *row = NULL;
-	struct hz_history_row *hist = NULL;
-	size_t nh = 0;
-	char err[1024];
-	int rc = hz_store_ticket_get(pg, id, &row, err, sizeof(err));
-	if (rc == 0)
-		rc = hz_store_ticket_history(pg, id, &hist, &nh, err, sizeof(err));
-	PQfinish(pg);
-	if (rc) {
-		free(row);
-		return fail(err);
-	}
-	if (json) {
-		json_t *j = json_object(), *arr = json_array();
-		json_object_set_new(j, "ticket", ticket_json(row));
-		for (size_t i = 0; i < nh; i++) {
-			const struct hz_history_row *h = &hist[i];
-			json_t *o = json_object();
-			json_object_set_new(o, "seq", json_integer(h->seq));
-			json_object_set_new(o, "at", json_time(h->at_us));
-			json_object_set_new(o, "from_state",
-					    h->from_state
-						    ? json_string(hz_state_name(h->from_state))
-						    : json_null());
-			json_object_set_new(o, "to_state", json_string(hz_state_name(h->to_state)));
-			json_object_set_new(o, "level",
-					    h->level ? json_string(hz_level_name(h->level))
-						     : json_null());
-			json_object_set_new(o, "tier",
-					    h->tier ? json_string(hz_tier_name(h->tier))
-						    : json_null());
-			json_object_set_new(o, "actor", json_string(h->actor));
-			json_object_set_new(o, "reason", json_opt(h->reason));
-			json_object_set_new(o, "event_id", json_opt(h->event_id));
-			json_array_append_new(arr, o);
-		}
-		json_object_set_new(j, "history", arr);
-		free(row);
-		free(hist);
-		return json_print(j);
-	}
-	const struct hz_ticket *tk = &row->tk;
-	char buf[64], ev[160];
-	printf("ticket %lld: %s %s, level %s, tier %s%s\n", (long long)tk->ticket_id,
-	       hz_kind_name(tk->kind), hz_state_name(tk->state), hz_level_name(tk->level),
-	       hz_tier_name(tk->tier),
-	       tk->mode == HZ_MODE_ACTUAL     ? ""
-	       : tk->mode == HZ_MODE_EXERCISE ? " [exercise]"
-					      : " [test]");
-	show_field("site", tk->site_id, row->site_name);
-	show_field("town", tk->town_code, row->town_name);
-	show_field("county", tk->county_code, NULL);
-	show_field("hazard type", tk->hazard_type, NULL);
-	show_field("device", tk->device_id, NULL);
-	show_field("episode", row->episode_key, NULL);
-	show_field("opened", fmt_time(tk->opened_us, buf, sizeof(buf)), NULL);
-	show_field("updated", fmt_time(tk->updated_us, buf, sizeof(buf)), NULL);
-	show_field("acked", fmt_time(tk->acked_us, buf, sizeof(buf)), NULL);
-	show_field("deadline", fmt_time(tk->deadline_us, buf, sizeof(buf)), NULL);
-	show_field("closed", fmt_time(tk->closed_us, buf, sizeof(buf)), NULL);
-	snprintf(buf, sizeof(buf), "%lld", (long long)tk->event_count);
-	snprintf(ev, sizeof(ev), "first %s, last %s",
-		 *row->first_event_id ? row->first_event_id : "-",
-		 *row->last_event_id ? row->last_event_id : "-");
-	show_field("events", buf, ev);
-	printf("\nhistory:\n");
-	static const char *const head[] = {"SEQ",  "AT",    "CHANGE", "LEVEL",
-					   "TIER", "ACTOR", "REASON", "EVENT_ID"};
-	struct table t = {HZ_ARRAY_LEN(head), 0, 0, head, NULL};
-	for (size_t i = 0; i < nh; i++) {
-		const struct hz_history_row *h = &hist[i];
-		char seq[16], at[40], change[48];
-		snprintf(seq, sizeof(seq), "%d", h->seq);
-		snprintf(change, sizeof(change), "%s -> %s",
-			 h->from_state ? hz_state_name(h->from_state) : "(new)",
-			 hz_state_name(h->to_state));
-		table_add(&t, seq, fmt_time(h->at_us, at, sizeof(at)), change,
-			  h->level ? hz_level_name(h->level) : "-",
-			  h->tier ? hz_tier_name(h->tier) : "-", h->actor,
-			  *h->reason ? h->reason : "-", *h->event_id ? h->event_id : "-");
-	}
-	table_print(&t, stdout);
-	table_free(&t);
-	free(row);
-	free(hist);
-	return 0;
-}
+/* ---- tickets (list and show live in ctl/cmd_tickets.c) ---- */
 
 static int cmd_tickets(int argc, char **argv)
 {
@@ -622,9 +356,9 @@ static int cmd_tickets(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(argv[1], "list") == 0)
-		return tickets_list(argc - 1, argv + 1);
+		return hz_ctl_tickets_list(argc - 1, argv + 1, opt_dsn);
 	if (strcmp(argv[1], "show") == 0)
-		return tickets_show(argc - 1, argv + 1);
+		return hz_ctl_tickets_show(argc - 1, argv + 1, opt_dsn);
 	return usage_error("tickets", "unknown tickets command \"%s\" (expected list or show)",
 			   argv[1]);
 }
@@ -1133,6 +867,8 @@ static int cmd_silence(int argc, char **argv)
 /* ---- dispatch ---- */
 
 static int cmd_help(int argc, char **argv);
+static int cmd_tail(int argc, char **argv) { return hz_ctl_tail(argc, argv); }
+static int cmd_stats(int argc, char **argv) { return hz_ctl_stats(argc, argv, opt_dsn); }
 
 static const struct command commands[] = {
 	{"migrate", cmd_migrate, "migrate",
@@ -1156,18 +892,9 @@ static const struct command commands[] = {
 	 "  rescue_units.csv  unit_id, name, kind (micro_station|full_time_brigade|\n"
 	 "                 fire_rescue_station), org_code, lat, lon, phone\n"
 	 "  org_units.csv may also carry area (town|countryside) for the rescue circles.\n"},
-	{"tickets", cmd_tickets, "tickets list [OPTIONS] | tickets show ID [--json]",
-	 "tickets list: tickets, newest opened first.\n"
-	 "  --town CODE      in this town           --county CODE   in this county\n"
-	 "  --state STATE    discovered, confirmed, controlled, rectifying, closed, dismissed\n"
-	 "  --kind KIND      alarm, hazard, warning, fault\n"
-	 "  --level LEVEL    none, blue, yellow, orange, red\n"
-	 "  --open           not closed or dismissed\n"
-	 "  --since WHEN     opened at or after WHEN: RFC 3339, or a duration ago (90s, 15m, 2h, "
-	 "7d)\n"
-	 "  --limit N        at most N tickets (default 100)\n"
-	 "  --json           a JSON array instead of a table\n"
-	 "tickets show ID: the ticket's fields and its whole history (--json: one object).\n"},
+	{"tickets", cmd_tickets, hz_ctl_tickets_synopsis, hz_ctl_tickets_help},
+	{"tail", cmd_tail, hz_ctl_tail_synopsis, hz_ctl_tail_help},
+	{"stats", cmd_stats, hz_ctl_stats_synopsis, hz_ctl_stats_help},
 	{"dead-letters", cmd_dead_letters, "dead-letters [--limit N] [--json]",
 	 "The newest dead letters: input that could not be processed, with its source,\n"
 	 "reason and a payload preview (--json: the payload in base64, up to 64 KiB).\n"

@@ -35,13 +35,32 @@ echo "== applying migrations and importing the demo registry"
 "$BUILD/hazardctl" --sql-dir "$SRC/sql" migrate
 "$BUILD/hazardctl" import "$SRC/deploy/demo/registry"
 
+# The shipped rules with call-and-respond deadlines in seconds instead of
+# minutes, so that unanswered tickets visibly climb grid -> town -> county
+# -> city while you watch (DEMO_ACK=20s sets the step).
+ACK=${DEMO_ACK:-20s}
+awk '/^escalation:/ { skip = 1; next } skip && /^[a-z]/ { skip = 0 } !skip' \
+	"$SRC/deploy/rules.yaml" >"$RUN/rules.yaml"
+cat >>"$RUN/rules.yaml" <<YAML
+
+# demo: deadlines in seconds (deploy/demo/run.sh)
+escalation:
+  ack:
+    red:    {grid: $ACK, town: $ACK, county: $ACK, city: $ACK}
+    orange: {grid: $ACK, town: $ACK, county: $ACK, city: $ACK}
+    yellow: {grid: $ACK, town: $ACK, county: $ACK, city: $ACK}
+    blue:   {grid: $ACK, town: $ACK, county: $ACK, city: $ACK}
+  repeat: $ACK
+  major_risk: {start_higher: true, factor: 0.5}
+YAML
+
 cat >"$RUN/hazardd.conf" <<CONF
 log.level = info
 log.escalation_file = $RUN/escalation.log
 log.escalation_stdout = false
 pg.dsn = $HZ_PG_DSN
 pg.sql_dir = $SRC/sql
-rules.file = $SRC/deploy/rules.yaml
+rules.file = $RUN/rules.yaml
 mqtt.url = $HZ_MQTT_URL
 mqtt.client_id = hazardd-demo
 mqtt.spool_dir = $RUN/spool

@@ -133,10 +133,12 @@ list_ids() {
 	awk 'NR > 1 && /^[0-9]/ {printf "%s%s", sep, $1; sep = " "}' "$out/$name.out"
 }
 hz_assert_eq "101 103 102" "$(list_ids all)" "tickets list (newest opened first)"
-head -n 1 "$out/all.out" | grep -Eq '^ID +KIND +STATE +LEVEL +TIER +TOWN +SITE +HAZARD_TYPE +EVENTS +OPENED +UPDATED$' ||
-	{ show all; hz_fail "tickets list header: expected ID KIND STATE LEVEL TIER TOWN SITE HAZARD_TYPE EVENTS OPENED UPDATED"; }
-hz_assert_grep "$out/all.out" '^101 +alarm +discovered +red +town +330106001 +SITE-330106001-0001 +fire_smoke +3 +2025-10-27T03:15:02Z +2025-10-27T03:16:30Z$' \
-	"tickets list row of ticket 101"
+head -n 1 "$out/all.out" | grep -Eq '^ID +KIND +LEVEL +STATE +TIER +TOWN +SITE +NAME +HAZARD_TYPE +AGE +ACK +FLAGS$' ||
+	{ show all; hz_fail "tickets list header: expected ID KIND LEVEL STATE TIER TOWN SITE NAME HAZARD_TYPE AGE ACK FLAGS"; }
+hz_assert_grep "$out/all.out" '^101 +alarm +red +discovered +town +330106001 +SITE-330106001-0001 +.+ +fire_smoke +[0-9]+d +NO +OVERDUE$' \
+	"tickets list row of ticket 101 (open, unacknowledged, past its deadline)"
+hz_assert_grep "$out/all.out" '^102 +hazard +yellow +closed +town +330110001 +SITE-330110001-0001 +.+ +blocked_exit +[0-9]+d +- +-$' \
+	"tickets list row of ticket 102 (closed)"
 hz_assert_grep "$out/all.out" '^\(3 tickets\)$' "tickets list footer"
 # the columns line up: every row's KIND starts where the header's does
 col=$(head -n 1 "$out/all.out" | awk '{print index($0, "KIND")}')
@@ -147,7 +149,8 @@ hz_assert_eq "102" "$(list_ids county --county 330110)" "tickets list --county 3
 hz_assert_eq "101 103" "$(list_ids open --open)" "tickets list --open"
 hz_assert_eq "102" "$(list_ids closed --state closed)" "tickets list --state closed"
 hz_assert_eq "103" "$(list_ids fault --kind fault)" "tickets list --kind fault"
-hz_assert_eq "103 102" "$(list_ids yellow --level yellow)" "tickets list --level yellow"
+hz_assert_eq "101 103 102" "$(list_ids yellow --level yellow)" "tickets list --level yellow (at least)"
+hz_assert_eq "103 102" "$(list_ids yellowx --level =yellow)" "tickets list --level =yellow (exactly)"
 hz_assert_eq "101 103" "$(list_ids since --since 2025-10-26T00:00:00+08:00)" "tickets list --since"
 hz_assert_eq "103" "$(list_ids combo --town 330106001 --open --kind fault --level yellow)" "tickets list, filters combined"
 hz_assert_eq "" "$(list_ids none --town 330112001)" "tickets list --town with no tickets"
@@ -163,7 +166,7 @@ hz_assert_eq "ticket 101: alarm discovered, level red, tier town" "$(head -n 1 "
 site_name=$(hz_psql "select name from hazard.sites where site_id = 'SITE-330106001-0001'")
 hz_assert_grep "$out/show.out" "^  site +SITE-330106001-0001 \\($site_name\\)$" "tickets show site line"
 hz_assert_grep "$out/show.out" '^  town +330106001 \(西溪街道\)$' "tickets show town line"
-hz_assert_grep "$out/show.out" '^  deadline +2025-10-27T03:20:00Z$' "tickets show deadline"
+hz_assert_grep "$out/show.out" '^  deadline +2025-10-27T03:20:00Z \(OVERDUE\)$' "tickets show deadline"
 hz_assert_grep "$out/show.out" '^  events +3 \(first ev-1, last ev-3\)$' "tickets show events"
 hz_assert_grep "$out/show.out" '^SEQ +AT +CHANGE +LEVEL +TIER +ACTOR +REASON +EVENT_ID$' "tickets show history header"
 hz_assert_grep "$out/show.out" '^1 +2025-10-27T03:15:02Z +\(new\) -> discovered +yellow +grid +hazardd +smoke 2.5 %/m >= 2.0 +ev-1$' \

@@ -244,6 +244,160 @@ static void test_rule_errors(void **state)
 	expect_rules_error("version: 1\nreports:\n  fire_breathing: {level: red}\n", "unknown hazard category \"fire_breathing\"");
 }
 
+#define D (86400LL * 1000000)
+#define S 1000000LL
+
+static void test_closeout_by_risk(void **state)
+{
+	(void)state;
+	const char *text = "version: 1\n"
+			   "defaults:\n"
+			   "  supervised_closeout: 15d\n"
+			   "  supervised_closeout_by_risk: {major: 5d, significant: 10d}\n"
+			   "reports:\n"
+			   "  blocked_exit: {level: orange, closeout: 3d, closeout_by_risk: {major: 1d}}\n"
+			   "  other: {level: blue}\n";
+	char err[512] = "";
+	struct hz_rules *r = hz_rules_parse("c.yaml", text, strlen(text), err, sizeof(err));
+	assert_non_null(r);
+	/* blocked_exit = 1, other = 10 */
+	assert_int_equal(hz_rules_closeout(r, 1, false, 4 /* major */), 1 * D);
+	assert_int_equal(hz_rules_closeout(r, 1, false, 3 /* significant */), 3 * D);
+	assert_int_equal(hz_rules_closeout(r, 1, false, 0 /* unknown */), 3 * D);
+	assert_int_equal(hz_rules_closeout(r, 10, false, 4), 0);
+	assert_int_equal(hz_rules_closeout(r, 1, true, 4), 5 * D);
+	assert_int_equal(hz_rules_closeout(r, 1, true, 3), 10 * D);
+	assert_int_equal(hz_rules_closeout(r, 1, true, 2 /* general */), 15 * D);
+	assert_int_equal(hz_rules_closeout(r, 0, false, 4), 0);
+	/* the evaluation uses the site's grade: S-MAJ is a major-risk site */
+	struct hz_intent in[2];
+	struct hz_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = HZ_EV_REPORT;
+	ev.event_id = "r1";
+	ev.at_us = 1000000;
+	ev.device_id = "";
+	ev.site = hz_registry_site(reg, "S-MAJ");
+	ev.u.report.category = 1;
+	ev.u.report.inspector_id = "grid-07";
+	assert_int_equal(hz_rules_eval(r, &ev, in, 2), 1);
+	assert_int_equal(in[0].deadline_us, 1000000 + 1 * D);
+	ev.u.report.supervised = true;
+	hz_rules_eval(r, &ev, in, 2);
+	assert_int_equal(in[0].deadline_us, 1000000 + 5 * D);
+	/* defaults: reminders 3d and 1d */
+	assert_int_equal(r->n_reminder, 2);
+	assert_int_equal(r->reminder_us[0], 3 * D);
+	assert_int_equal(r->reminder_us[1], 1 * D);
+	hz_rules_destroy(r);
+}
+
+static void test_reminder_parse(void **state)
+{
+	(void)state;
+	const char *text = "version: 1\ndefaults:\n  closeout_reminders: [2s, 4s, 1h]\n";
+	char err[512] = "";
+	struct hz_rules *r = hz_rules_parse("m.yaml", text, strlen(text), err, sizeof(err));
+	assert_non_null(r);
+	assert_int_equal(r->n_reminder, 3);
+	/* kept longest first, whatever the order written */
+	assert_int_equal(r->reminder_us[0], 3600 * S);
+	assert_int_equal(r->reminder_us[1], 4 * S);
+	assert_int_equal(r->reminder_us[2], 2 * S);
+	hz_rules_destroy(r);
+	text = "version: 1\ndefaults:\n  closeout_reminders: []\n";
+	r = hz_rules_parse("m.yaml", text, strlen(text), err, sizeof(err));
+	assert_non_null(r);
+	assert_int_equal(r->n_reminder, 0);
+	hz_rules_destroy(r);
+
+	expect_rules_error("version: 1\ndefaults:\n  closeout_reminders: 3d\n",
+			   "bad.yaml:3:23: closeout_reminders: expected a list of durations");
+	expect_rules_error("version: 1\ndefaults:\n  closeout_reminders: [3d, soon]\n",
+			   "bad.yaml:3:28: expected a duration such as 30s, 5m, 15d, got \"soon\"");
+	expect_rules_error("version: 1\ndefaults:\n  closeout_reminders: [3d, 0s]\n",
+			   "bad.yaml:3:28: closeout_reminders: a reminder must come before the deadline");
+	expect_rules_error("version: 1\ndefaults:\n  closeout_reminders: [1d, 24h]\n",
+			   "bad.yaml:3:28: closeout_reminders: \"24h\" is listed twice");
+	expect_rules_error("version: 1\ndefaults:\n  closeout_reminders: [1s, 2s, 3s, 4s, 5s, 6s, 7s, 8s, 9s]\n",
+			   "at most 8 reminders");
+	expect_rules_error("version: 1\nreports:\n  blocked_exit: {closeout_by_risk: {huge: 1d}}\n",
+			   "bad.yaml:3:43: unknown risk grade \"huge\" in closeout_by_risk");
+	expect_rules_error("version: 1\nreports:\n  blocked_exit: {closeout_by_risk: 1d}\n",
+			   "bad.yaml:3:36: closeout_by_risk: expected a map of risk grade: duration");
+	expect_rules_error("version: 1\ndefaults:\n  supervised_closeout_by_risk: {major: 0s}\n",
+			   "bad.yaml:3:40: major: a close-out deadline must be longer than 0");
+	expect_rules_error("version: 1\ndefaults:\n  supervised_closeout_by_risk: {major: 2 weeks}\n",
+			   "bad.yaml:3:40: expected a duration");
+}
+
+/* The schedule, by an injected clock: no sleeps. */
+static void test_reminder_schedule(void **state)
+{
+	(void)state;
+	const int64_t sched[] = {3 * D, 1 * D};
+	const int64_t open = 1000 * D, deadline = open + 15 * D;
+	int64_t before;
+	/* a new ticket: the 3-day reminder first */
+	assert_int_equal(hz_reminder_next(sched, 2, deadline, INT64_MAX, open, &before),
+			 deadline - 3 * D);
+	assert_int_equal(before, 3 * D);
+	/* after it fired: the 1-day one */
+	assert_int_equal(hz_reminder_next(sched, 2, deadline, 3 * D, deadline - 3 * D, &before),
+			 deadline - 1 * D);
+	assert_int_equal(before, 1 * D);
+	/* after the last: none */
+	assert_int_equal(hz_reminder_next(sched, 2, deadline, 1 * D, deadline - 1 * D, &before), 0);
+	assert_int_equal(before, 0);
+	/* a 2-day close-out: the 3-day reminder is already past when it opens,
+	 * so it is skipped, not fired late */
+	assert_int_equal(hz_reminder_next(sched, 2, open + 2 * D, INT64_MAX, open, &before),
+			 open + 1 * D);
+	assert_int_equal(before, 1 * D);
+	/* a 1-day close-out: the 1-day reminder would be due at the opening
+	 * itself: skipped too */
+	assert_int_equal(hz_reminder_next(sched, 2, open + 1 * D, INT64_MAX, open, &before), 0);
+	/* no deadline, or no schedule: none */
+	assert_int_equal(hz_reminder_next(sched, 2, 0, INT64_MAX, open, &before), 0);
+	assert_int_equal(hz_reminder_next(sched, 0, deadline, INT64_MAX, open, &before), 0);
+
+	/* firing: on time, the one claimed */
+	assert_int_equal(hz_reminder_due(sched, 2, deadline, 3 * D, deadline - 3 * D), 3 * D);
+	assert_int_equal(hz_reminder_due(sched, 2, deadline, 3 * D, deadline - 2 * D), 3 * D);
+	/* the daemon was down across both: only the latest is fired */
+	assert_int_equal(hz_reminder_due(sched, 2, deadline, 3 * D, deadline - 1 * D + S), 1 * D);
+	/* and then nothing is left */
+	assert_int_equal(hz_reminder_next(sched, 2, deadline, 1 * D, deadline - 1 * D + S, &before),
+			 0);
+	/* down past the deadline itself: no reminder, the overdue escalation
+	 * takes over */
+	assert_int_equal(hz_reminder_due(sched, 2, deadline, 3 * D, deadline), 0);
+	assert_int_equal(hz_reminder_due(sched, 2, deadline, 3 * D, deadline + S), 0);
+	/* the claimed reminder is honoured even if a reload removed it */
+	const int64_t other[] = {2 * D};
+	assert_int_equal(hz_reminder_due(other, 1, deadline, 3 * D, deadline - 3 * D), 3 * D);
+	assert_int_equal(hz_reminder_next(other, 1, deadline, 3 * D, deadline - 3 * D, &before),
+			 deadline - 2 * D);
+
+	/* second-scale, as the integration test uses: 6 s, [4s, 2s] */
+	const int64_t fast[] = {4 * S, 2 * S};
+	assert_int_equal(hz_reminder_next(fast, 2, 6 * S, INT64_MAX, 0, &before), 2 * S);
+	assert_int_equal(before, 4 * S);
+}
+
+static void test_duration_format(void **state)
+{
+	(void)state;
+	char b[32];
+	assert_string_equal(hz_duration_format(3 * D, b, sizeof(b)), "3d");
+	assert_string_equal(hz_duration_format(36 * 3600 * S, b, sizeof(b)), "36h");
+	assert_string_equal(hz_duration_format(90 * 60 * S, b, sizeof(b)), "90m");
+	assert_string_equal(hz_duration_format(4 * S, b, sizeof(b)), "4s");
+	assert_string_equal(hz_duration_format(1500 * 1000, b, sizeof(b)), "1500ms");
+	assert_string_equal(hz_duration_format(1234567, b, sizeof(b)), "1.23s");
+	assert_string_equal(hz_duration_format(250 * 1000, b, sizeof(b)), "250ms");
+}
+
 static void test_escalation_steps(void **state)
 {
 	(void)state;
@@ -334,6 +488,10 @@ int main(void)
 		cmocka_unit_test(test_escalation_steps),
 		cmocka_unit_test(test_town_rating),
 		cmocka_unit_test(test_shipped_rules_load),
+		cmocka_unit_test(test_closeout_by_risk),
+		cmocka_unit_test(test_reminder_parse),
+		cmocka_unit_test(test_reminder_schedule),
+		cmocka_unit_test(test_duration_format),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

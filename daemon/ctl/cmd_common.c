@@ -1,0 +1,38 @@
+/*
+ * cmd_common.c - what every hazardctl command of ctl/ shares: connecting,
+ * error and usage messages, and the exit status they map to (ctl.h).
+ */
+#include "ctl/ctl.h"
+#include "core/hz.h"
+#include "store/pg.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+PGconn *hz_ctl_connect(const char *dsn, int statement_timeout_ms)
+{
+	char err[1024];
+	PGconn *pg = hz_pg_connect_ex(dsn ? dsn : getenv("HZ_PG_DSN"), "hazardctl",
+				      statement_timeout_ms, err, sizeof(err));
+	if (!pg)
+		fprintf(stderr, "hazardctl: %s\n", err);
+	return pg;
+}
+
+int hz_ctl_fail(int rc, const char *err)
+{
+	fprintf(stderr, "hazardctl: %s\n", err);
+	return rc == HZ_ETRANSIENT ? HZ_CTL_EXIT_DB : HZ_CTL_EXIT_FAIL;
+}
+
+int hz_ctl_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("hazardctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'hazardctl %s --help'.\n", cmd);
+	return HZ_CTL_EXIT_USAGE;
+}
