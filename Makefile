@@ -18,7 +18,7 @@ BUILD   ?= build
 SAN     ?=
 CC      ?= cc
 
-PKGS := libpq rdkafka libprotobuf-c jansson yaml-0.1
+PKGS := libpq rdkafka libprotobuf-c jansson yaml-0.1 libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

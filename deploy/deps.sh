@@ -7,9 +7,9 @@ PKGS=(
   build-essential pkg-config git ca-certificates procps iproute2 util-linux
   libpaho-mqtt-dev librdkafka-dev libpq-dev
   protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
-  libjansson-dev libyaml-dev libcmocka-dev
+  libjansson-dev libyaml-dev libcmocka-dev libssl-dev
   postgresql-15 postgresql-client-15
-  mosquitto mosquitto-clients kcat xxd
+  mosquitto mosquitto-clients kcat xxd jq
   clang-14 libclang-rt-14-dev cppcheck clang-tidy
 )
 

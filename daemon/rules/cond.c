@@ -368,6 +368,15 @@ void hz_cond_step(struct hz_cond *c, const struct hz_rule *r, const struct hz_ev
 {
 	memset(out, 0, sizeof(*out));
 	const char *dev = ev->device_id, *site = ev->site ? ev->site->site_id : "";
+	/* A drill (mode exercise or test) keeps state of its own: its readings
+	 * never count towards, hold or clear a live condition, nor the reverse. */
+	char dbuf[KEY_MAX], sbuf[KEY_MAX];
+	if (ev->mode != HZ_MODE_ACTUAL) {
+		snprintf(dbuf, sizeof(dbuf), "%s|%s", hz_mode_name(ev->mode), dev);
+		snprintf(sbuf, sizeof(sbuf), "%s|%s", hz_mode_name(ev->mode), site);
+		dev = dbuf;
+		site = sbuf;
+	}
 	struct rec *d = get(c, r->key, dev);
 	if (!d) {
 		/* no room for state: behave as a plain threshold */

@@ -119,8 +119,22 @@ static void base_intent(const struct hz_event *ev, struct hz_intent *in)
 		snprintf(in->device_id, sizeof(in->device_id), "%s", ev->device_id);
 }
 
-void hz_rules_fault_intent(const struct hz_rules *r, const struct hz_event *ev,
-			   const char *what, const char *reason, struct hz_intent *out)
+/* A drill's episode is its own: a drill never joins, raises, clears or
+ * closes a live ticket (nor a live event a drill's), so the mode leads
+ * its episode key. */
+static void drill_episode(struct hz_intent *in)
+{
+	if (in->mode == HZ_MODE_ACTUAL)
+		return;
+	char key[sizeof(in->episode_key)];
+	snprintf(key, sizeof(key), "%s|%s", hz_mode_name(in->mode), in->episode_key);
+	memcpy(in->episode_key, key, sizeof(key));
+}
+
+/* The fault intent before drill_episode (hz_rules_eval_cond applies that to
+ * whatever it returns). */
+static void fault_intent(const struct hz_rules *r, const struct hz_event *ev, const char *what,
+			 const char *reason, struct hz_intent *out)
 {
 	base_intent(ev, out);
 	out->kind = HZ_KIND_FAULT;
@@ -132,6 +146,13 @@ void hz_rules_fault_intent(const struct hz_rules *r, const struct hz_event *ev,
 		 out->device_id);
 	snprintf(out->reason, sizeof(out->reason), "%s", reason);
 	out->ack_us = r ? hz_escalate_ack_due(r, out->level, out->tier, out->risk, 0) : 0;
+}
+
+void hz_rules_fault_intent(const struct hz_rules *r, const struct hz_event *ev,
+			   const char *what, const char *reason, struct hz_intent *out)
+{
+	fault_intent(r, ev, what, reason, out);
+	drill_episode(out);
 }
 
 static enum hz_level threshold_level(const struct hz_rule *r, double v)
@@ -280,7 +301,7 @@ static size_t eval_status(const struct hz_rules *rs, const struct hz_event *ev,
 		for (size_t i = 0; i < HZ_ARRAY_LEN(faults) && n < max; i++) {
 			char reason[HZ_REASON_MAX];
 			snprintf(reason, sizeof(reason), "device %s restored", ev->device_id);
-			hz_rules_fault_intent(rs, ev, faults[i], reason, &out[n]);
+			fault_intent(rs, ev, faults[i], reason, &out[n]);
 			out[n++].op = HZ_OP_CLOSE;
 		}
 		return n;
@@ -291,7 +312,7 @@ static size_t eval_status(const struct hz_rules *rs, const struct hz_event *ev,
 	char reason[HZ_REASON_MAX];
 	snprintf(reason, sizeof(reason), "device %s reported %s%s%.100s", ev->device_id, what + 7,
 		 *ev->u.status.detail ? ": " : "", ev->u.status.detail);
-	hz_rules_fault_intent(rs, ev, what, reason, out);
+	fault_intent(rs, ev, what, reason, out);
 	if (ev->u.status.state == HZ_DEV_LOW_BATTERY)
 		out->level = HZ_LEVEL_BLUE;
 	return 1;
@@ -384,6 +405,7 @@ size_t hz_rules_eval_cond(const struct hz_rules *r, struct hz_cond *st, const st
 	}
 	/* A major-risk site starts one tier higher (and escalates faster). */
 	for (size_t i = 0; i < n; i++) {
+		drill_episode(&out[i]);
 		if (r->esc.major_start_higher && out[i].risk == HZ_RISK_MAJOR &&
 		    out[i].tier < HZ_TIER_CITY)
 			out[i].tier++;

@@ -285,14 +285,15 @@ static const char SQL_UPDATE_TICKETS[] =
 
 static const char SQL_HISTORY[] =
 	"INSERT INTO hazard.ticket_history (ticket_id, seq, at, from_state, to_state, level, tier, "
-	"actor, reason, event_id) "
-	"SELECT u.id, u.seq, " TS("u.at") ", u.fs, u.ts, u.level, u.tier, 'hazardd', u.reason, u.ev "
-	"FROM unnest($1::int8[], $2::int[], $3::int8[], $4::text[], $5::text[], $6::text[], "
-	"$7::text[], $8::text[], $9::text[]) AS u(id, seq, at, fs, ts, level, tier, reason, ev)";
+	"actor, reason, event_id, mode) "
+	"SELECT u.id, u.seq, " TS("u.at") ", u.fs, u.ts, u.level, u.tier, 'hazardd', u.reason, u.ev, "
+	"u.mode FROM unnest($1::int8[], $2::int[], $3::int8[], $4::text[], $5::text[], $6::text[], "
+	"$7::text[], $8::text[], $9::text[], $10::text[]) "
+	"AS u(id, seq, at, fs, ts, level, tier, reason, ev, mode)";
 
 static const char SQL_EVENTS[] =
-	"INSERT INTO hazard.ticket_events (event_id, ticket_id, disposition, silence_id) "
-	"SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::int8[])";
+	"INSERT INTO hazard.ticket_events (event_id, ticket_id, disposition, silence_id, mode) "
+	"SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::int8[], $5::text[])";
 
 static const char SQL_OUTBOX[] =
 	"INSERT INTO hazard.outbox (id, kind, msg_key, mqtt_topic, kafka_topic, content_type, payload) "
@@ -691,8 +692,8 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 		if ((rc = run(b, pg, "updating tickets", SQL_UPDATE_TICKETS, 11, p, err, errlen)))
 			goto out;
 	}
-	/* history: opened, level raised */
-	for (int i = 0; i < 9; i++)
+	/* history: opened, level raised (the hash chain is the trigger's, sql/014) */
+	for (int i = 0; i < 10; i++)
 		hz_pgarr_begin(&a[i]);
 	size_t n_hist = 0;
 	for (size_t i = 0; i < b->n_merged; i++) {
@@ -716,17 +717,18 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 			hz_pgarr_text(&a[6], hz_tier_name(m->tk.tier));
 			hz_pgarr_text(&a[7], why->reason);
 			hz_pgarr_text(&a[8], why->event_id);
+			hz_pgarr_text(&a[9], hz_mode_name(m->tk.mode));
 		}
 	}
 	if (n_hist) {
-		const char *p[9];
-		for (int i = 0; i < 9; i++)
+		const char *p[10];
+		for (int i = 0; i < 10; i++)
 			p[i] = hz_pgarr_end(&a[i]);
-		if ((rc = run(b, pg, "appending ticket history", SQL_HISTORY, 9, p, err, errlen)))
+		if ((rc = run(b, pg, "appending ticket history", SQL_HISTORY, 10, p, err, errlen)))
 			goto out;
 	}
 	/* every fresh event, once per ticket it joined */
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		hz_pgarr_begin(&a[i]);
 	for (size_t i = 0; i < b->n_merged; i++) {
 		const struct hz_merged *m = &b->merged[i];
@@ -742,12 +744,13 @@ static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_t
 			hz_pgarr_int(&a[1], m->tk.ticket_id);
 			hz_pgarr_text(&a[2], in->held ? "held" : in->silence_id ? "silenced" : NULL);
 			hz_pgarr_time(&a[3], in->silence_id); /* 0 -> NULL */
+			hz_pgarr_text(&a[4], hz_mode_name(in->mode));
 		}
 	}
 	{
 		const char *p[] = {hz_pgarr_end(&a[0]), hz_pgarr_end(&a[1]), hz_pgarr_end(&a[2]),
-				   hz_pgarr_end(&a[3])};
-		if ((rc = run(b, pg, "recording ticket events", SQL_EVENTS, 4, p, err, errlen)))
+				   hz_pgarr_end(&a[3]), hz_pgarr_end(&a[4])};
+		if ((rc = run(b, pg, "recording ticket events", SQL_EVENTS, 5, p, err, errlen)))
 			goto out;
 	}
 	/* outbox: one TicketEvent per touched ticket */

@@ -50,13 +50,13 @@ static const char SQL_STEP[] =
 	"ack_due_at = CASE WHEN t.acked_at IS NULL THEN " TS("u.due") " END, "
 	"overdue_at = CASE WHEN u.overdue THEN now() ELSE t.overdue_at END, updated_at = now() "
 	"FROM u WHERE t.ticket_id = u.id AND (t.acked_at IS NULL OR u.overdue) "
-	"RETURNING t.ticket_id), "
+	"RETURNING t.ticket_id, t.mode), "
 	"e AS (INSERT INTO hazard.escalations (ticket_id, tier, repeat, at, from_tier, level, "
-	"org_code, due_at, reason) SELECT u.id, u.tier, u.rep, now(), u.from_tier, u.level, "
-	"nullif(u.org,''), " TS("u.due") ", u.reason FROM u JOIN t ON t.ticket_id = u.id), "
+	"org_code, due_at, reason, mode) SELECT u.id, u.tier, u.rep, now(), u.from_tier, u.level, "
+	"nullif(u.org,''), " TS("u.due") ", u.reason, t.mode FROM u JOIN t ON t.ticket_id = u.id), "
 	"h AS (INSERT INTO hazard.ticket_history (ticket_id, seq, at, from_state, to_state, level, "
-	"tier, actor, reason) SELECT u.id, u.seq, now(), u.state, u.state, u.level, u.tier, "
-	"'hazardd', u.reason FROM u JOIN t ON t.ticket_id = u.id) "
+	"tier, actor, reason, mode) SELECT u.id, u.seq, now(), u.state, u.state, u.level, u.tier, "
+	"'hazardd', u.reason, t.mode FROM u JOIN t ON t.ticket_id = u.id) "
 	"INSERT INTO hazard.outbox (id, kind, msg_key, mqtt_topic, kafka_topic, content_type, payload) "
 	"SELECT u.oid, 'escalation', u.id::text, u.mt, u.kt, 'application/x-protobuf', u.payload "
 	"FROM u JOIN t ON t.ticket_id = u.id";
@@ -323,10 +323,10 @@ static const char SQL_CLOSE_EXPIRED[] =
 	"$6::text[], $7::text[], $8::text[], $9::bytea[]) AS u(id, seq, from_state, oid, level, "
 	"tier, mt, kt, payload)), "
 	"t AS (UPDATE hazard.tickets t SET state = 'closed', closed_at = now(), ack_due_at = NULL, "
-	"updated_at = now() FROM u WHERE t.ticket_id = u.id RETURNING t.ticket_id), "
+	"updated_at = now() FROM u WHERE t.ticket_id = u.id RETURNING t.ticket_id, t.mode), "
 	"h AS (INSERT INTO hazard.ticket_history (ticket_id, seq, at, from_state, to_state, level, "
-	"tier, actor, reason) SELECT u.id, u.seq, now(), u.from_state, 'closed', u.level, u.tier, "
-	"'hazardd', 'warning expired' FROM u JOIN t ON t.ticket_id = u.id) "
+	"tier, actor, reason, mode) SELECT u.id, u.seq, now(), u.from_state, 'closed', u.level, "
+	"u.tier, 'hazardd', 'warning expired', t.mode FROM u JOIN t ON t.ticket_id = u.id) "
 	"INSERT INTO hazard.outbox (id, kind, msg_key, mqtt_topic, kafka_topic, content_type, payload) "
 	"SELECT u.oid, 'ticket', u.id::text, u.mt, u.kt, 'application/x-protobuf', u.payload "
 	"FROM u JOIN t ON t.ticket_id = u.id";
@@ -410,11 +410,11 @@ out:
 static const char SQL_ACK[] =
 	"WITH t AS (UPDATE hazard.tickets SET acked_at = now(), ack_due_at = NULL, updated_at = now() "
 	"WHERE ticket_id = $1::int8 AND acked_at IS NULL AND state NOT IN ('closed','dismissed') "
-	"RETURNING ticket_id, state, level, tier) "
+	"RETURNING ticket_id, state, level, tier, mode) "
 	"INSERT INTO hazard.ticket_history (ticket_id, seq, at, from_state, to_state, level, tier, "
-	"actor, reason) SELECT t.ticket_id, (SELECT coalesce(max(h.seq),0) + 1 FROM "
+	"actor, reason, mode) SELECT t.ticket_id, (SELECT coalesce(max(h.seq),0) + 1 FROM "
 	"hazard.ticket_history h WHERE h.ticket_id = t.ticket_id), now(), t.state, t.state, t.level, "
-	"t.tier, $2, 'acknowledged' || coalesce(': ' || $3, '') FROM t RETURNING ticket_id";
+	"t.tier, $2, 'acknowledged' || coalesce(': ' || $3, ''), t.mode FROM t RETURNING ticket_id";
 
 int hz_store_ticket_ack(PGconn *pg, int64_t ticket_id, const char *actor, const char *note,
 			char *err, size_t errlen)

@@ -10,6 +10,7 @@
  */
 #include "core/hz.h"
 #include "ctl/ctl.h"
+#include "ctl/text.h"
 #include "registry/import.h"
 #include "registry/registry.h"
 #include "store/migrate.h"
@@ -19,6 +20,7 @@
 #include "store/pg.h"
 #include "store/tickets_read.h"
 #include "store/coverage.h"
+#include "store/verify.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -61,6 +63,7 @@ static const char main_usage[] =
 	"  ack ID                  acknowledge a ticket (stops its escalation)\n"
 	"  silence add|list|cancel maintenance windows: events recorded, nobody called\n"
 	"  registry                load the registry as hazardd does; print counts and memory\n"
+	"  verify                  recompute the ticket history's hash chain, report breaks\n"
 	"  help [COMMAND]          this text, or a command's\n"
 	"\n"
 	"Options:\n"
@@ -696,6 +699,59 @@ static int cmd_ack(int argc, char **argv)
 	return 0;
 }
 
+/* ---- verify: the logic is store/verify.c ---- */
+
+static int cmd_verify(int argc, char **argv)
+{
+	enum { O_TICKET = 256, O_SINCE, O_JSON };
+	static const struct option lo[] = {{"ticket", required_argument, NULL, O_TICKET},
+					   {"since", required_argument, NULL, O_SINCE},
+					   {"json", no_argument, NULL, O_JSON},
+					   {"help", no_argument, NULL, 'h'},
+					   {0}};
+	struct hz_verify_opts o = {0};
+	bool json = false;
+	long id;
+	int c;
+	while ((c = cmd_getopt(argc, argv, "verify", lo, "h")) != -1) {
+		switch (c) {
+		case 'h': return 0;
+		case O_TICKET:
+			if (!parse_long(optarg, 1, &id))
+				return usage_error("verify", "invalid ticket id \"%s\"", optarg);
+			o.ticket_id = id;
+			break;
+		case O_SINCE:
+			if (hz_ctl_parse_since(optarg, hz_now_us(), &o.since_us))
+				return usage_error("verify",
+						   "--since wants an RFC 3339 time or a duration "
+						   "like 2h, got \"%s\"",
+						   optarg);
+			break;
+		case O_JSON: json = true; break;
+		default: return usage_error("verify", "bad option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("verify", "unexpected argument \"%s\"", argv[optind]);
+	PGconn *pg = connect_db(0); /* a whole history may take a while */
+	if (!pg)
+		return 1;
+	struct hz_verify_result res;
+	char err[1024];
+	int rc = hz_store_verify_history(pg, &o, &res, err, sizeof(err));
+	PQfinish(pg);
+	if (rc) {
+		hz_verify_result_free(&res);
+		fail(err);
+		return rc == HZ_ETRANSIENT ? HZ_CTL_EXIT_DB : 1;
+	}
+	hz_verify_print(stdout, &res, json);
+	int broken = res.n_breaks > 0;
+	hz_verify_result_free(&res);
+	return broken;
+}
+
 /* ---- silence ---- */
 
 static int silence_add(int argc, char **argv)
@@ -933,6 +989,16 @@ static const struct command commands[] = {
 	 "dispatch.speed_country_kmh. The settings come from hazardd's config file (-c),\n"
 	 "else the defaults and HAZARDD_DISPATCH_* variables. Loads the registry as the\n"
 	 "daemon does. --json: counts, settings and outside_sites[].\n"},
+	{"verify", cmd_verify, "verify [--ticket ID] [--since WHEN] [--json]",
+	 "Recompute the hash chain of the ticket history (every row's hash, its link to the\n"
+	 "row before, seq numbers without gaps) from the rows, here, not in the database,\n"
+	 "and report every break: ticket, seq, and hash mismatch, missing seq or previous\n"
+	 "hash mismatch. The canonical row text is in sql/014_history_chain.sql.\n"
+	 "  --ticket ID    one ticket's chain\n"
+	 "  --since WHEN   only rows at or after WHEN (RFC 3339, or a duration ago: 2h, 7d),\n"
+	 "                 each linked to the row before it\n"
+	 "  --json         one JSON object: intact, rows, tickets, breaks[]\n"
+	 "Exit status: 0 intact, 1 broken or error, 2 usage, 3 database unavailable.\n"},
 	{"help", cmd_help, "help [COMMAND]", "Show help for hazardctl or one command.\n"},
 };
 

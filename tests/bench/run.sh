@@ -103,3 +103,6 @@ awk -v raw="$raw" -v hz="$hz" -v rc="$rawc" -v hc="$hzc" -v n="$N" 'BEGIN {
 
 # shellcheck source=timers.sh
 . "$SRC/tests/bench/timers.sh"
+
+# shellcheck source=history_chain.sh
+. "$SRC/tests/bench/history_chain.sh"

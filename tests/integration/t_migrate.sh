@@ -143,7 +143,7 @@ hz_assert_eq "$maxv" "$(hz_psql 'select max(version) from hazard.schema_migratio
 
 # --- no password in errors --------------------------------------------------------
 run_ctl nopass -d "host=127.0.0.1 port=1 dbname=x user=u password=canary-s3cret connect_timeout=2" --sql-dir "$SQL" migrate
-hz_assert_eq 1 "$rc" "exit status when the server is unreachable"
+hz_assert_eq 3 "$rc" "exit status when the server is unreachable (3: database unavailable)"
 hz_assert_match "$(cat "$out/nopass.err")" '^hazardctl: could not connect to "host=127.0.0.1 port=1 dbname=x user=u password=\*+ connect_timeout=2": connection refused' \
 	"connection error"
 hz_assert_no_grep "$out/nopass.err" canary "the password is redacted"

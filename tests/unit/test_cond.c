@@ -97,11 +97,14 @@ static int teardown(void **state)
 static char idbuf[64][32];
 static int idn;
 
+static enum hz_mode feed_mode; /* HZ_MODE_ACTUAL unless a test drills */
+
 /* Evaluate one reading at T0 + t_s seconds; returns the intents. */
 static size_t feed(struct hz_cond *c, const char *dev, enum hz_metric m, double v, int64_t t_s,
 		   struct hz_intent *out)
 {
-	struct hz_event ev = {.kind = HZ_EV_READING, .at_us = T0 + S(t_s), .device_id = dev};
+	struct hz_event ev = {.kind = HZ_EV_READING, .at_us = T0 + S(t_s), .device_id = dev,
+			      .mode = feed_mode};
 	snprintf(idbuf[idn % 64], sizeof(idbuf[0]), "ev-%d", idn);
 	ev.event_id = idbuf[idn++ % 64];
 	ev.dev = hz_registry_device(reg, dev);
@@ -226,6 +229,29 @@ static void test_count_in_window(void **state)
 	assert_non_null(strstr(in[0].reason, "3 matches within 10m"));
 	/* eleven minutes later the first ones are out of the window */
 	assert_int_equal(feed(c, "D-G1", HZ_METRIC_GAS_LEL, 6, 960, in), 0);
+	hz_cond_destroy(c);
+}
+
+/* Drill readings keep state apart: they neither count towards a live
+ * window nor complete one, and the reverse. */
+static void test_drill_state_apart(void **state)
+{
+	(void)state;
+	struct hz_cond *c = hz_cond_new();
+	struct hz_intent in[8];
+	assert_int_equal(feed(c, "D-G1", HZ_METRIC_GAS_LEL, 6, 0, in), 0);
+	assert_int_equal(feed(c, "D-G2", HZ_METRIC_GAS_LEL, 7, 60, in), 0);
+	feed_mode = HZ_MODE_EXERCISE;
+	assert_int_equal(feed(c, "D-G1", HZ_METRIC_GAS_LEL, 6, 120, in), 0); /* 1st drill match */
+	assert_int_equal(feed(c, "D-G1", HZ_METRIC_GAS_LEL, 6, 130, in), 0); /* 2nd */
+	size_t n = feed(c, "D-G2", HZ_METRIC_GAS_LEL, 6, 140, in);           /* 3rd: the drill fires */
+	assert_int_equal(n, 1);
+	assert_int_equal(in[0].mode, HZ_MODE_EXERCISE);
+	feed_mode = HZ_MODE_ACTUAL;
+	n = feed(c, "D-G1", HZ_METRIC_GAS_LEL, 6, 150, in); /* 3rd live match */
+	assert_int_equal(n, 1);
+	assert_int_equal(in[0].mode, HZ_MODE_ACTUAL);
+	assert_non_null(strstr(in[0].reason, "3 matches within 10m"));
 	hz_cond_destroy(c);
 }
 
@@ -555,6 +581,7 @@ int main(void)
 		cmocka_unit_test(test_rate_of_rise),
 		cmocka_unit_test(test_count_in_window),
 		cmocka_unit_test(test_window_counts_an_event_once),
+		cmocka_unit_test(test_drill_state_apart),
 		cmocka_unit_test(test_double_knock),
 		cmocka_unit_test(test_episode_clears_with_its_last_device),
 		cmocka_unit_test(test_flapping_holds_open),

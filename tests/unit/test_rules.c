@@ -154,6 +154,29 @@ static void test_status_and_fault(void **state)
 	assert_string_equal(in[0].episode_key, "S-LOW|device_fault|D-SMK");
 }
 
+/* A drill's episode is its own: it can never join, raise or close a live
+ * ticket of the same site and hazard (nor a restore close a live fault). */
+static void test_drill_episodes(void **state)
+{
+	(void)state;
+	struct hz_intent in[4];
+	struct hz_event ev = reading("D-SMK", HZ_METRIC_SMOKE, 12);
+	ev.mode = HZ_MODE_EXERCISE;
+	assert_int_equal(hz_rules_eval(rules, &ev, in, 4), 1);
+	assert_int_equal(in[0].mode, HZ_MODE_EXERCISE);
+	assert_string_equal(in[0].episode_key, "exercise|S-LOW|fire_smoke");
+	ev.mode = HZ_MODE_TEST;
+	hz_rules_fault_intent(rules, &ev, "device_fault", "NaN", &in[0]);
+	assert_string_equal(in[0].episode_key, "test|S-LOW|device_fault|D-SMK");
+	ev.kind = HZ_EV_STATUS;
+	ev.u.status.state = HZ_DEV_RESTORED;
+	assert_int_equal(hz_rules_eval(rules, &ev, in, 4), 3);
+	assert_string_equal(in[1].episode_key, "test|S-LOW|device_tamper|D-SMK");
+	ev.mode = HZ_MODE_ACTUAL;
+	assert_int_equal(hz_rules_eval(rules, &ev, in, 4), 3);
+	assert_string_equal(in[1].episode_key, "S-LOW|device_tamper|D-SMK");
+}
+
 static void test_report_closeout(void **state)
 {
 	(void)state;
@@ -482,6 +505,7 @@ int main(void)
 		cmocka_unit_test(test_threshold_levels),
 		cmocka_unit_test(test_below_and_risk_filter),
 		cmocka_unit_test(test_status_and_fault),
+		cmocka_unit_test(test_drill_episodes),
 		cmocka_unit_test(test_report_closeout),
 		cmocka_unit_test(test_warning_areas),
 		cmocka_unit_test(test_rule_errors),
