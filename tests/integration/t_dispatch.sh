@@ -85,6 +85,13 @@ awk -v m="$(jq -r .nearest_unit.minutes <<<"$R")" 'BEGIN { exit !(m > 15) }' || 
 [ -z "$(jq -c --arg s "$SA" '.outside_sites[] | select(.site_id == $s)' "$COV")" ] || hz_fail "$SA is listed outside but its alarm said inside"
 "$HZ_BUILD/hazardctl" rescue-coverage -c "$HZ_CONF" >"$(hz_tmp)/coverage.txt" || hz_fail "rescue-coverage (table) failed"
 hz_assert_grep "$(hz_tmp)/coverage.txt" "^SITE-330112003-9001 .*countryside" "the table lists the remote site"
+# stats flags the same sites
+"$HZ_BUILD/hazardctl" stats -c "$HZ_CONF" --json >"$(hz_tmp)/stats.json" || hz_fail "stats failed"
+hz_assert_eq "$(jq .outside "$COV")" "$(jq .coverage.outside "$(hz_tmp)/stats.json")" "stats counts the sites outside every circle"
+hz_assert_eq 1 "$(jq '[.coverage.outside_sites[] | select(.site_id == "SITE-330112003-9001" and .area == "countryside")] | length' "$(hz_tmp)/stats.json")" "stats lists the remote site"
+"$HZ_BUILD/hazardctl" stats -c "$HZ_CONF" >"$(hz_tmp)/stats.txt" || hz_fail "stats (table) failed"
+hz_assert_grep "$(hz_tmp)/stats.txt" "^rescue coverage: $(jq .outside "$COV") of [0-9]+ located sites outside every rescue circle" "stats says how many sites lie outside"
+hz_assert_grep "$(hz_tmp)/stats.txt" "^SITE-330112003-9001 .*countryside" "stats flags the remote site"
 
 # --- an explicit area: 五常街道 marked countryside, its sites judged by 15 minutes
 W=$(hz_tmp wuchang)
