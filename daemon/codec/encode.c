@@ -117,6 +117,19 @@ int hz_codec_encode_escalation(const struct hz_escalation *esc, enum hz_content_
 	Google__Protobuf__Timestamp emitted, deadline;
 	struct ticket_pb tp;
 	Hazard__V1__DutyContact duty[HZ_DUTY_MAX], *dp[HZ_DUTY_MAX];
+	Hazard__V1__DispatchSuggestion ds;
+	Hazard__V1__RescueUnitSuggestion units[HZ_DISPATCH_MAX], *up[HZ_DISPATCH_MAX];
+	if (esc->dispatch.n_units > HZ_DISPATCH_MAX)
+		return HZ_EINVAL;
+	for (size_t i = 0; i < esc->dispatch.n_units; i++) {
+		const struct hz_esc_unit *u = &esc->dispatch.units[i];
+		if (!fixed_ok(u->unit_id, sizeof(u->unit_id)) || !fixed_ok(u->name, sizeof(u->name)) ||
+		    !fixed_ok(u->kind, sizeof(u->kind)) || !fixed_ok(u->org_code, sizeof(u->org_code)) ||
+		    !fixed_ok(u->phone, sizeof(u->phone)))
+			return HZ_EINVAL;
+	}
+	if (!fixed_ok(esc->dispatch.area, sizeof(esc->dispatch.area)))
+		return HZ_EINVAL;
 	if (!fixed_ok(esc->event_id, sizeof(esc->event_id)) ||
 	    !fixed_ok(esc->org_unit, sizeof(esc->org_unit)) ||
 	    !fixed_ok(esc->reason, sizeof(esc->reason)) || esc->n_duty > HZ_DUTY_MAX ||
@@ -141,6 +154,33 @@ int hz_codec_encode_escalation(const struct hz_escalation *esc, enum hz_content_
 	m.reason = str_of(esc->reason);
 	m.repeat = (uint32_t)esc->repeat;
 	m.ack_deadline = ts_of(esc->ack_deadline_us, &deadline);
+	if (esc->dispatch.present) {
+		hazard__v1__dispatch_suggestion__init(&ds);
+		ds.area = str_of(esc->dispatch.area);
+		ds.inside_circle = esc->dispatch.inside_circle;
+		for (size_t i = 0; i < esc->dispatch.n_units; i++) {
+			const struct hz_esc_unit *u = &esc->dispatch.units[i];
+			Hazard__V1__RescueUnitSuggestion *p = &units[i];
+			hazard__v1__rescue_unit_suggestion__init(p);
+			p->unit_id = str_of(u->unit_id);
+			p->name = str_of(u->name);
+			p->kind = str_of(u->kind);
+			p->org_code = str_of(u->org_code);
+			p->phone = str_of(u->phone);
+			p->lat = u->lat;
+			p->lon = u->lon;
+			p->distance_m = u->distance_m < 0 ? 0
+					: u->distance_m > UINT32_MAX ? UINT32_MAX
+								      : (uint32_t)u->distance_m;
+			p->travel_minutes = u->minutes;
+			p->circle_minutes = u->circle_minutes;
+			p->inside_circle = u->inside;
+			up[i] = p;
+		}
+		ds.n_units = esc->dispatch.n_units;
+		ds.units = ds.n_units ? up : NULL;
+		m.dispatch = &ds;
+	}
 	return emit(&m.base, ct, out);
 }
 

@@ -63,6 +63,27 @@ int hz_codec_decode_escalation(const void *buf, size_t len, struct hz_escalation
 	}
 	COPY(esc->reason, m->reason);
 	esc->ack_deadline_us = us_of(m->ack_deadline);
+	if (m->dispatch) {
+		const Hazard__V1__DispatchSuggestion *ds = m->dispatch;
+		esc->dispatch.present = true;
+		COPY(esc->dispatch.area, ds->area);
+		esc->dispatch.inside_circle = ds->inside_circle;
+		for (size_t i = 0; i < ds->n_units && i < HZ_DISPATCH_MAX; i++) {
+			const Hazard__V1__RescueUnitSuggestion *p = ds->units[i];
+			struct hz_esc_unit *u = &esc->dispatch.units[esc->dispatch.n_units++];
+			COPY(u->unit_id, p->unit_id);
+			COPY(u->name, p->name);
+			COPY(u->kind, p->kind);
+			COPY(u->org_code, p->org_code);
+			COPY(u->phone, p->phone);
+			u->lat = p->lat;
+			u->lon = p->lon;
+			u->distance_m = p->distance_m;
+			u->minutes = p->travel_minutes;
+			u->circle_minutes = p->circle_minutes;
+			u->inside = p->inside_circle;
+		}
+	}
 	hazard__v1__escalation_notice__free_unpacked(m, NULL);
 	return HZ_OK;
 }

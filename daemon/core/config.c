@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum ctype { C_STR, C_SECRET, C_BOOL, C_INT, C_DURATION, C_SIZE };
+enum ctype { C_STR, C_SECRET, C_BOOL, C_INT, C_DURATION, C_SIZE, C_DOUBLE };
 
 struct centry {
 	const char *key;
@@ -67,6 +67,21 @@ static const struct centry table[] = {
 	{"rules.file", C_STR, "/etc/hazardd/rules.yaml", O(rules_file), "rules (YAML)"},
 	{"rules.context_refresh", C_DURATION, "1s", O(context_refresh_us),
 	 "how often to re-read silences and open inhibiting/warning tickets"},
+
+	{"dispatch.hazard_types", C_STR, "fire_smoke,fire_heat", O(dispatch_hazard_types),
+	 "hazard types whose EscalationNotice names the nearest rescue units; empty: none"},
+	{"dispatch.speed_town_kmh", C_DOUBLE, "30", O(dispatch_speed_town_kmh),
+	 "travel speed of a rescue unit to a town site"},
+	{"dispatch.speed_country_kmh", C_DOUBLE, "40", O(dispatch_speed_country_kmh),
+	 "travel speed to a countryside site"},
+	{"dispatch.road_factor", C_DOUBLE, "1.3", O(dispatch_road_factor),
+	 "road distance / straight-line distance (>= 1)"},
+	{"dispatch.micro_circle", C_DURATION, "3m", O(dispatch_micro_circle_us),
+	 "towns: a micro fire station arrives within this (the 3 of 1-3-5)"},
+	{"dispatch.brigade_circle", C_DURATION, "5m", O(dispatch_brigade_circle_us),
+	 "towns: a full-time brigade arrives within this (the 5 of 1-3-5)"},
+	{"dispatch.country_circle", C_DURATION, "15m", O(dispatch_country_circle_us),
+	 "countryside: any rescue unit arrives within this (the 15-minute circle)"},
 
 	{"mqtt.enabled", C_BOOL, "true", O(mqtt_enabled), "consume MQTT"},
 	{"mqtt.url", C_STR, "tcp://127.0.0.1:1883", O(mqtt_url), "tcp:// or ssl://"},
@@ -262,6 +277,18 @@ static int config_set(struct hz_config *c, const char *key, const char *val, cha
 		rc = hz_parse_size(val, slot);
 		what = "expected a size such as 4096, 64KiB, 16MiB";
 		break;
+	case C_DOUBLE: {
+		char *end;
+		errno = 0;
+		double v = strtod(val, &end);
+		if (end == val || *end || errno || !(v >= 0) || v > 1e9) {
+			rc = HZ_EINVAL;
+			what = "expected a non-negative number";
+		} else {
+			*(double *)slot = v;
+		}
+		break;
+	}
 	}
 	if (rc) {
 		hz_errf(err, errlen, "%s: invalid value \"%s\": %s", key, val, what);
@@ -445,6 +472,15 @@ int hz_config_validate(const struct hz_config *c, char *err, size_t errlen)
 		hz_errf(err, errlen, "mqtt.enabled and kafka.enabled are both false: nothing to consume");
 		return HZ_ECONFIG;
 	}
+	if (c->dispatch_speed_town_kmh <= 0 || c->dispatch_speed_country_kmh <= 0) {
+		hz_errf(err, errlen, "dispatch.speed_town_kmh, dispatch.speed_country_kmh: must be "
+				     "above 0");
+		return HZ_ECONFIG;
+	}
+	if (c->dispatch_road_factor < 1) {
+		hz_errf(err, errlen, "dispatch.road_factor: must be at least 1");
+		return HZ_ECONFIG;
+	}
 	if (c->mqtt_enabled && !*c->mqtt_client_id) {
 		hz_errf(err, errlen, "mqtt.client_id: must not be empty");
 		return HZ_ECONFIG;
@@ -482,6 +518,9 @@ void hz_config_print(const struct hz_config *c, FILE *f)
 			break;
 		case C_SIZE:
 			fprintf(f, "%lld", (long long)*(const int64_t *)slot);
+			break;
+		case C_DOUBLE:
+			fprintf(f, "%g", *(const double *)slot);
 			break;
 		}
 		fprintf(f, "%s%s\n", *e->help ? "   # " : "", e->help);

@@ -51,6 +51,15 @@ struct hz_config {
 	/* rules */
 	char *rules_file;
 
+	/* dispatch: rescue units named in fire alarms' EscalationNotices */
+	char *dispatch_hazard_types;           /* comma-separated; empty: none */
+	double dispatch_speed_town_kmh;
+	double dispatch_speed_country_kmh;
+	double dispatch_road_factor;
+	int64_t dispatch_micro_circle_us;      /* towns: micro fire station */
+	int64_t dispatch_brigade_circle_us;    /* towns: full-time brigade, fire station */
+	int64_t dispatch_country_circle_us;    /* countryside: every kind */
+
 	/* mqtt */
 	bool mqtt_enabled;
 	char *mqtt_url;

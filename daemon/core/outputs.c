@@ -550,8 +550,11 @@ void hz_engine_fire_timers(struct hz_engine *e)
 			hz_warn("close-out reminders not sent, will retry: %s", err);
 		e->st.reminders += n;
 		more |= claimed == HZ_ARRAY_LEN(e->reminded);
-		int rc = hz_escalate_fire(e->pg, e->rules, e->reg, &t, &own, HZ_ARRAY_LEN(e->esc),
-					  e->esc, e->esc_ids, &n, err, sizeof(err));
+		struct hz_dispatch_params dp;
+		hz_dispatch_params_from_config(&dp, e->cfg);
+		int rc = hz_escalate_fire(e->pg, e->rules, e->reg, &dp, &t, &own,
+					  HZ_ARRAY_LEN(e->esc), e->esc, e->esc_ids, &n, err,
+					  sizeof(err));
 		int64_t next_in = INT64_MAX;
 		if (!rc)
 			rc = hz_timers_next(e->pg, &own, &next_in, err, sizeof(err));

@@ -5,7 +5,9 @@
  */
 #include "ctl/ctl.h"
 #include "ctl/text.h"
+#include "store/coverage.h"
 #include "store/stats.h"
+#include "core/config.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -14,7 +16,7 @@
 #include <string.h>
 
 const char hz_ctl_stats_synopsis[] =
-	"stats [--since WHEN] [--town CODE] [--county CODE] [--json]";
+	"stats [--since WHEN] [--town CODE] [--county CODE] [-c HAZARDD_CONF] [--json]";
 const char hz_ctl_stats_help[] =
 	"Figures for the duty officer, drills (mode exercise/test) left out:\n"
 	"  open tickets     now, by town and state, with how many nobody acknowledged\n"
@@ -27,10 +29,14 @@ const char hz_ctl_stats_help[] =
 	"                   waiting (deadline ahead); rate = answered/(answered+missed)\n"
 	"  duty failures    who was on the duty roster for a missed notice: person,\n"
 	"                   unit, tier, how many missed, the last one, the tickets\n"
+	"  rescue coverage  registered sites outside every rescue circle (救援圈), with the\n"
+	"                   unit that would reach them first (as `hazardctl rescue-coverage`;\n"
+	"                   dispatch.* settings from -c HAZARDD_CONF, else the defaults)\n"
 	"The first call of a ticket (at opening) has no notice row and is not counted.\n"
 	"  --since WHEN     RFC 3339, or a duration ago (default 30d)\n"
 	"  --town CODE, --county CODE   only tickets there\n"
-	"  --json           one JSON object with open, times, calls, failures\n"
+	"  -c FILE          hazardd's config, for the dispatch.* settings\n"
+	"  --json           one JSON object with open, times, calls, failures, coverage\n"
 	"Exit status: 0 ok, 2 usage, 3 database unavailable.\n";
 
 static json_t *jnum(double v) { return v < 0 ? json_null() : json_real(v); }
@@ -96,7 +102,53 @@ static json_t *stats_json(const struct hz_store_stats *st)
 	return j;
 }
 
+static json_t *coverage_json(const struct hz_coverage *cov)
+{
+	const struct hz_coverage_stats *s = &cov->st;
+	json_t *sites = json_array();
+	for (size_t i = 0; i < cov->n_outside; i++) {
+		const struct hz_coverage_site *o = &cov->outside[i];
+		json_array_append_new(
+			sites, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:f,s:f}", "site_id", o->site_id,
+					 "name", o->name, "town_code", o->town_code, "area", o->area,
+					 "nearest_unit", o->nearest.unit_id, "nearest_kind",
+					 o->nearest.kind, "distance_m", (json_int_t)o->nearest.distance_m,
+					 "minutes", o->nearest.minutes, "circle_minutes",
+					 o->nearest.circle_minutes));
+	}
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "sites", (json_int_t)s->sites, "located",
+			 (json_int_t)s->located, "inside", (json_int_t)s->inside, "outside",
+			 (json_int_t)s->outside, "unlocated", (json_int_t)s->unlocated, "units",
+			 (json_int_t)s->units, "outside_sites", sites);
+}
+
 static void num(char *buf, size_t len, int64_t v) { snprintf(buf, len, "%lld", (long long)v); }
+
+/* Sites outside every rescue circle: flagged for the station to act on. */
+static void print_coverage(const struct hz_coverage *cov)
+{
+	const struct hz_coverage_stats *s = &cov->st;
+	printf("\nrescue coverage: %zu of %zu located sites outside every rescue circle "
+	       "(%zu sites without coordinates, %zu rescue units)%s\n",
+	       s->outside, s->located, s->unlocated, s->units, cov->n_outside ? ":" : "");
+	if (!cov->n_outside)
+		return;
+	static const char *const head[] = {"SITE", "NAME", "TOWN", "AREA", "NEAREST", "MINUTES",
+					   "LIMIT"};
+	struct hz_ctl_table t;
+	hz_ctl_table_init(&t, head, HZ_ARRAY_LEN(head));
+	for (size_t i = 0; i < cov->n_outside; i++) {
+		const struct hz_coverage_site *o = &cov->outside[i];
+		char m[24], l[24];
+		snprintf(m, sizeof(m), "%.1f", o->nearest.minutes);
+		snprintf(l, sizeof(l), "%.0f", o->nearest.circle_minutes);
+		const char *cells[] = {o->site_id, o->name, o->town_code, o->area,
+				       *o->nearest.unit_id ? o->nearest.unit_id : "none", m, l};
+		hz_ctl_table_add(&t, cells);
+	}
+	hz_ctl_table_print(&t, stdout, false);
+	hz_ctl_table_free(&t);
+}
 
 static void print_text(const struct hz_store_stats *st)
 {
@@ -206,19 +258,21 @@ static void print_text(const struct hz_store_stats *st)
 int hz_ctl_stats(int argc, char **argv, const char *dsn)
 {
 	enum { O_SINCE = 256, O_TOWN, O_COUNTY, O_JSON };
-	static const struct option lo[] = {{"since", required_argument, NULL, O_SINCE},
+	static const struct option lo[] = {{"config", required_argument, NULL, 'c'},
+					   {"since", required_argument, NULL, O_SINCE},
 					   {"town", required_argument, NULL, O_TOWN},
 					   {"county", required_argument, NULL, O_COUNTY},
 					   {"json", no_argument, NULL, O_JSON},
 					   {"help", no_argument, NULL, 'h'},
 					   {0}};
 	static const char cmd[] = "stats";
-	const char *town = NULL, *county = NULL;
+	const char *town = NULL, *county = NULL, *conf = NULL;
 	int64_t since_us = hz_now_us() - INT64_C(30) * 86400 * HZ_US_PER_SEC;
 	bool json = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hc:", lo, NULL)) != -1) {
 		switch (c) {
+		case 'c': conf = optarg; break;
 		case 'h':
 			printf("usage: hazardctl %s\n\n%s", hz_ctl_stats_synopsis, hz_ctl_stats_help);
 			return HZ_CTL_EXIT_OK;
@@ -237,17 +291,40 @@ int hz_ctl_stats(int argc, char **argv, const char *dsn)
 	}
 	if (optind != argc)
 		return hz_ctl_usage(cmd, "unexpected argument \"%s\"", argv[optind]);
-	PGconn *pg = hz_ctl_connect(dsn, 60000);
-	if (!pg)
-		return HZ_CTL_EXIT_DB;
-	struct hz_store_stats st;
+	/* the daemon's dispatch.* settings: its config file, else the defaults
+	 * with HAZARDD_DISPATCH_* from the environment */
+	extern char **environ;
+	struct hz_config cfg;
 	char err[1024];
-	int rc = hz_store_stats_read(pg, since_us, town, county, &st, err, sizeof(err));
+	hz_config_init(&cfg);
+	int rc = conf ? hz_config_load(&cfg, conf, err, sizeof(err))
+		      : hz_config_env(&cfg, environ, err, sizeof(err));
+	if (!rc)
+		rc = hz_config_validate(&cfg, err, sizeof(err));
+	if (rc) {
+		hz_config_free(&cfg);
+		return hz_ctl_fail(HZ_ERR, err);
+	}
+	struct hz_dispatch_params dp;
+	hz_dispatch_params_from_config(&dp, &cfg);
+	PGconn *pg = hz_ctl_connect(dsn, 60000);
+	if (!pg) {
+		hz_config_free(&cfg);
+		return HZ_CTL_EXIT_DB;
+	}
+	struct hz_store_stats st;
+	struct hz_coverage cov = {0};
+	rc = hz_store_stats_read(pg, since_us, town, county, &st, err, sizeof(err));
+	if (!rc && (rc = hz_store_rescue_coverage(pg, &dp, SIZE_MAX, &cov, err, sizeof(err))))
+		hz_store_stats_free(&st);
 	PQfinish(pg);
+	hz_config_free(&cfg);
 	if (rc)
 		return hz_ctl_fail(rc, err);
 	if (json) {
 		json_t *j = stats_json(&st);
+		json_object_set_new(j, "coverage", coverage_json(&cov));
+		hz_coverage_free(&cov);
 		hz_store_stats_free(&st);
 		int jrc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
@@ -255,6 +332,8 @@ int hz_ctl_stats(int argc, char **argv, const char *dsn)
 		return jrc ? hz_ctl_fail(HZ_ERR, "could not write JSON") : HZ_CTL_EXIT_OK;
 	}
 	print_text(&st);
+	print_coverage(&cov);
+	hz_coverage_free(&cov);
 	hz_store_stats_free(&st);
 	return HZ_CTL_EXIT_OK;
 }

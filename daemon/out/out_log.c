@@ -94,6 +94,38 @@ void hz_out_log_format_ticket(const struct hz_ticket_event *te, struct hz_buf *l
 	hz_buf_append(line, "}\n", 2);
 }
 
+/* The dispatch suggestion of a fire alarm: the nearest unit first as flat
+ * keys (for grep and jq one-liners), then every unit suggested. */
+static void format_dispatch(const struct hz_escalation *esc, struct hz_buf *line)
+{
+	const struct hz_esc_dispatch *d = &esc->dispatch;
+	kv_str(line, "area", d->area);
+	hz_buf_appendf(line, ",\"inside_circle\":%s", d->inside_circle ? "true" : "false");
+	if (d->n_units) {
+		const struct hz_esc_unit *u = &d->units[0];
+		kv_str(line, "nearest_unit", u->unit_id);
+		kv_str(line, "nearest_unit_name", u->name);
+		kv_str(line, "nearest_unit_kind", u->kind);
+		hz_buf_appendf(line, ",\"nearest_distance_m\":%lld,\"nearest_minutes\":%.2f",
+			       (long long)u->distance_m, u->minutes);
+	}
+	hz_buf_appendf(line, ",\"rescue_units\":[");
+	for (size_t i = 0; i < d->n_units; i++) {
+		const struct hz_esc_unit *u = &d->units[i];
+		hz_buf_appendf(line, "%s\"unit_id\":", i ? ",{" : "{");
+		hz_buf_append_json_str(line, u->unit_id);
+		kv_str(line, "name", u->name);
+		kv_str(line, "kind", u->kind);
+		kv_str(line, "phone", u->phone);
+		hz_buf_appendf(line,
+			       ",\"distance_m\":%lld,\"minutes\":%.2f,\"circle_minutes\":%g,"
+			       "\"inside_circle\":%s}",
+			       (long long)u->distance_m, u->minutes, u->circle_minutes,
+			       u->inside ? "true" : "false");
+	}
+	hz_buf_append(line, "]", 1);
+}
+
 void hz_out_log_format_escalation(const struct hz_escalation *esc, struct hz_buf *line)
 {
 	const struct hz_ticket *tk = &esc->tk;
@@ -136,6 +168,8 @@ void hz_out_log_format_escalation(const struct hz_escalation *esc, struct hz_buf
 	kv_str(line, "reason", esc->reason);
 	if (tk->mode != HZ_MODE_ACTUAL)
 		kv_str(line, "mode", hz_mode_name(tk->mode));
+	if (esc->dispatch.present)
+		format_dispatch(esc, line);
 	hz_buf_append(line, "}\n", 2);
 }
 

@@ -39,7 +39,9 @@ enum ctype {
 	T_NUM,
 	T_LAT,
 	T_LON,
-	T_TIME
+	T_TIME,
+	T_AREA,
+	T_UNIT_KIND
 };
 
 struct coldef {
@@ -60,6 +62,7 @@ static const struct coldef org_cols[] = {
 	{"code", T_CODE, true, true},    {"name", T_TEXT, true, false},
 	{"level", T_LEVEL, true, false}, {"parent_code", T_CODE, false, false},
 	{"lat", T_LAT, false, false},    {"lon", T_LON, false, false},
+	{"area", T_AREA, false, false},
 };
 static const struct coldef site_cols[] = {
 	{"site_id", T_ID, true, true},         {"name", T_TEXT, false, false},
@@ -85,6 +88,13 @@ static const struct coldef duty_cols[] = {
 	{"starts_at", T_TIME, false, false}, {"ends_at", T_TIME, false, false},
 };
 
+static const struct coldef unit_cols[] = {
+	{"unit_id", T_ID, true, true},     {"name", T_TEXT, true, false},
+	{"kind", T_UNIT_KIND, true, false}, {"org_code", T_CODE, true, false},
+	{"lat", T_LAT, true, false},       {"lon", T_LON, true, false},
+	{"phone", T_PHONE, false, false},
+};
+
 #define FD(f, t, c, a)                      \
 	{                                   \
 		f, t, c, HZ_ARRAY_LEN(c), a \
@@ -95,6 +105,7 @@ static const struct filedef files[HZ_IMP_NFILES] = {
 	[HZ_IMP_DEVICE] = FD("devices.csv", "devices", device_cols, "metric"),
 	[HZ_IMP_PERSON] = FD("people.csv", "people", person_cols, ""),
 	[HZ_IMP_DUTY] = FD("duty.csv", "duty_roster", duty_cols, "role"),
+	[HZ_IMP_UNIT] = FD("rescue_units.csv", "rescue_units", unit_cols, ""),
 };
 
 const char *hz_import_file_name(enum hz_import_file f)
@@ -302,6 +313,19 @@ static bool check_value(const struct coldef *cd, const char *v, char *msg, size_
 			return false;
 		}
 		return true;
+	case T_AREA:
+		if (hz_area_parse(v) > HZ_AREA_UNSET)
+			return true;
+		snprintf(msg, msglen, "invalid area \"%.40s\" (expected town or countryside)", v);
+		return false;
+	case T_UNIT_KIND:
+		if (hz_unit_kind_parse(v))
+			return true;
+		snprintf(msg, msglen,
+			 "invalid kind \"%.40s\" (expected micro_station, full_time_brigade or "
+			 "fire_rescue_station)",
+			 v);
+		return false;
 	case T_TIME:
 		if (hz_time_parse(v, &us) == HZ_OK)
 			return true;
@@ -531,7 +555,7 @@ out:
 
 static const char *const setup_sql =
 	"CREATE TEMP TABLE imp_org_units (line int, code text, name text, level text,"
-	" parent_code text, lat float8, lon float8) ON COMMIT DROP;"
+	" parent_code text, lat float8, lon float8, area text) ON COMMIT DROP;"
 	"CREATE TEMP TABLE imp_sites (line int, site_id text, name text, kind text,"
 	" risk_grade text, org_code text, town_code text, county_code text, lat float8,"
 	" lon float8) ON COMMIT DROP;"
@@ -541,7 +565,9 @@ static const char *const setup_sql =
 	"CREATE TEMP TABLE imp_people (line int, person_id text, name text, phone text,"
 	" org_code text, tier text) ON COMMIT DROP;"
 	"CREATE TEMP TABLE imp_duty_roster (line int, org_code text, tier text, person_id text,"
-	" role text, starts_at timestamptz, ends_at timestamptz) ON COMMIT DROP";
+	" role text, starts_at timestamptz, ends_at timestamptz) ON COMMIT DROP;"
+	"CREATE TEMP TABLE imp_rescue_units (line int, unit_id text, name text, kind text,"
+	" org_code text, lat float8, lon float8, phone text) ON COMMIT DROP";
 
 /* Every org unit after the import, and every (unit, ancestor-or-self) pair. */
 static const char *const resolve_sql =
@@ -644,6 +670,14 @@ static const struct {
 	 " FROM imp_duty_roster d WHERE NOT EXISTS (SELECT 1 FROM imp_people p WHERE"
 	 " p.person_id = d.person_id) AND NOT EXISTS (SELECT 1 FROM hazard.people p WHERE"
 	 " p.person_id = d.person_id)"},
+	{HZ_IMP_UNIT,
+	 "SELECT line, format('column unit_id: duplicate rescue unit \"%s\" (first at line %s)',"
+	 " unit_id, first) FROM (SELECT line, unit_id, min(line) OVER (PARTITION BY unit_id)"
+	 " AS first FROM imp_rescue_units) x WHERE line <> first"},
+	{HZ_IMP_UNIT,
+	 "SELECT u.line, format('column org_code: unknown org unit \"%s\"', u.org_code)"
+	 " FROM imp_rescue_units u WHERE NOT EXISTS (SELECT 1 FROM imp_org_all a WHERE a.code ="
+	 " u.org_code)"},
 };
 
 static int run_checks(PGconn *pg, struct errs *e, char *err, size_t errlen)
@@ -776,7 +810,7 @@ static int import_tx(PGconn *pg, const char *dir, struct hz_import_stats *st, st
 		hz_errf(err, errlen,
 			"no registry files in \"%s\" (expected org_units.csv, sites.csv, "
 			"devices.csv,"
-			" people.csv or duty.csv)",
+			" people.csv, duty.csv or rescue_units.csv)",
 			dir);
 		rc = HZ_ENOTFOUND;
 		goto fail;

@@ -1,6 +1,7 @@
 /*
  * import.h - load the registry from CSV files into PostgreSQL:
- * org_units.csv, sites.csv, devices.csv, people.csv, duty.csv in one
+ * org_units.csv, sites.csv, devices.csv, people.csv, duty.csv and
+ * rescue_units.csv in one
  * directory (any subset; a header row names the columns, in any order).
  *
  * Every row is checked before anything is written (types and grades here,
@@ -11,13 +12,16 @@
  * rows absent from the files are kept (an upsert, not a replace).
  *
  * Columns (* = required):
- *   org_units.csv  code*, name*, level*, parent_code, lat, lon
+ *   org_units.csv  code*, name*, level*, parent_code, lat, lon,
+ *                  area (town|countryside; empty: inherited, see registry.h)
  *   sites.csv      site_id*, name, kind*, risk_grade*, org_code*, town_code,
  *                  county_code, lat, lon  (town/county derived when empty)
  *   devices.csv    device_id*, site_id*, kind*, metric, range_min, range_max,
  *                  installed_at  (metric derived from a known kind when empty)
  *   people.csv     person_id*, name*, phone, org_code*, tier*
  *   duty.csv       org_code*, tier*, person_id*, role, starts_at, ends_at
+ *   rescue_units.csv  unit_id*, name*, kind* (micro_station|full_time_brigade|
+ *                  fire_rescue_station), org_code*, lat*, lon*, phone
  * Ids and codes are ASCII letters, digits and . _ : - (they appear in MQTT
  * topics); names are UTF-8.
  */
@@ -34,6 +38,7 @@ enum hz_import_file {
 	HZ_IMP_DEVICE,
 	HZ_IMP_PERSON,
 	HZ_IMP_DUTY,
+	HZ_IMP_UNIT,
 	HZ_IMP_NFILES
 };
 

@@ -7,9 +7,12 @@
  * the hash as a tag so that a miss rarely touches a string), sized to the
  * next power of two at or above twice the count: load factor <= 0.5, probes
  * short, 8-16 bytes per entry. Nothing is ever removed, so there are no
- * tombstones. Loading from PostgreSQL lives in registry_load.c.
+ * tombstones. Loading from PostgreSQL lives in registry_load.c. Rescue
+ * units live in their own array (they arrive without an announced count)
+ * with the grid index of rescue.c, both freed with the snapshot.
  */
 #include "registry/registry.h"
+#include "registry/rescue.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +40,9 @@ struct hz_registry {
 	uint32_t *duty_off;                   /* [org * 4 + tier - 1], norgs * 4 + 1 entries */
 	size_t norgs, nsites, ndevices, npeople, nduty;
 	struct table t_org, t_site, t_dev, t_person;
+	struct hz_rescue_unit *units; /* malloc'd, by unit id once finished */
+	size_t nunits, cap_units;
+	struct hz_rescue_index *rescue;
 };
 
 /* Staging for a duty entry until the org units' order is final. */
@@ -58,6 +64,9 @@ struct hz_registry_builder {
 
 static const char *const level_names[] = {"none", "city", "county", "town", "village", "grid"};
 static const char *const risk_names[] = {"none", "low", "general", "significant", "major"};
+static const char *const area_names[] = {"unset", "town", "countryside"};
+static const char *const unit_kind_names[] = {"none", "micro_station", "full_time_brigade",
+					      "fire_rescue_station"};
 
 const char *hz_org_level_name(int level)
 {
@@ -84,6 +93,24 @@ int hz_org_level_parse(const char *s)
 }
 
 int hz_risk_parse(const char *s) { return parse_name(risk_names, HZ_ARRAY_LEN(risk_names), s); }
+
+const char *hz_area_name(int area)
+{
+	return area >= 0 && (size_t)area < HZ_ARRAY_LEN(area_names) ? area_names[area] : "invalid";
+}
+
+int hz_area_parse(const char *s) { return parse_name(area_names, HZ_ARRAY_LEN(area_names), s); }
+
+const char *hz_unit_kind_name(int kind)
+{
+	return kind >= 0 && (size_t)kind < HZ_ARRAY_LEN(unit_kind_names) ? unit_kind_names[kind]
+									  : "invalid";
+}
+
+int hz_unit_kind_parse(const char *s)
+{
+	return parse_name(unit_kind_names, HZ_ARRAY_LEN(unit_kind_names), s);
+}
 
 enum hz_metric hz_registry_kind_metric(const char *kind)
 {
@@ -257,6 +284,8 @@ void hz_registry_builder_destroy(struct hz_registry_builder *b)
 {
 	if (!b)
 		return;
+	if (b->reg)
+		free(b->reg->units);
 	free(b->reg);
 	free(b->parent_codes);
 	free(b->duty_tmp);
@@ -388,6 +417,108 @@ static const struct hz_org_unit *find_org(const struct hz_registry *reg, const c
 	return i < 0 ? NULL : &reg->orgs[i];
 }
 
+int hz_registry_set_org_area(struct hz_registry_builder *b, const char *code, int area,
+			     char *err, size_t errlen)
+{
+	struct hz_registry *reg = b->reg;
+	if (b->sealed) {
+		hz_errf(err, errlen, "area of org unit \"%s\" set after sites, devices or people",
+			code ? code : "");
+		return HZ_EINVAL;
+	}
+	if (area < HZ_AREA_UNSET || area >= HZ_AREA_COUNT) {
+		hz_errf(err, errlen, "org unit \"%s\": invalid area %d", code ? code : "", area);
+		return HZ_EINVAL;
+	}
+	long i = table_find(reg, &reg->t_org, org_key, code);
+	if (i < 0) {
+		hz_errf(err, errlen, "area for unknown org unit \"%s\"", code ? code : "");
+		return HZ_EINVAL;
+	}
+	reg->orgs[i].area = area;
+	return HZ_OK;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+int hz_registry_site_area(const struct hz_site *site)
+{
+	if (!site)
+		return HZ_AREA_TOWN;
+	if (site->area != HZ_AREA_UNSET)
+		return site->area;
+	for (const struct hz_org_unit *o = site->org; o; o = o->parent)
+		if (o->area != HZ_AREA_UNSET)
+			return o->area;
+	/* No explicit area: a village committee (村) is countryside, a
+	 * residents' community (社区) town; a township (乡) is countryside. */
+	const struct hz_org_unit *v = ancestor(site->org, HZ_ORG_VILLAGE);
+	if (v && ends_with(v->name, "村"))
+		return HZ_AREA_COUNTRYSIDE;
+	if (site->town && ends_with(site->town->name, "乡"))
+		return HZ_AREA_COUNTRYSIDE;
+	return HZ_AREA_TOWN;
+}
+
+int hz_registry_add_rescue_unit(struct hz_registry_builder *b, const char *unit_id,
+				const char *name, int kind, const char *org_code, double lat,
+				double lon, const char *phone, char *err, size_t errlen)
+{
+	struct hz_registry *reg = b->reg;
+	int rc = seal(b, err, errlen);
+	if (rc)
+		return rc;
+	if (kind <= HZ_UNIT_NONE || kind >= HZ_UNIT_KIND_COUNT) {
+		hz_errf(err, errlen, "rescue unit \"%s\": invalid kind %d", unit_id ? unit_id : "",
+			kind);
+		return HZ_EINVAL;
+	}
+	if (!(lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180)) {
+		hz_errf(err, errlen, "rescue unit \"%s\": no valid coordinates",
+			unit_id ? unit_id : "");
+		return HZ_EINVAL;
+	}
+	const struct hz_org_unit *org = find_org(reg, org_code);
+	if (!org) {
+		hz_errf(err, errlen, "rescue unit \"%s\": unknown org unit \"%s\"",
+			unit_id ? unit_id : "", org_code ? org_code : "");
+		return HZ_EINVAL;
+	}
+	if (reg->nunits == reg->cap_units) {
+		size_t cap = reg->cap_units ? reg->cap_units * 2 : 64;
+		struct hz_rescue_unit *u = realloc(reg->units, cap * sizeof(*u));
+		if (!u) {
+			hz_errf(err, errlen, "out of memory for %zu rescue units", cap);
+			return HZ_ENOMEM;
+		}
+		reg->units = u;
+		reg->cap_units = cap;
+	}
+	struct hz_rescue_unit *u = &reg->units[reg->nunits];
+	memset(u, 0, sizeof(*u));
+	rc = copy_id(u->unit_id, sizeof(u->unit_id), unit_id, "rescue unit id", err, errlen);
+	if (rc)
+		return rc;
+	copy_text(u->name, sizeof(u->name), name);
+	copy_text(u->phone, sizeof(u->phone), phone);
+	u->kind = kind;
+	u->org = org;
+	u->lat = lat;
+	u->lon = lon;
+	reg->nunits++;
+	return HZ_OK;
+}
+
+static int cmp_unit(const void *a, const void *b)
+{
+	return strcmp(((const struct hz_rescue_unit *)a)->unit_id,
+		      ((const struct hz_rescue_unit *)b)->unit_id);
+}
+
 int hz_registry_add_site(struct hz_registry_builder *b, const char *site_id, const char *name,
 			 const char *kind, int risk, const char *org_code, const char *town_code,
 			 const char *county_code, double lat, double lon, char *err, size_t errlen)
@@ -455,6 +586,8 @@ int hz_registry_add_site(struct hz_registry_builder *b, const char *site_id, con
 	s->risk = risk;
 	s->lat = lat;
 	s->lon = lon;
+	s->area = HZ_AREA_UNSET;
+	s->area = hz_registry_site_area(s);
 	reg->nsites++;
 	return HZ_OK;
 fail:
@@ -642,6 +775,24 @@ int hz_registry_builder_finish(struct hz_registry_builder *b, int64_t version,
 		}
 	}
 	reg->duty_off[reg->norgs * 4] = (uint32_t)k;
+	/* Rescue units: by id, duplicates refused, then the grid index. */
+	if (reg->nunits > 1)
+		qsort(reg->units, reg->nunits, sizeof(*reg->units), cmp_unit);
+	for (size_t i = 1; i < reg->nunits; i++) {
+		if (strcmp(reg->units[i - 1].unit_id, reg->units[i].unit_id) == 0) {
+			hz_errf(err, errlen, "duplicate rescue unit \"%s\"", reg->units[i].unit_id);
+			hz_registry_builder_destroy(b);
+			return HZ_EDUP;
+		}
+	}
+	reg->rescue = hz_rescue_index_new(reg->units, reg->nunits);
+	if (!reg->rescue) {
+		hz_errf(err, errlen, "out of memory for the index of %zu rescue units",
+			reg->nunits);
+		hz_registry_builder_destroy(b);
+		return HZ_ENOMEM;
+	}
+	reg->bytes += reg->cap_units * sizeof(*reg->units) + reg->nunits * 40;
 	*out = reg;
 	b->reg = NULL;
 	hz_registry_builder_destroy(b);
@@ -650,7 +801,25 @@ int hz_registry_builder_finish(struct hz_registry_builder *b, int64_t version,
 
 /* ---- access ---- */
 
-void hz_registry_destroy(struct hz_registry *reg) { free(reg); }
+void hz_registry_destroy(struct hz_registry *reg)
+{
+	if (!reg)
+		return;
+	hz_rescue_index_destroy(reg->rescue);
+	free(reg->units);
+	free(reg);
+}
+
+const struct hz_rescue_unit *hz_registry_rescue_units(const struct hz_registry *reg, size_t *n)
+{
+	*n = reg ? reg->nunits : 0;
+	return reg ? reg->units : NULL;
+}
+
+const struct hz_rescue_index *hz_registry_rescue_index(const struct hz_registry *reg)
+{
+	return reg ? reg->rescue : NULL;
+}
 
 const struct hz_device *hz_registry_device(const struct hz_registry *reg, const char *device_id)
 {
@@ -761,6 +930,7 @@ void hz_registry_stats(const struct hz_registry *reg, struct hz_registry_stats *
 	st->devices = reg->ndevices;
 	st->people = reg->npeople;
 	st->duty = reg->nduty;
+	st->rescue_units = reg->nunits;
 	st->bytes = reg->bytes;
 	st->version = reg->version;
 }

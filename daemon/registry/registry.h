@@ -10,6 +10,9 @@
  * and destroy the old one once no reader holds it. Look-ups do not allocate.
  * Pointers into a snapshot are valid until it is destroyed.
  *
+ * Rescue units (brigades, micro fire stations) are kept in a second
+ * allocation with a grid index over their coordinates (rescue.h).
+ *
  * Two ways in: hz_registry_load() from PostgreSQL (streamed through a cursor
  * in one REPEATABLE READ snapshot, so it matches the version it reports),
  * and the builder below, which takes plain strings and is what the unit
@@ -31,6 +34,16 @@ enum hz_org_level {
 	HZ_ORG_GRID
 };
 enum hz_risk { HZ_RISK_NONE = 0, HZ_RISK_LOW, HZ_RISK_GENERAL, HZ_RISK_SIGNIFICANT, HZ_RISK_MAJOR };
+/* Which rescue circle applies: towns (城镇) 1-3-5 minutes, countryside (乡村)
+ * 15 minutes. HZ_AREA_UNSET on an org unit means "as its parent". */
+enum hz_area { HZ_AREA_UNSET = 0, HZ_AREA_TOWN, HZ_AREA_COUNTRYSIDE, HZ_AREA_COUNT };
+enum hz_unit_kind {
+	HZ_UNIT_NONE = 0,
+	HZ_UNIT_MICRO_STATION, /* micro_station: 微型消防站 */
+	HZ_UNIT_BRIGADE,       /* full_time_brigade: 专职消防队 */
+	HZ_UNIT_FIRE_STATION,  /* fire_rescue_station: 消防救援站 (state fire service) */
+	HZ_UNIT_KIND_COUNT
+};
 
 #define HZ_REG_CODE_MAX 32 /* org unit codes */
 #define HZ_REG_ID_MAX 64   /* site, device and person ids */
@@ -40,6 +53,7 @@ struct hz_org_unit {
 	char name[64];                    /* UTF-8, truncated on a character boundary */
 	int level;                        /* enum hz_org_level */
 	const struct hz_org_unit *parent; /* NULL for the top */
+	int area;                         /* enum hz_area as imported; UNSET: inherited */
 };
 
 struct hz_site {
@@ -51,6 +65,18 @@ struct hz_site {
 	const struct hz_org_unit *town, *county;
 	const struct hz_org_unit *city; /* the county's city ancestor; NULL when none */
 	double lat, lon;                /* NAN when unknown */
+	int area;                       /* enum hz_area, resolved (hz_registry_site_area) */
+};
+
+/* A rescue unit: a full-time brigade, micro fire station or fire rescue
+ * station, run by an org unit, at a place. */
+struct hz_rescue_unit {
+	char unit_id[HZ_REG_ID_MAX];
+	char name[96];
+	char phone[24];
+	int kind;                      /* enum hz_unit_kind */
+	const struct hz_org_unit *org; /* who runs it */
+	double lat, lon;
 };
 
 struct hz_device {
@@ -78,11 +104,16 @@ struct hz_duty {
 };
 
 struct hz_registry;
+struct hz_rescue_index;
 
 const char *hz_org_level_name(int level); /* "city", ..., "grid"; "none" */
 int hz_org_level_parse(const char *s);    /* 0 when unknown */
 const char *hz_risk_name(int risk);       /* "low", "general", "significant", "major" */
 int hz_risk_parse(const char *s);         /* 0 when unknown */
+const char *hz_area_name(int area);       /* "town", "countryside"; "unset" */
+int hz_area_parse(const char *s);         /* 0 when unknown */
+const char *hz_unit_kind_name(int kind);  /* "micro_station", "full_time_brigade", ... */
+int hz_unit_kind_parse(const char *s);    /* 0 when unknown */
 
 /* ---- loading ---- */
 
@@ -121,13 +152,23 @@ size_t hz_registry_duty_for_site(const struct hz_registry *reg, const struct hz_
 				 int tier, int64_t now_us, const struct hz_person **out, size_t max,
 				 const struct hz_org_unit **org);
 
+/* The rescue circle area of a site: the nearest explicit `area` of its org
+ * chain (site's unit, then up); else its village-level unit's name: one
+ * ending in 村 (a village committee) is countryside, also any site under a
+ * town named ...乡; everything else (社区, 街道, 镇 seats) is town. */
+int hz_registry_site_area(const struct hz_site *site);
+
+/* The rescue units (in load order, by unit id) and their index. */
+const struct hz_rescue_unit *hz_registry_rescue_units(const struct hz_registry *reg, size_t *n);
+const struct hz_rescue_index *hz_registry_rescue_index(const struct hz_registry *reg);
+
 /* ---- whole-snapshot access ---- */
 
 int64_t hz_registry_version(const struct hz_registry *reg);
 
 struct hz_registry_stats {
-	size_t orgs, sites, devices, people, duty;
-	size_t bytes; /* the snapshot's allocation */
+	size_t orgs, sites, devices, people, duty, rescue_units;
+	size_t bytes; /* the snapshot's allocation, rescue units included */
 	int64_t version;
 };
 void hz_registry_stats(const struct hz_registry *reg, struct hz_registry_stats *st);
@@ -156,6 +197,10 @@ int hz_registry_add_org(struct hz_registry_builder *b, const char *code, const c
 			int level, const char *parent_code, char *err, size_t errlen);
 /* town_code and county_code may be NULL/"" to derive them from org_code's
  * chain; when given they must be the town and county of that chain. */
+/* Set an org unit's explicit area (enum hz_area; UNSET to inherit); call
+ * after hz_registry_add_org and before the first site. */
+int hz_registry_set_org_area(struct hz_registry_builder *b, const char *code, int area,
+			     char *err, size_t errlen);
 int hz_registry_add_site(struct hz_registry_builder *b, const char *site_id, const char *name,
 			 const char *kind, int risk, const char *org_code, const char *town_code,
 			 const char *county_code, double lat, double lon, char *err, size_t errlen);
@@ -169,6 +214,12 @@ int hz_registry_add_person(struct hz_registry_builder *b, const char *person_id,
 int hz_registry_add_duty(struct hz_registry_builder *b, const char *org_code, int tier,
 			 const char *person_id, const char *role, int64_t starts_us,
 			 int64_t ends_us, char *err, size_t errlen);
+
+/* A rescue unit, any time after the org units (no count announced: the
+ * array grows). org_code must be a known unit; lat/lon are required. */
+int hz_registry_add_rescue_unit(struct hz_registry_builder *b, const char *unit_id,
+				const char *name, int kind, const char *org_code, double lat,
+				double lon, const char *phone, char *err, size_t errlen);
 
 /* Resolve, index and hand over the snapshot: *out is owned by the caller.
  * The builder is consumed (freed) whatever the result. Fails on a parent

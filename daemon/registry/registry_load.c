@@ -5,6 +5,7 @@
  * read first, then each table is streamed through a cursor in chunks of
  * FETCH_ROWS, so the snapshot is consistent with the version it carries and
  * a million-device registry never sits in memory twice as PGresults.
+ * Needs migration 015 (org_units.area, rescue_units).
  */
 #include "registry/registry.h"
 #include "store/pg.h"
@@ -38,8 +39,21 @@ typedef int (*row_fn)(struct hz_registry_builder *b, const PGresult *res, int ro
 static int org_row(struct hz_registry_builder *b, const PGresult *res, int r, char *err,
 		   size_t errlen)
 {
-	return hz_registry_add_org(b, val(res, r, 0), val(res, r, 1),
-				   hz_org_level_parse(val(res, r, 2)), val(res, r, 3), err, errlen);
+	int rc = hz_registry_add_org(b, val(res, r, 0), val(res, r, 1),
+				     hz_org_level_parse(val(res, r, 2)), val(res, r, 3), err, errlen);
+	if (!rc && val(res, r, 4))
+		rc = hz_registry_set_org_area(b, val(res, r, 0), hz_area_parse(val(res, r, 4)), err,
+					      errlen);
+	return rc;
+}
+
+static int unit_row(struct hz_registry_builder *b, const PGresult *res, int r, char *err,
+		    size_t errlen)
+{
+	return hz_registry_add_rescue_unit(b, val(res, r, 0), val(res, r, 1),
+					   hz_unit_kind_parse(val(res, r, 2)), val(res, r, 3),
+					   num(res, r, 4), num(res, r, 5), val(res, r, 6), err,
+					   errlen);
 }
 
 static int site_row(struct hz_registry_builder *b, const PGresult *res, int r, char *err,
@@ -138,7 +152,7 @@ int hz_registry_load(PGconn *pg, struct hz_registry **out, char *err, size_t err
 		goto fail;
 	}
 	rc = stream(pg, b, "hazard.org_units",
-		    "SELECT code, name, level, parent_code FROM hazard.org_units ORDER BY code",
+		    "SELECT code, name, level, parent_code, area FROM hazard.org_units ORDER BY code",
 		    org_row, err, errlen);
 	if (!rc)
 		rc = stream(pg, b, "hazard.sites",
@@ -162,6 +176,11 @@ int hz_registry_load(PGconn *pg, struct hz_registry **out, char *err, size_t err
 			    " (extract(epoch FROM ends_at) * 1000000)::bigint"
 			    " FROM hazard.duty_roster",
 			    duty_row, err, errlen);
+	if (!rc)
+		rc = stream(pg, b, "hazard.rescue_units",
+			    "SELECT unit_id, name, kind, org_code, lat, lon, phone"
+			    " FROM hazard.rescue_units ORDER BY unit_id",
+			    unit_row, err, errlen);
 	if (rc)
 		goto fail;
 	rc = hz_pg_commit(pg, err, errlen);

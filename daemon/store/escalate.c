@@ -147,10 +147,43 @@ static int next_due(PGconn *pg, int64_t grace_us, int64_t *next_in_us, char *err
 	return HZ_OK;
 }
 
+/* The suggestion for a fire alarm, copied into the notice (which must
+ * hold no pointers: it goes through the outbox as bytes). O(units near the
+ * site) per notice. */
+static void suggest(const struct hz_registry *reg, const struct hz_dispatch_params *dp,
+		    const struct hz_site *site, struct hz_escalation *esc)
+{
+	if (!dp || !site || !hz_dispatch_applies(dp, esc->tk.hazard_type))
+		return;
+	struct hz_dispatch d;
+	hz_dispatch_for_site(reg, dp, site, &d);
+	if (!d.located)
+		return;
+	struct hz_esc_dispatch *out = &esc->dispatch;
+	out->present = true;
+	copy(out->area, sizeof(out->area), hz_area_name(d.area));
+	out->inside_circle = d.inside_circle;
+	for (size_t i = 0; i < d.n && out->n_units < HZ_DISPATCH_MAX; i++) {
+		const struct hz_dispatch_pick *pk = &d.pick[i];
+		struct hz_esc_unit *u = &out->units[out->n_units++];
+		copy(u->unit_id, sizeof(u->unit_id), pk->unit->unit_id);
+		copy(u->name, sizeof(u->name), pk->unit->name);
+		copy(u->kind, sizeof(u->kind), hz_unit_kind_name(pk->unit->kind));
+		copy(u->org_code, sizeof(u->org_code), pk->unit->org ? pk->unit->org->code : "");
+		copy(u->phone, sizeof(u->phone), pk->unit->phone);
+		u->lat = pk->unit->lat;
+		u->lon = pk->unit->lon;
+		u->distance_m = (int64_t)(pk->distance_m + 0.5);
+		u->minutes = pk->minutes;
+		u->circle_minutes = pk->circle_min;
+		u->inside = pk->inside;
+	}
+}
+
 static int fire(PGconn *pg, const struct hz_rules *rules, const struct hz_registry *reg,
-		const struct hz_escalate_topics *topics, const struct hz_timer_owner *own,
-		size_t max, struct hz_escalation *out, int64_t *outbox_ids, size_t *n_out, char *err,
-		size_t errlen)
+		const struct hz_dispatch_params *dp, const struct hz_escalate_topics *topics,
+		const struct hz_timer_owner *own, size_t max, struct hz_escalation *out,
+		int64_t *outbox_ids, size_t *n_out, char *err, size_t errlen)
 {
 	*n_out = 0;
 	int rc;
@@ -204,6 +237,8 @@ static int fire(PGconn *pg, const struct hz_rules *rules, const struct hz_regist
 		const struct hz_org_unit *org = org_for(reg, tk, st.to_tier, now_us, esc);
 		if (org)
 			copy(esc->org_unit, sizeof(esc->org_unit), org->code);
+		if (tk->kind == HZ_KIND_ALARM)
+			suggest(reg, dp, site, esc);
 		if (overdue && !ack_due)
 			snprintf(esc->reason, sizeof(esc->reason),
 				 "close-out deadline passed: overdue, escalated to %s",
@@ -258,11 +293,11 @@ out:
 }
 
 int hz_escalate_fire(PGconn *pg, const struct hz_rules *rules, const struct hz_registry *reg,
-		     const struct hz_escalate_topics *topics, const struct hz_timer_owner *own,
-		     size_t max, struct hz_escalation *out, int64_t *outbox_ids, size_t *n,
-		     char *err, size_t errlen)
+		     const struct hz_dispatch_params *dp, const struct hz_escalate_topics *topics,
+		     const struct hz_timer_owner *own, size_t max, struct hz_escalation *out,
+		     int64_t *outbox_ids, size_t *n, char *err, size_t errlen)
 {
-	return fire(pg, rules, reg, topics, own, max, out, outbox_ids, n, err, errlen);
+	return fire(pg, rules, reg, dp, topics, own, max, out, outbox_ids, n, err, errlen);
 }
 
 int hz_timers_next(PGconn *pg, const struct hz_timer_owner *own, int64_t *next_in_us, char *err,

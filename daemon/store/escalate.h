@@ -18,6 +18,7 @@
 #include <libpq-fe.h>
 
 #include "registry/registry.h"
+#include "registry/rescue.h"
 #include "store/pgtext.h"
 #include "rules/rules.h"
 #include "tickets/ticket.h"
@@ -29,12 +30,14 @@ struct hz_escalate_topics {
 };
 
 /* Fire up to `max` due timers that are this instance's (`own`). Fills
- * out[0..*n) and their outbox ids. Returns HZ_OK, HZ_ETRANSIENT or HZ_ERR
- * with err set. */
+ * out[0..*n) and their outbox ids. A ticket whose hazard type `dp` names
+ * (NULL: none) at a site with coordinates gets the dispatch suggestion:
+ * the nearest rescue unit of each kind from the snapshot. Returns HZ_OK,
+ * HZ_ETRANSIENT or HZ_ERR with err set. */
 int hz_escalate_fire(PGconn *pg, const struct hz_rules *rules, const struct hz_registry *reg,
-		     const struct hz_escalate_topics *topics, const struct hz_timer_owner *own,
-		     size_t max, struct hz_escalation *out, int64_t *outbox_ids, size_t *n,
-		     char *err, size_t errlen);
+		     const struct hz_dispatch_params *dp, const struct hz_escalate_topics *topics,
+		     const struct hz_timer_owner *own, size_t max, struct hz_escalation *out,
+		     int64_t *outbox_ids, size_t *n, char *err, size_t errlen);
 
 /* The time until the next scan is worth doing, by the database's clock:
  * the next acknowledgement, close-out, expiry or reminder deadline, or the

@@ -55,6 +55,30 @@ struct hz_town_rating {
 
 #define HZ_DUTY_MAX 4
 
+/* A rescue unit suggested for a fire alarm (hazard.v1.RescueUnitSuggestion). */
+struct hz_esc_unit {
+	char unit_id[HZ_ID_MAX];
+	char name[96];
+	char kind[24];                 /* micro_station, full_time_brigade, fire_rescue_station */
+	char org_code[HZ_CODE_MAX];
+	char phone[24];
+	double lat, lon;
+	int64_t distance_m;
+	double minutes, circle_minutes;
+	bool inside;
+};
+
+#define HZ_DISPATCH_MAX 3
+
+/* The dispatch suggestion of a fire alarm (hazard.v1.DispatchSuggestion). */
+struct hz_esc_dispatch {
+	bool present;                  /* a fire alarm at a located site */
+	char area[16];                 /* "town" | "countryside" */
+	bool inside_circle;            /* inside the circle of at least one unit */
+	size_t n_units;                /* nearest of each kind, soonest first */
+	struct hz_esc_unit units[HZ_DISPATCH_MAX];
+};
+
 /* One call-and-respond step: the ticket moved to `to_tier` (or the top
  * tier's notice repeated) because nobody acknowledged in time. Published
  * as hazard.v1.EscalationNotice and written to the escalation log. */
@@ -73,6 +97,7 @@ struct hz_escalation {
 	size_t n_duty;
 	char reason[160];
 	int64_t ack_deadline_us;       /* the new deadline; 0 for none */
+	struct hz_esc_dispatch dispatch;
 };
 
 /* The outcome of one operator command: hazard.v1.CommandResult, for the

@@ -22,6 +22,7 @@
 #include "core/config.h"
 #include "store/pg.h"
 #include "store/tickets_read.h"
+#include "store/coverage.h"
 #include "store/verify.h"
 
 #include <getopt.h>
@@ -541,21 +542,130 @@ static int cmd_registry(int argc, char **argv)
 	hz_registry_destroy(reg);
 	double per_dev = st.devices ? (double)st.bytes / (double)st.devices : 0;
 	if (json) {
-		json_t *j = json_pack("{sI sI sI sI sI sI sI sf sI}", "version",
+		json_t *j = json_pack("{sI sI sI sI sI sI sI sI sf sI}", "version",
 				      (json_int_t)st.version, "org_units", (json_int_t)st.orgs,
 				      "sites", (json_int_t)st.sites, "devices",
 				      (json_int_t)st.devices, "people", (json_int_t)st.people,
-				      "duty", (json_int_t)st.duty, "bytes", (json_int_t)st.bytes,
+				      "duty", (json_int_t)st.duty, "rescue_units",
+				      (json_int_t)st.rescue_units, "bytes", (json_int_t)st.bytes,
 				      "bytes_per_device", per_dev, "load_us", (json_int_t)took);
 		return json_print(j);
 	}
 	printf("registry version %lld\n", (long long)st.version);
 	printf("  org units  %zu\n  sites      %zu\n  devices    %zu\n  people     %zu\n"
-	       "  duty       %zu\n",
-	       st.orgs, st.sites, st.devices, st.people, st.duty);
+	       "  duty       %zu\n  rescue     %zu units\n",
+	       st.orgs, st.sites, st.devices, st.people, st.duty, st.rescue_units);
 	printf("  memory     %zu bytes (%.0f per device)\n  loaded in  %.1f ms\n", st.bytes,
 	       per_dev, (double)took / 1000.0);
 	return 0;
+}
+
+/* ---- rescue coverage ---- */
+
+static json_t *coverage_json(const struct hz_coverage *cov, const struct hz_dispatch_params *p)
+{
+	json_t *sites = json_array();
+	for (size_t i = 0; sites && i < cov->n_outside; i++) {
+		const struct hz_coverage_site *o = &cov->outside[i];
+		const struct hz_esc_unit *u = &o->nearest;
+		json_t *nu = *u->unit_id
+				     ? json_pack("{ss ss ss so so sI sf sf}", "unit_id", u->unit_id,
+						 "name", u->name, "kind", u->kind, "org_code",
+						 json_opt(u->org_code), "phone", json_opt(u->phone),
+						 "distance_m", (json_int_t)u->distance_m, "minutes",
+						 u->minutes, "circle_minutes", u->circle_minutes)
+				     : json_null();
+		json_array_append_new(
+			sites, json_pack("{ss ss ss ss ss ss ss sf sf so}", "site_id", o->site_id,
+					 "name", o->name, "kind", o->kind, "town_code", o->town_code,
+					 "town_name", o->town_name, "county_code", o->county_code,
+					 "area", o->area, "lat", o->lat, "lon", o->lon,
+					 "nearest_unit", nu));
+	}
+	json_t *settings = json_pack(
+		"{sf sf sf sf sf sf}", "speed_town_kmh", p->speed_kmh[HZ_AREA_TOWN],
+		"speed_country_kmh", p->speed_kmh[HZ_AREA_COUNTRYSIDE], "road_factor",
+		p->road_factor, "micro_circle_min", p->circle_min[HZ_AREA_TOWN][HZ_UNIT_MICRO_STATION],
+		"brigade_circle_min", p->circle_min[HZ_AREA_TOWN][HZ_UNIT_BRIGADE],
+		"country_circle_min", p->circle_min[HZ_AREA_COUNTRYSIDE][HZ_UNIT_BRIGADE]);
+	return json_pack("{sI sI sI sI sI sI sI so so}", "registry_version",
+			 (json_int_t)cov->registry_version, "sites", (json_int_t)cov->st.sites,
+			 "located", (json_int_t)cov->st.located, "inside",
+			 (json_int_t)cov->st.inside, "outside", (json_int_t)cov->st.outside,
+			 "unlocated", (json_int_t)cov->st.unlocated, "rescue_units",
+			 (json_int_t)cov->st.units, "settings", settings, "outside_sites", sites);
+}
+
+static int cmd_rescue_coverage(int argc, char **argv)
+{
+	static const struct option lo[] = {{"config", required_argument, NULL, 'c'},
+					   {"json", no_argument, NULL, 'j'},
+					   {"help", no_argument, NULL, 'h'},
+					   {0}};
+	const char *conf = NULL;
+	bool json = false;
+	int c;
+	while ((c = cmd_getopt(argc, argv, "rescue-coverage", lo, "c:h")) != -1) {
+		if (c == 'h')
+			return 0;
+		if (c == 'c')
+			conf = optarg;
+		else if (c == 'j')
+			json = true;
+		else
+			return usage_error("rescue-coverage", "bad option");
+	}
+	if (optind != argc)
+		return usage_error("rescue-coverage", "unexpected argument \"%s\"", argv[optind]);
+	/* the daemon's dispatch.* settings: its config file, else the
+	 * defaults with HAZARDD_DISPATCH_* from the environment */
+	struct hz_config cfg;
+	char err[1024];
+	hz_config_init(&cfg);
+	int rc = conf ? hz_config_load(&cfg, conf, err, sizeof(err))
+		      : hz_config_env(&cfg, environ, err, sizeof(err));
+	if (!rc)
+		rc = hz_config_validate(&cfg, err, sizeof(err));
+	if (rc) {
+		hz_config_free(&cfg);
+		return fail(err);
+	}
+	struct hz_dispatch_params p;
+	hz_dispatch_params_from_config(&p, &cfg);
+	PGconn *pg = connect_db(0);
+	if (!pg) {
+		hz_config_free(&cfg);
+		return 1;
+	}
+	struct hz_coverage cov;
+	rc = hz_store_rescue_coverage(pg, &p, SIZE_MAX, &cov, err, sizeof(err));
+	PQfinish(pg);
+	if (rc) {
+		hz_config_free(&cfg);
+		return fail(err);
+	}
+	if (json) {
+		rc = json_print(coverage_json(&cov, &p));
+	} else {
+		printf("registry version %lld: %zu sites, %zu inside a rescue circle, %zu outside "
+		       "every circle, %zu without coordinates; %zu rescue units\n",
+		       (long long)cov.registry_version, cov.st.sites, cov.st.inside,
+		       cov.st.outside, cov.st.unlocated, cov.st.units);
+		if (cov.n_outside)
+			printf("%-22s %-11s %-11s %-24s %-19s %7s %6s %5s  %s\n", "SITE", "TOWN",
+			       "AREA", "NEAREST UNIT", "KIND", "KM", "MIN", "LIMIT", "NAME");
+		for (size_t i = 0; i < cov.n_outside; i++) {
+			const struct hz_coverage_site *o = &cov.outside[i];
+			const struct hz_esc_unit *u = &o->nearest;
+			printf("%-22s %-11s %-11s %-24s %-19s %7.2f %6.1f %5g  %s (%s)\n",
+			       o->site_id, o->town_code, o->area, *u->unit_id ? u->unit_id : "-",
+			       *u->kind ? u->kind : "-", (double)u->distance_m / 1000.0, u->minutes,
+			       u->circle_minutes, o->name, *u->name ? u->name : "no rescue unit");
+		}
+	}
+	hz_coverage_free(&cov);
+	hz_config_free(&cfg);
+	return rc;
 }
 
 /* ---- ticket commands: ack, confirm, control, dispatch, rectify, verify,
@@ -1001,7 +1111,10 @@ static const struct command commands[] = {
 	 "                 org_code, town_code, county_code, lat, lon\n"
 	 "  devices.csv    device_id, site_id, kind, metric, range_min, range_max, installed_at\n"
 	 "  people.csv     person_id, name, phone, org_code, tier (grid|town|county|city)\n"
-	 "  duty.csv       org_code, tier, person_id, role, starts_at, ends_at\n"},
+	 "  duty.csv       org_code, tier, person_id, role, starts_at, ends_at\n"
+	 "  rescue_units.csv  unit_id, name, kind (micro_station|full_time_brigade|\n"
+	 "                 fire_rescue_station), org_code, lat, lon, phone\n"
+	 "  org_units.csv may also carry area (town|countryside) for the rescue circles.\n"},
 	{"tickets", cmd_tickets, hz_ctl_tickets_synopsis, hz_ctl_tickets_help},
 	{"tail", cmd_tail, hz_ctl_tail_synopsis, hz_ctl_tail_help},
 	{"stats", cmd_stats, hz_ctl_stats_synopsis, hz_ctl_stats_help},
@@ -1056,6 +1169,16 @@ static const struct command commands[] = {
 	{"registry", cmd_registry, "registry [--json]",
 	 "Load the registry snapshot exactly as hazardd does and print its version, counts,\n"
 	 "memory and load time. Fails on the inconsistencies the daemon would refuse.\n"},
+	{"rescue-coverage", cmd_rescue_coverage, "rescue-coverage [-c HAZARDD_CONF] [--json]",
+	 "Registered sites outside every rescue circle (救援圈), each with the rescue unit\n"
+	 "that would reach it first, its distance, estimated minutes and the limit missed.\n"
+	 "Circles: in towns a micro fire station within dispatch.micro_circle (3 min) or a\n"
+	 "full-time brigade / fire rescue station within dispatch.brigade_circle (5 min);\n"
+	 "in the countryside any unit within dispatch.country_circle (15 min). Minutes are\n"
+	 "the great-circle distance x dispatch.road_factor at dispatch.speed_town_kmh or\n"
+	 "dispatch.speed_country_kmh. The settings come from hazardd's config file (-c),\n"
+	 "else the defaults and HAZARDD_DISPATCH_* variables. Loads the registry as the\n"
+	 "daemon does. --json: counts, settings and outside_sites[].\n"},
 	{"verify", cmd_verify,
 	 "verify [--ticket ID] [--since WHEN] [--json]\n"
 	 "       hazardctl verify ID --actor WHO --evidence URL [OPTIONS]",

@@ -9,6 +9,13 @@ and duty roster that answer calls (叫应) at the grid, town, county and city
 tiers. Codes follow the national division codes (330106 西湖区) extended by
 three digits per level; names, phones and coordinates are invented.
 
+Rescue units (rescue_units.csv): a state fire rescue station (消防救援站) per
+district, full-time brigades (专职消防队) in two towns per district, a regional
+micro fire station (区域性微型消防救援站) in every town but one, and a site
+micro station (微型消防站) at each major-risk site, as key fire-safety units
+must have. With the default speeds many outlying sites stay outside every
+rescue circle, which is what `hazardctl rescue-coverage` is for.
+
 Deterministic: the same seed gives byte-identical files, which are committed.
 
     /usr/bin/python3 deploy/demo/gen_registry.py [--seed N] [--out DIR]
@@ -47,6 +54,11 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁�
 GIVEN = ("伟 芳 娜 敏 静 丽 强 磊 军 洋 勇 艳 杰 娟 涛 明 超 霞 平 刚 秀英 秀兰 桂英 建华 建国 志强 "
          "海燕 红梅 晓东 晓明 文斌 丽华 春燕 国平 玉兰 宏伟 利民 永刚 佳怡 子涵 浩然 雨轩 思远 "
          "欣怡 俊杰 建军 卫东 美琴 慧敏 一鸣").split()
+
+# rescue units: (town name of the brigade's station); the fire rescue station
+# sits near the district seat; 五常街道 has no micro station of its own yet
+BRIGADE_TOWNS = ["转塘街道", "三墩镇", "仓前街道", "良渚街道", "青山湖街道", "於潜镇"]
+NO_MICRO_TOWNS = ["五常街道"]
 
 # kind: (name templates, risk weights major/significant/general/low)
 KINDS = {
@@ -225,6 +237,36 @@ def main():
                 lo, hi = rng if rng else ("", "")
                 devices.append([dev_id, site_id, dkind, metric, lo, hi, installed])
 
+    # rescue units from their own generator, so the files above stay the
+    # same whatever changes here
+    urnd = random.Random(args.seed + 15)
+    units = []
+
+    def ujit(x, d):
+        return round(x + urnd.uniform(-d, d), 5)
+
+    def phone():
+        return "0571-8%07d" % urnd.randint(0, 9999999)
+
+    towns = {o[0]: o for o in orgs if o[2] == "town"}
+    villages = [o for o in orgs if o[2] == "village"]
+    for ccode, cname, clat, clon, _ in COUNTIES:
+        units.append(["FS-%s" % ccode, "%s消防救援站" % cname[:-1], "fire_rescue_station", ccode,
+                      ujit(clat, 0.004), ujit(clon, 0.004), "119"])
+    for tcode, t in sorted(towns.items()):
+        tname, tlat, tlon = t[1], t[4], t[5]
+        if tname in BRIGADE_TOWNS:
+            units.append(["FB-%s" % tcode, "%s专职消防队" % tname, "full_time_brigade", tcode,
+                          ujit(tlat, 0.003), ujit(tlon, 0.003), phone()])
+        if tname not in NO_MICRO_TOWNS:
+            v = [o for o in villages if o[3] == tcode][0]
+            units.append(["MS-%s" % v[0], "%s区域性微型消防救援站" % v[1][len(tname):], "micro_station",
+                          v[0], ujit(v[4], 0.002), ujit(v[5], 0.002), phone()])
+    for site in sites:
+        if site[3] == "major":
+            units.append(["MS-%s" % site[0], "%s微型消防站" % site[1], "micro_station", site[4],
+                          ujit(site[7], 0.0004), ujit(site[8], 0.0004), phone()])
+
     def write(name, header, rows):
         path = os.path.join(args.out, name)
         with open(path, "w", encoding="utf-8", newline="") as f:
@@ -242,6 +284,7 @@ def main():
     write("people.csv", ["person_id", "name", "phone", "org_code", "tier"],
           [p[:5] for p in people])
     write("duty.csv", ["org_code", "tier", "person_id", "role", "starts_at", "ends_at"], duty)
+    write("rescue_units.csv", ["unit_id", "name", "kind", "org_code", "lat", "lon", "phone"], units)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,9 @@ echo "== codec (bench_codec)"
 echo "== rules (bench_rules)"
 "$BUILD/bench/bench_rules" "$SRC/deploy/rules.yaml" | sed 's/^/   /'
 
+echo "== dispatch suggestion (bench_rescue)"
+"$BUILD/bench/bench_rescue" | sed 's/^/   /'
+
 echo "== corpus: $N protobuf SensorReadings, ${SHARE} of them alarms, 32 partitions"
 "$BUILD/bench/bench_kafka" produce "$HZ_KAFKA_BROKERS" bench.readings "$N" "$SRC/deploy/demo/registry" "$SHARE" | sed 's/^/   /'
 
