@@ -11,3 +11,11 @@ ALTER TABLE hazard.tickets
 ALTER TABLE hazard.ticket_events
 	ADD COLUMN disposition text CHECK (disposition IN ('silenced', 'held')),
 	ADD COLUMN silence_id bigint;
+
+-- The daemon's context snapshot (daemon/store/context.c) re-reads the open
+-- tickets of the hazard types its inhibit and area_raise rules name every
+-- rules.context_refresh: an index over open tickets by type keeps that a
+-- look-up of those rows only (measured: a sequential scan of 1 M open
+-- tickets cost 300 ms a second of the engine's loop; the index, 0.1 ms).
+CREATE INDEX tickets_open_type_idx ON hazard.tickets (hazard_type)
+	WHERE state NOT IN ('closed', 'dismissed');
