@@ -46,7 +46,7 @@
  * durable, so the daemon's sessions never run with asynchronous commit,
  * whatever the server's default (measured: with synchronous_commit=off an
  * immediate shutdown lost committed batches whose offsets had moved on). */
-static PGconn *connect_pg(const struct hz_config *cfg, char *err, size_t errlen)
+PGconn *hz_engine_connect(const struct hz_config *cfg, char *err, size_t errlen)
 {
 	PGconn *pg = hz_pg_connect_ex(cfg->pg_dsn, "hazardd",
 				      (int)(cfg->pg_statement_timeout_us / 1000), err, errlen);
@@ -108,7 +108,7 @@ bool hz_engine_pg_ready(struct hz_engine *e)
 	if (hz_mono_us() < e->pg_retry_at)
 		return false;
 	char err[512];
-	e->pg = connect_pg(e->cfg, err, sizeof(err));
+	e->pg = hz_engine_connect(e->cfg, err, sizeof(err));
 	if (!e->pg) {
 		hz_engine_pg_lost(e, err);
 		return false;
@@ -822,7 +822,7 @@ struct hz_engine *hz_engine_new(const struct hz_config *cfg, char *err, size_t e
 	 * sources start from. Start-up waits for it (a daemon that cannot
 	 * record anything must not take input). */
 	for (int attempt = 0;; attempt++) {
-		e->pg = connect_pg(cfg, err, errlen);
+		e->pg = hz_engine_connect(cfg, err, errlen);
 		if (e->pg)
 			break;
 		if (attempt == 0)
@@ -924,6 +924,8 @@ void hz_engine_destroy(struct hz_engine *e)
 	hz_arena_destroy(e->arena);
 	hz_registry_destroy(e->reg);
 	hz_rules_destroy(e->rules);
+	if (e->pg_rate)
+		PQfinish(e->pg_rate); /* a count in flight is rolled back by the server */
 	hz_cond_destroy(e->cond);
 	hz_seen_destroy(e->seen);
 	hz_context_destroy(e->ctx);

@@ -97,6 +97,8 @@ struct hz_engine {
 	struct hz_town_rating ratings[64];
 	int64_t rating_ids[64];
 	int64_t rating_at;    /* next rating computation (monotonic) */
+	PGconn *pg_rate;      /* the rating's own connection: its count runs while the loop goes on */
+	bool rating_busy;     /* a count is in flight on pg_rate */
 	int64_t retry_check_at; /* next look for unconfirmed outputs */
 	int64_t esc_ids[256];
 	size_t n_retry, cap_retry;
@@ -123,6 +125,8 @@ struct hz_engine {
 
 /* engine.c */
 bool hz_engine_pg_ready(struct hz_engine *e);
+/* A new session as the daemon's (synchronous commit, statement timeout). */
+PGconn *hz_engine_connect(const struct hz_config *cfg, char *err, size_t errlen);
 void hz_engine_pg_lost(struct hz_engine *e, const char *why);
 
 /* outputs.c */

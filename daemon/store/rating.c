@@ -48,11 +48,8 @@ static int parse_rating(const char *s)
 				   : HZ_RATING_NONE;
 }
 
-int hz_rating_update(PGconn *pg, const struct hz_rules *rules, const char *mqtt_prefix,
-		     const char *kafka_topic, size_t max, struct hz_town_rating *out,
-		     int64_t *outbox_ids, size_t *n_out, char *err, size_t errlen)
+int hz_rating_begin(PGconn *pg, char *err, size_t errlen)
 {
-	*n_out = 0;
 	int rc = hz_pg_exec(pg, "BEGIN", "BEGIN", err, errlen);
 	if (rc)
 		return rc;
@@ -66,11 +63,55 @@ int hz_rating_update(PGconn *pg, const struct hz_rules *rules, const char *mqtt_
 	}
 	bool locked = *PQgetvalue(res, 0, 0) == 't';
 	PQclear(res);
-	if (!locked)
-		return hz_pg_exec(pg, "COMMIT", "COMMIT", err, errlen);
-	res = hz_pg_query(pg, "counting open tickets by town", SQL_COUNTS, 0, NULL, &rc, err,
-			  errlen);
-	if (!res) {
+	if (!locked) {
+		rc = hz_pg_exec(pg, "COMMIT", "COMMIT", err, errlen);
+		return rc ? rc : HZ_ENOTFOUND;
+	}
+	if (!PQsendQueryParams(pg, SQL_COUNTS, 0, NULL, NULL, NULL, NULL, 0)) {
+		hz_errf(err, errlen, "counting open tickets by town: %s", PQerrorMessage(pg));
+		hz_pg_rollback(pg);
+		return hz_pg_is_transient(pg, NULL) ? HZ_ETRANSIENT : HZ_ERR;
+	}
+	return HZ_OK;
+}
+
+int hz_rating_ready(PGconn *pg, bool *ready, char *err, size_t errlen)
+{
+	if (!PQconsumeInput(pg)) {
+		hz_errf(err, errlen, "counting open tickets by town: %s", PQerrorMessage(pg));
+		return HZ_ETRANSIENT;
+	}
+	*ready = !PQisBusy(pg);
+	return HZ_OK;
+}
+
+int hz_rating_update(PGconn *pg, const struct hz_rules *rules, const char *mqtt_prefix,
+		     const char *kafka_topic, size_t max, struct hz_town_rating *out,
+		     int64_t *outbox_ids, size_t *n_out, char *err, size_t errlen)
+{
+	*n_out = 0;
+	int rc = hz_rating_begin(pg, err, errlen);
+	if (rc == HZ_ENOTFOUND)
+		return HZ_OK;
+	if (rc)
+		return rc;
+	return hz_rating_finish(pg, rules, mqtt_prefix, kafka_topic, max, out, outbox_ids, n_out,
+				err, errlen);
+}
+
+int hz_rating_finish(PGconn *pg, const struct hz_rules *rules, const char *mqtt_prefix,
+		     const char *kafka_topic, size_t max, struct hz_town_rating *out,
+		     int64_t *outbox_ids, size_t *n_out, char *err, size_t errlen)
+{
+	*n_out = 0;
+	int rc = HZ_OK;
+	/* blocks only when the count has not arrived (hz_rating_ready) */
+	PGresult *res = PQgetResult(pg);
+	for (PGresult *more; (more = PQgetResult(pg)) != NULL;)
+		PQclear(more);
+	if ((rc = hz_pg_check(pg, res, PGRES_TUPLES_OK, "counting open tickets by town", err,
+			      errlen))) {
+		PQclear(res);
 		hz_pg_rollback(pg);
 		return rc;
 	}
