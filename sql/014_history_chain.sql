@@ -9,7 +9,7 @@
 --    it without knowing. `hazardctl verify` recomputes the chain in C
 --    (OpenSSL, daemon/store/verify.c) from the rows and reports every break.
 --
---    The canonical bytes of a row: thirteen fields, each written as a
+--    The canonical bytes of a row: twenty fields, each written as a
 --    netstring, "<length>:<bytes>," where <length> is the byte length of
 --    <bytes> in decimal ASCII, so no content can be taken for a separator:
 --       1 the literal "th1" (the version of this format)
@@ -19,16 +19,24 @@
 --         (a minus sign before 1970)
 --       5 from_state   6 to_state   7 level   8 tier   9 actor
 --      10 reason      11 event_id  12 mode (actual, exercise, test)
---      13 prev_hash, 64 lowercase hex digits (empty for seq 1)
+--      13 action      14 actor_tier
+--      15 acted_at, integer microseconds like `at` (empty when NULL)
+--      16 note
+--      17 evidence_urls: each URL as a netstring, one after the other, and
+--         that whole text as the field (empty when there is none)
+--      18 assignee    19 flags     (the command columns of 012)
+--      20 prev_hash, 64 lowercase hex digits (empty for seq 1)
 --    Text is UTF-8; a NULL is written as the empty string ("0:,").
 --    Example (ticket 7, seq 1, a drill opened by hazardd at
 --    2024-04-24 23:06:40.123456 UTC):
 --      3:th1,1:7,1:1,16:1714000000123456,0:,10:discovered,6:orange,4:grid,
---      7:hazardd,22:rule smoke-obscuration,4:mq-1,8:exercise,0:,
+--      7:hazardd,22:rule smoke-obscuration,4:mq-1,8:exercise,0:,0:,0:,0:,
+--      0:,0:,0:,0:,
 --    (one line, nothing between the fields) and hash is its SHA-256,
---    cd6f0ee388b38fbd27876d00ade00b4605565984de8e869b37a2de1930915717
+--    e44778b8fff380cf1d4c99fa3fd5c5a4b2ef3e4350cc20ec2ab01d8eb746ba6d
 --    (`printf '%s' '3:th1,...' | sha256sum`). Seq 2 ends with
---    "64:cd6f0ee3...5717," instead of "0:,".
+--    "64:e44778b8...ba6d," instead of "0:,". Evidence ["a", "bc"] is
+--    the field "9:1:a,2:bc,,".
 --
 --    Within one INSERT statement a BEFORE ROW trigger sees the rows the
 --    statement inserted before (a new ticket's seq 1 and 2 in one statement
@@ -76,7 +84,8 @@ $$;
 -- since `at` is written as a number (STABLE only for inlining, as above).
 CREATE FUNCTION hazard.ticket_history_canon(ticket_id bigint, seq int, at timestamptz,
 	from_state text, to_state text, level text, tier text, actor text, reason text,
-	event_id text, mode text, prev_hash bytea) RETURNS bytea
+	event_id text, mode text, action text, actor_tier text, acted_at timestamptz, note text,
+	evidence_urls text[], assignee text, flags text, prev_hash bytea) RETURNS bytea
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	SELECT hazard.netstring('th1') || hazard.netstring(ticket_id::text)
 	       || hazard.netstring(seq::text)
@@ -84,6 +93,13 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	       || hazard.netstring(from_state) || hazard.netstring(to_state)
 	       || hazard.netstring(level) || hazard.netstring(tier) || hazard.netstring(actor)
 	       || hazard.netstring(reason) || hazard.netstring(event_id) || hazard.netstring(mode)
+	       || hazard.netstring(action) || hazard.netstring(actor_tier)
+	       || hazard.netstring(((extract(epoch FROM acted_at) * 1000000)::numeric(30, 0))::text)
+	       || hazard.netstring(note)
+	       || hazard.netstring((SELECT string_agg(convert_from(hazard.netstring(u), 'UTF8'), ''
+	                                              ORDER BY o)
+	                            FROM unnest(evidence_urls) WITH ORDINALITY AS x(u, o)))
+	       || hazard.netstring(assignee) || hazard.netstring(flags)
 	       || hazard.netstring(encode(prev_hash, 'hex'))
 $$;
 
@@ -104,7 +120,8 @@ BEGIN
 	END IF;
 	NEW.hash := sha256(hazard.ticket_history_canon(NEW.ticket_id, NEW.seq, NEW.at,
 		NEW.from_state, NEW.to_state, NEW.level, NEW.tier, NEW.actor, NEW.reason,
-		NEW.event_id, NEW.mode, NEW.prev_hash));
+		NEW.event_id, NEW.mode, NEW.action, NEW.actor_tier, NEW.acted_at, NEW.note,
+		NEW.evidence_urls, NEW.assignee, NEW.flags, NEW.prev_hash));
 	RETURN NEW;
 END
 $$;
@@ -131,7 +148,8 @@ BEGIN
 		UPDATE hazard.ticket_history h
 		SET hash = sha256(hazard.ticket_history_canon(h.ticket_id, h.seq, h.at,
 			h.from_state, h.to_state, h.level, h.tier, h.actor, h.reason, h.event_id,
-			h.mode, h.prev_hash))
+			h.mode, h.action, h.actor_tier, h.acted_at, h.note, h.evidence_urls,
+			h.assignee, h.flags, h.prev_hash))
 		WHERE h.seq = s;
 		s := s + 1;
 	END LOOP;

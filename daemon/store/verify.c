@@ -43,6 +43,23 @@ int hz_history_canon(const struct hz_history_fields *f, struct hz_buf *out)
 	    netstring(out, f->from_state) || netstring(out, f->to_state) ||
 	    netstring(out, f->level) || netstring(out, f->tier) || netstring(out, f->actor) ||
 	    netstring(out, f->reason) || netstring(out, f->event_id) || netstring(out, f->mode) ||
+	    netstring(out, f->action) || netstring(out, f->actor_tier))
+		return HZ_ENOMEM;
+	if (f->has_acted ? netstring_int(out, f->acted_us) : netstring(out, NULL))
+		return HZ_ENOMEM;
+	if (netstring(out, f->note))
+		return HZ_ENOMEM;
+	/* the URLs as netstrings, that text as one field */
+	struct hz_buf ev = HZ_BUF_INIT;
+	int rc = HZ_OK;
+	for (size_t i = 0; i < f->n_evidence && !rc; i++)
+		rc = netstring(&ev, f->evidence[i]);
+	if (!rc && hz_buf_append(&ev, "", 1))
+		rc = HZ_ENOMEM;
+	if (!rc)
+		rc = netstring(out, f->n_evidence ? (const char *)ev.data : NULL);
+	hz_buf_free(&ev);
+	if (rc || netstring(out, f->assignee) || netstring(out, f->flags) ||
 	    netstring(out, f->prev_hash_hex))
 		return HZ_ENOMEM;
 	return HZ_OK;
@@ -140,7 +157,28 @@ static int check_row(const PGresult *r, bool since, struct chain *ch, struct hz_
 		.event_id = col(r, 10),
 		.mode = col(r, 11),
 		.prev_hash_hex = col(r, 12),
+		.action = col(r, 14),
+		.actor_tier = col(r, 15),
+		.has_acted = !PQgetisnull(r, 0, 16),
+		.acted_us = PQgetisnull(r, 0, 16) ? 0 : strtoll(PQgetvalue(r, 0, 16), NULL, 10),
+		.note = col(r, 17),
+		.assignee = col(r, 19),
+		.flags = col(r, 20),
 	};
+	/* evidence_urls as a JSON array (jansson parses it, not our own code) */
+	const char *urls[64];
+	json_t *ev = NULL;
+	if (!PQgetisnull(r, 0, 18)) {
+		ev = json_loads(PQgetvalue(r, 0, 18), 0, NULL);
+		size_t i;
+		json_t *u;
+		json_array_foreach(ev, i, u)
+		{
+			if (f.n_evidence < HZ_ARRAY_LEN(urls) && json_is_string(u))
+				urls[f.n_evidence++] = json_string_value(u);
+		}
+		f.evidence = urls;
+	}
 	const char *stored = col(r, 13);
 	bool anchor = *PQgetvalue(r, 0, 2) == 't';
 	int rc = HZ_OK;
@@ -152,6 +190,7 @@ static int check_row(const PGresult *r, bool since, struct chain *ch, struct hz_
 			res->tickets++;
 	}
 	if (anchor) { /* the row before the window: only its hash is used */
+		json_decref(ev);
 		ch->last_seq = f.seq;
 		snprintf(ch->last_hash, sizeof(ch->last_hash), "%s", stored ? stored : "");
 		ch->have_last = stored != NULL;
@@ -185,11 +224,14 @@ static int check_row(const PGresult *r, bool since, struct chain *ch, struct hz_
 	if (!rc) {
 		char hex[HZ_HASH_HEX];
 		rc = hz_history_hash_hex(&f, scratch, hex);
+		json_decref(ev);
+		ev = NULL;
 		if (!rc && (!stored || strcmp(stored, hex) != 0))
 			rc = add_break(res, f.ticket_id, f.seq, HZ_VERIFY_HASH,
 				       "stored hash %.16s... but the row hashes to %.16s...",
 				       stored ? stored : "(none)", hex);
 	}
+	json_decref(ev);
 	ch->last_seq = f.seq;
 	snprintf(ch->last_hash, sizeof(ch->last_hash), "%s", stored ? stored : "");
 	ch->have_last = stored != NULL;
@@ -199,7 +241,9 @@ static int check_row(const PGresult *r, bool since, struct chain *ch, struct hz_
 #define ROW_COLS                                                                              \
 	"h.ticket_id, h.seq, %s, (extract(epoch FROM h.at) * 1000000)::int8, h.from_state, "   \
 	"h.to_state, h.level, h.tier, h.actor, h.reason, h.event_id, h.mode, "                 \
-	"encode(h.prev_hash, 'hex'), encode(h.hash, 'hex')"
+	"encode(h.prev_hash, 'hex'), encode(h.hash, 'hex'), h.action, h.actor_tier, "          \
+	"(extract(epoch FROM h.acted_at) * 1000000)::int8, h.note, array_to_json(h.evidence_urls), " \
+	"h.assignee, h.flags"
 
 static int stream_rows(PGconn *pg, const struct hz_verify_opts *o, struct hz_verify_result *res,
 		       char *err, size_t errlen)

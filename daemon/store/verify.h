@@ -28,6 +28,12 @@ struct hz_history_fields {
 	int seq;
 	int64_t at_us;
 	const char *from_state, *to_state, *level, *tier, *actor, *reason, *event_id, *mode;
+	/* the command columns (012); NULL when the row has none */
+	const char *action, *actor_tier, *note, *assignee, *flags;
+	bool has_acted;
+	int64_t acted_us;
+	const char *const *evidence; /* n_evidence URLs */
+	size_t n_evidence;
 	const char *prev_hash_hex; /* NULL or "" for seq 1 */
 };
 

@@ -35,13 +35,13 @@ hz_assert_match "$OUT" "history intact: 12 rows of 3 tickets" "verify says intac
 
 # --- an outsider recomputes a hash from the documented canonical text
 # (built in the shell from the row's columns, the way an outsider would)
-row=$(hz_psql "select ticket_id, seq, (extract(epoch from at) * 1000000)::int8, coalesce(from_state,''), to_state, level, tier, actor, reason, event_id, mode, encode(prev_hash, 'hex'), encode(hash, 'hex') from hazard.ticket_history where ticket_id = 1 and seq = 2" -F $'\x1f')
+row=$(hz_psql "select ticket_id, seq, (extract(epoch from at) * 1000000)::int8, coalesce(from_state,''), to_state, level, tier, actor, reason, event_id, mode, coalesce(action,''), coalesce(actor_tier,''), coalesce((extract(epoch from acted_at) * 1000000)::int8::text,''), coalesce(note,''), coalesce((select string_agg(octet_length(u) || ':' || u || ',', '' order by o) from unnest(evidence_urls) with ordinality x(u, o)),''), coalesce(assignee,''), coalesce(flags,''), encode(prev_hash, 'hex'), encode(hash, 'hex') from hazard.ticket_history where ticket_id = 1 and seq = 2" -F $'\x1f')
 IFS=$'\x1f' read -r -a f <<<"$row"
 ns() { printf '%d:%s,' "$(printf '%s' "$1" | wc -c)" "$1"; }
 canon="$(ns th1)"
-for i in $(seq 0 11); do canon+="$(ns "${f[$i]}")"; done
+for i in $(seq 0 18); do canon+="$(ns "${f[$i]}")"; done
 got=$(printf '%s' "$canon" | sha256sum | cut -d' ' -f1)
-hz_assert_eq "${f[12]}" "$got" "sha256sum of the documented canonical text is the stored hash"
+hz_assert_eq "${f[19]}" "$got" "sha256sum of the documented canonical text is the stored hash"
 
 # --- new rows: the trigger chains them, two of a new ticket in one INSERT
 hz_psql "insert into hazard.tickets (ticket_id, kind, state, level, hazard_type, tier, episode_key, mode, opened_at, updated_at)
@@ -66,8 +66,14 @@ OUT=$("$CTL" verify) || rc=$?
 hz_assert_eq 1 "$rc" "verify exits 1 on a broken chain"
 hz_assert_match "$OUT" "ticket 2 seq 2: hash mismatch" "the changed reason is found"
 hz_assert_match "$OUT" "history BROKEN: 1 break in 15 rows" "and nothing else"
+# the command columns are in the hash too: swapped evidence is found
+tamper "update hazard.ticket_history set evidence_urls = array['https://forged/ok.jpg'] where ticket_id = 1 and seq = 1"
+OUT=$("$CTL" verify --ticket 1) && hz_fail "verify passed forged evidence: $OUT"
+hz_assert_match "$OUT" "ticket 1 seq 1: hash mismatch" "forged evidence is found"
+tamper "update hazard.ticket_history set evidence_urls = NULL where ticket_id = 1 and seq = 1"
+"$CTL" verify --ticket 1 >/dev/null || hz_fail "ticket 1 does not verify once the forged evidence is gone"
 # a careful forger recomputes the row's hash: the next row's link breaks
-tamper "update hazard.ticket_history set hash = sha256(hazard.ticket_history_canon(ticket_id, seq, at, from_state, to_state, level, tier, actor, reason, event_id, mode, prev_hash)) where ticket_id = 2 and seq = 2"
+tamper "update hazard.ticket_history set hash = sha256(hazard.ticket_history_canon(ticket_id, seq, at, from_state, to_state, level, tier, actor, reason, event_id, mode, action, actor_tier, acted_at, note, evidence_urls, assignee, flags, prev_hash)) where ticket_id = 2 and seq = 2"
 OUT=$("$CTL" verify --json --ticket 2) && hz_fail "verify passed a rewritten chain: $OUT"
 hz_assert_match "$OUT" '"breaks":\[\{"ticket_id":2,"seq":3,"what":"previous hash mismatch"' "the rewritten hash shows at seq 3"
 # a row removed from the middle, and a ticket's whole history removed

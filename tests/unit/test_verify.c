@@ -29,7 +29,7 @@ static const struct hz_history_fields row1 = {
 	.mode = "exercise",
 	.prev_hash_hex = NULL,
 };
-static const char row1_hash[] = "cd6f0ee388b38fbd27876d00ade00b4605565984de8e869b37a2de1930915717";
+static const char row1_hash[] = "e44778b8fff380cf1d4c99fa3fd5c5a4b2ef3e4350cc20ec2ab01d8eb746ba6d";
 
 static void test_canon_text(void **state)
 {
@@ -37,7 +37,8 @@ static void test_canon_text(void **state)
 	struct hz_buf b = HZ_BUF_INIT;
 	assert_int_equal(hz_history_canon(&row1, &b), HZ_OK);
 	static const char want[] = "3:th1,1:7,1:1,16:1714000000123456,0:,10:discovered,6:orange,"
-				   "4:grid,7:hazardd,22:rule smoke-obscuration,4:mq-1,8:exercise,0:,";
+				   "4:grid,7:hazardd,22:rule smoke-obscuration,4:mq-1,8:exercise,0:,0:,"
+				   "0:,0:,0:,0:,0:,0:,";
 	assert_int_equal(b.len, strlen(want));
 	assert_memory_equal(b.data, want, b.len);
 	hz_buf_free(&b);
@@ -60,7 +61,29 @@ static void test_hash_matches_postgres(void **state)
 	row2.event_id = "mq-2";
 	row2.prev_hash_hex = row1_hash;
 	assert_int_equal(hz_history_hash_hex(&row2, &b, hex), HZ_OK);
-	assert_string_equal(hex, "072df99af19e3291b98b4e98be7448d5e54f85126d31ca00a1591ebecf723d9a");
+	assert_string_equal(hex, "023e2ef7cc0334fd8fd0080e40bd396e2072e06259c363dcd01658df78e1bb2f");
+	/* a command's row: its action, tier, own time, note and evidence are
+	 * in the hash (the evidence as netstrings inside one field); expected
+	 * value from Python's hashlib over the documented text */
+	static const char *const urls[] = {"https://e/1.jpg", "https://e/2.jpg"};
+	struct hz_history_fields row3 = row1;
+	row3.seq = 3;
+	row3.action = "verify";
+	row3.actor_tier = "town";
+	row3.has_acted = true;
+	row3.acted_us = 1714000002000000LL;
+	row3.note = "re-inspected";
+	row3.evidence = urls;
+	row3.n_evidence = 2;
+	row3.flags = "skew";
+	row3.prev_hash_hex = "023e2ef7cc0334fd8fd0080e40bd396e2072e06259c363dcd01658df78e1bb2f";
+	assert_int_equal(hz_history_hash_hex(&row3, &b, hex), HZ_OK);
+	assert_string_equal(hex, "186b9020be802cd215680d3c5d9ceed712bf88b97a07dee2b4d5079e380fb418");
+	/* one URL changed: another hash */
+	static const char *const urls2[] = {"https://e/1.jpg", "https://e/3.jpg"};
+	row3.evidence = urls2;
+	assert_int_equal(hz_history_hash_hex(&row3, &b, hex), HZ_OK);
+	assert_string_not_equal(hex, "186b9020be802cd215680d3c5d9ceed712bf88b97a07dee2b4d5079e380fb418");
 	hz_buf_free(&b);
 }
 
