@@ -79,6 +79,16 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	       || convert_to(coalesce(v, ''), 'UTF8') || '\x2c'::bytea
 $$;
 
+-- A list as the netstrings of its items, one after the other, as text. Its
+-- own function so that the sub-select stays out of ticket_history_canon,
+-- which is then inlined (a sub-select stops that: 67 us a row instead of 5,
+-- measured); only rows with evidence call it.
+CREATE FUNCTION hazard.netstrings(v text[]) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	SELECT string_agg(convert_from(hazard.netstring(u), 'UTF8'), '' ORDER BY o)
+	FROM unnest(v) WITH ORDINALITY AS x(u, o)
+$$;
+
 -- The canonical bytes of a history row (see above). The same row always
 -- gives the same bytes, whatever the session's time zone or DateStyle,
 -- since `at` is written as a number (STABLE only for inlining, as above).
@@ -96,9 +106,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	       || hazard.netstring(action) || hazard.netstring(actor_tier)
 	       || hazard.netstring(((extract(epoch FROM acted_at) * 1000000)::numeric(30, 0))::text)
 	       || hazard.netstring(note)
-	       || hazard.netstring((SELECT string_agg(convert_from(hazard.netstring(u), 'UTF8'), ''
-	                                              ORDER BY o)
-	                            FROM unnest(evidence_urls) WITH ORDINALITY AS x(u, o)))
+	       || CASE WHEN evidence_urls IS NULL THEN hazard.netstring(NULL)
+	               ELSE hazard.netstring(hazard.netstrings(evidence_urls)) END
 	       || hazard.netstring(assignee) || hazard.netstring(flags)
 	       || hazard.netstring(encode(prev_hash, 'hex'))
 $$;
