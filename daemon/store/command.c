@@ -12,6 +12,7 @@
  * then (an escalation that already fired stays in the record).
  */
 #include "store/command.h"
+#include "store/context.h"
 #include "store/pg.h"
 #include "store/pgtext.h"
 #include "codec/codec.h"
@@ -66,6 +67,9 @@ void hz_command_from_event(const struct hz_event *ev, enum hz_cmd_source src,
 		    cmd);
 	cmd->rectify_mode = ev->u.command.rectify_mode;
 	cmd->due_us = ev->u.command.due_at_us;
+	put(cmd->silence_target, sizeof(cmd->silence_target), ev->u.command.silence_target,
+	    "silence_target", cmd);
+	cmd->silence_until_us = ev->u.command.silence_until_us;
 }
 
 /* ---- statements ---- */
@@ -455,10 +459,105 @@ static int apply_change(struct tx *x, const struct hz_state_verdict *v,
 	return HZ_OK;
 }
 
+/* A silence (maintenance window) asked for by a Command: the same store
+ * call as `hazardctl silence add` (store/context.h), recorded and answered
+ * like any command; it names no ticket. */
+static int silence_body(struct tx *x, char *err, size_t errlen)
+{
+	const struct hz_command *cmd = x->cmd;
+	struct hz_command_result *r = &x->out->res;
+	int rc;
+	const char *ap[] = {cmd->command_id, cmd->actor_id, "", "", ""};
+	PGresult *res = q(x->pg, "reading the actor", SQL_ACTOR, 5, ap, PGRES_TUPLES_OK, &rc, err,
+			  errlen);
+	if (!res)
+		return rc;
+	x->now = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	if (!PQgetisnull(res, 0, 1)) {
+		rc = replay(x, PQgetvalue(res, 0, 1), err, errlen);
+		PQclear(res);
+		return rc;
+	}
+	bool known = *PQgetvalue(res, 0, 2) == 't';
+	char org[HZ_CODE_MAX];
+	snprintf(org, sizeof(org), "%s", PQgetvalue(res, 0, 3));
+	r->actor_tier = hz_tier_parse(PQgetvalue(res, 0, 4));
+	PQclear(res);
+	r->acted_us = time_of_action(cmd, x->now, 0, x->o->skew_us, r->flags, sizeof(r->flags));
+	char why[256];
+	if (*cmd->invalid) {
+		refused(r, cmd->invalid);
+		return record(x, err, errlen);
+	}
+	if (!known) {
+		snprintf(why, sizeof(why), "unknown actor \"%s\"", cmd->actor_id);
+		refused(r, why);
+		return record(x, err, errlen);
+	}
+	if (!*cmd->silence_target || !cmd->silence_until_us) {
+		refused(r, "a silence needs silence_target and silence_until");
+		return record(x, err, errlen);
+	}
+	const char *tp[] = {cmd->silence_target, org};
+	res = q(x->pg, "reading the silence's target",
+		"WITH RECURSIVE t(code, parent, kind) AS ("
+		"SELECT o.code, o.parent_code, k.kind FROM (SELECT CASE "
+		"WHEN EXISTS (SELECT 1 FROM hazard.devices WHERE device_id = $1) THEN 'device' "
+		"WHEN EXISTS (SELECT 1 FROM hazard.sites WHERE site_id = $1) THEN 'site' "
+		"WHEN EXISTS (SELECT 1 FROM hazard.org_units WHERE code = $1) THEN 'org' END AS kind) k "
+		"JOIN hazard.org_units o ON o.code = coalesce((SELECT s.org_code FROM hazard.devices d "
+		"JOIN hazard.sites s USING (site_id) WHERE d.device_id = $1), (SELECT org_code FROM "
+		"hazard.sites WHERE site_id = $1), $1) "
+		"UNION SELECT o.code, o.parent_code, t.kind FROM hazard.org_units o JOIN t ON o.code = t.parent) "
+		"SELECT (SELECT kind FROM t LIMIT 1), EXISTS (SELECT 1 FROM t WHERE code = $2)",
+		2, tp, PGRES_TUPLES_OK, &rc, err, errlen);
+	if (!res)
+		return rc;
+	enum hz_silence_target kind =
+		PQgetisnull(res, 0, 0) ? 0 : hz_silence_target_parse(PQgetvalue(res, 0, 0));
+	bool on_chain = *PQgetvalue(res, 0, 1) == 't';
+	PQclear(res);
+	if (!kind) {
+		snprintf(why, sizeof(why), "no device, site or org unit \"%s\" to silence",
+			 cmd->silence_target);
+		refused(r, why);
+		return record(x, err, errlen);
+	}
+	if (!on_chain) {
+		snprintf(why, sizeof(why), "actor %s of %s may not silence %s outside its unit",
+			 cmd->actor_id, org, cmd->silence_target);
+		refused(r, why);
+		return record(x, err, errlen);
+	}
+	struct hz_silence_req rq = {.kind = kind,
+				    .target = cmd->silence_target,
+				    .until_us = cmd->silence_until_us,
+				    .actor = cmd->actor_id,
+				    .reason = *cmd->reason ? cmd->reason : cmd->note};
+	int64_t id = 0, ends = 0;
+	char serr[256];
+	rc = hz_store_silence_add(x->pg, &rq, &id, &ends, serr, sizeof(serr));
+	if (rc == HZ_EINVAL || rc == HZ_ENOTFOUND) {
+		refused(r, serr);
+		return record(x, err, errlen);
+	}
+	if (rc) {
+		hz_errf(err, errlen, "%s", serr);
+		return rc;
+	}
+	r->outcome = HZ_OUTCOME_APPLIED;
+	char end[HZ_TIME_BUFLEN];
+	snprintf(r->reason, sizeof(r->reason), "silence %lld on %s %s until %s", (long long)id,
+		 hz_silence_target_name(kind), cmd->silence_target, hz_time_format(ends, end));
+	return record(x, err, errlen);
+}
+
 static int body(struct tx *x, char *err, size_t errlen)
 {
 	const struct hz_command *cmd = x->cmd;
 	struct hz_command_result *r = &x->out->res;
+	if (cmd->action == HZ_ACT_SILENCE)
+		return silence_body(x, err, errlen);
 	char id[24];
 	i64(id, sizeof(id), cmd->ticket_id);
 	int rc;

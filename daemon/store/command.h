@@ -49,6 +49,8 @@ struct hz_command {
 	size_t n_evidence;
 	int rectify_mode;                 /* enum hz_rectify */
 	int64_t due_us;                   /* 0: absent */
+	char silence_target[HZ_ID_MAX];   /* silence: a device, site or org unit */
+	int64_t silence_until_us;         /* silence: its end */
 	char invalid[128];                /* set when a field did not fit: refused with this */
 };
 
