@@ -74,7 +74,8 @@ static int tier_known(const char *s) { return (int)hz_tier_parse(s); }
 static int kind_known(const char *s) { return (int)hz_kind_parse(s); }
 static int type_known(const char *s)
 {
-	return !strcmp(s, "ticket") || !strcmp(s, "escalation") || !strcmp(s, "rating");
+	return !strcmp(s, "ticket") || !strcmp(s, "escalation") || !strcmp(s, "rating") ||
+	       !strcmp(s, "command");
 }
 
 int hz_ctl_tail(int argc, char **argv)

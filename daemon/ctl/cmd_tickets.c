@@ -405,6 +405,13 @@ int hz_ctl_tickets_show(int argc, char **argv, const char *dsn)
 			json_object_set_new(o, "actor", json_string(h->actor));
 			json_object_set_new(o, "reason", jopt(h->reason));
 			json_object_set_new(o, "event_id", jopt(h->event_id));
+			if (*h->action) {
+				json_object_set_new(o, "action", json_string(h->action));
+				json_object_set_new(o, "acted_at", jtime(h->acted_us));
+				json_object_set_new(o, "note", jopt(h->note));
+				json_t *ev = json_loads(h->evidence_json, 0, NULL);
+				json_object_set_new(o, "evidence_urls", ev ? ev : json_array());
+			}
 			json_array_append_new(ha, o);
 		}
 		for (size_t i = 0; i < ne; i++) {
@@ -468,8 +475,8 @@ int hz_ctl_tickets_show(int argc, char **argv, const char *dsn)
 	field("events", buf, ev);
 
 	printf("\nhistory:\n");
-	static const char *const hhead[] = {"SEQ",  "AT",    "CHANGE", "LEVEL",
-					    "TIER", "ACTOR", "REASON", "EVENT_ID"};
+	static const char *const hhead[] = {"SEQ",   "AT",     "CHANGE",   "LEVEL",   "TIER",
+					    "ACTOR", "REASON", "EVENT_ID", "EVIDENCE"};
 	struct hz_ctl_table t;
 	hz_ctl_table_init(&t, hhead, HZ_ARRAY_LEN(hhead));
 	for (size_t i = 0; i < nh && rc == 0; i++) {
@@ -479,6 +486,21 @@ int hz_ctl_tickets_show(int argc, char **argv, const char *dsn)
 		snprintf(change, sizeof(change), "%s -> %s",
 			 h->from_state ? hz_state_name(h->from_state) : "(new)",
 			 hz_state_name(h->to_state));
+		/* a command's note and photos, so the 核销 record reads in full */
+		char evid[512] = "";
+		size_t at_ev = 0;
+		if (*h->note)
+			at_ev += (size_t)snprintf(evid, sizeof(evid), "note: %s", h->note);
+		json_t *urls = json_loads(h->evidence_json, 0, NULL);
+		size_t k;
+		json_t *u;
+		json_array_foreach(urls, k, u)
+		{
+			if (at_ev < sizeof(evid) && json_is_string(u))
+				at_ev += (size_t)snprintf(evid + at_ev, sizeof(evid) - at_ev, "%s%s",
+							  at_ev ? " " : "", json_string_value(u));
+		}
+		json_decref(urls);
 		const char *cells[] = {seq,
 				       hz_ctl_fmt_time(h->at_us, at, sizeof(at)),
 				       change,
@@ -486,7 +508,8 @@ int hz_ctl_tickets_show(int argc, char **argv, const char *dsn)
 				       h->tier ? hz_tier_name(h->tier) : "-",
 				       h->actor,
 				       *h->reason ? h->reason : "-",
-				       *h->event_id ? h->event_id : "-"};
+				       *h->event_id ? h->event_id : "-",
+				       *evid ? evid : "-"};
 		rc = hz_ctl_table_add(&t, cells);
 	}
 	hz_ctl_table_print(&t, stdout, false);

@@ -43,6 +43,7 @@ int hz_ctl_logline_parse(const char *line, size_t len, struct hz_ctl_logline *ll
 	ll->type = strcmp(ll->type_name, "ticket") == 0	 ? HZ_CTL_L_TICKET
 		   : strcmp(ll->type_name, "escalation") == 0 ? HZ_CTL_L_ESCALATION
 		   : strcmp(ll->type_name, "rating") == 0	 ? HZ_CTL_L_RATING
+		   : strcmp(ll->type_name, "command") == 0	 ? HZ_CTL_L_COMMAND
 							 : HZ_CTL_L_OTHER;
 	if (hz_time_parse(str(o, "ts"), &ll->ts_us))
 		ll->ts_us = 0;
@@ -61,6 +62,10 @@ int hz_ctl_logline_parse(const char *line, size_t len, struct hz_ctl_logline *ll
 	ll->mode = str(o, "mode");
 	ll->rating = str(o, "rating");
 	ll->previous = str(o, "previous");
+	ll->outcome = str(o, "outcome");
+	ll->action = str(o, "action");
+	ll->actor_tier = str(o, "actor_tier");
+	ll->flags = str(o, "flags");
 	ll->level = hz_level_parse(str(o, "level"));
 	ll->tier = hz_tier_parse(str(o, "tier"));
 	ll->from_tier = hz_tier_parse(str(o, "from_tier"));
@@ -239,6 +244,25 @@ void hz_ctl_logline_format(const struct hz_ctl_logline *ll, int64_t now_us, bool
 		called(ll, out);
 		if (*ll->reason)
 			hz_buf_appendf(out, ": %s", ll->reason);
+		break;
+	case HZ_CTL_L_COMMAND:
+		/* an operator's command and what became of it */
+		upper_word(out, "cmd");
+		if (*ll->mode && strcmp(ll->mode, "actual") != 0)
+			hz_buf_appendf(out, " [%s]", ll->mode);
+		hz_buf_appendf(out, " %s", *ll->action ? ll->action : "command");
+		if (ll->ticket_id)
+			hz_buf_appendf(out, " #%lld", (long long)ll->ticket_id);
+		hz_buf_appendf(out, " by %s", *ll->actor ? ll->actor : "-");
+		if (*ll->actor_tier)
+			hz_buf_appendf(out, " (%s)", ll->actor_tier);
+		hz_buf_appendf(out, " %s", *ll->outcome ? ll->outcome : "?");
+		if (*ll->from_state && *ll->state && strcmp(ll->from_state, ll->state) != 0)
+			hz_buf_appendf(out, " %s->%s", ll->from_state, ll->state);
+		if (*ll->reason)
+			hz_buf_appendf(out, ": %s", ll->reason);
+		if (*ll->flags)
+			hz_buf_appendf(out, " [%s]", ll->flags);
 		break;
 	case HZ_CTL_L_TICKET:
 		upper_word(out, hz_level_name(ll->level));

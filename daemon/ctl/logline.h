@@ -13,7 +13,9 @@
 #include "core/event.h"
 #include "core/hz.h"
 
-enum hz_ctl_ltype { HZ_CTL_L_OTHER = 0, HZ_CTL_L_TICKET, HZ_CTL_L_ESCALATION, HZ_CTL_L_RATING };
+enum hz_ctl_ltype {
+	HZ_CTL_L_OTHER = 0, HZ_CTL_L_TICKET, HZ_CTL_L_ESCALATION, HZ_CTL_L_RATING, HZ_CTL_L_COMMAND
+};
 
 #define HZ_CTL_CALLED_MAX 8
 
@@ -29,6 +31,7 @@ struct hz_ctl_logline {
 	/* "" when absent */
 	const char *kind, *state, *from_state, *change, *site, *town, *county, *hazard_type;
 	const char *reason, *actor, *org_unit, *mode, *rating, *previous;
+	const char *outcome, *action, *actor_tier, *flags; /* command lines */
 	long open_alarms, open_hazards, overdue;
 	size_t n_called;
 	struct {

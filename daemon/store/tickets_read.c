@@ -280,7 +280,9 @@ int hz_store_ticket_history(PGconn *pg, int64_t ticket_id, struct hz_history_row
 	PGresult *res = hz_pg_query(
 		pg, "could not read ticket history",
 		"SELECT ticket_id, seq, " US("at") ", from_state, to_state, level, tier, actor,"
-						   " reason, event_id FROM hazard.ticket_history "
+						   " reason, event_id, coalesce(action, ''), coalesce(note, ''), "
+						   "coalesce(array_to_json(evidence_urls)::text, '[]'), "
+						   "coalesce(" US("acted_at") ", 0) FROM hazard.ticket_history "
 						   "WHERE ticket_id = $1 ORDER BY seq",
 		1, params, &rc, err, errlen);
 	if (!res)
@@ -290,7 +292,7 @@ int hz_store_ticket_history(PGconn *pg, int64_t ticket_id, struct hz_history_row
 		PQclear(res);
 		return HZ_OK;
 	}
-	static const int str_cols[] = {7, 8, 9};
+	static const int str_cols[] = {7, 8, 9, 10, 11, 12};
 	const size_t n_str_cols = HZ_ARRAY_LEN(str_cols);
 	size_t head = nr * sizeof(struct hz_history_row);
 	char *block = malloc(head + strings_size(res, str_cols, n_str_cols));
@@ -315,6 +317,10 @@ int hz_store_ticket_history(PGconn *pg, int64_t ticket_id, struct hz_history_row
 		out[i].actor = pack_str(&pk, val(res, r, 7));
 		out[i].reason = pack_str(&pk, val(res, r, 8));
 		out[i].event_id = pack_str(&pk, val(res, r, 9));
+		out[i].action = pack_str(&pk, val(res, r, 10));
+		out[i].note = pack_str(&pk, val(res, r, 11));
+		out[i].evidence_json = pack_str(&pk, val(res, r, 12));
+		out[i].acted_us = i64(res, r, 13);
 	}
 	PQclear(res);
 	*rows = out;

@@ -47,6 +47,9 @@ struct hz_history_row {
 	enum hz_level level;                   /* HZ_LEVEL_NONE when NULL */
 	enum hz_tier tier;                     /* HZ_TIER_NONE when NULL */
 	const char *actor, *reason, *event_id; /* reason and event_id "" when NULL */
+	/* a command's row (012); "" / 0 otherwise */
+	const char *action, *note, *evidence_json; /* evidence: a JSON array of URLs */
+	int64_t acted_us;
 };
 
 struct hz_dead_letter_row {

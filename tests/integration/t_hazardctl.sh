@@ -168,10 +168,10 @@ hz_assert_grep "$out/show.out" "^  site +SITE-330106001-0001 \\($site_name\\)$" 
 hz_assert_grep "$out/show.out" '^  town +330106001 \(西溪街道\)$' "tickets show town line"
 hz_assert_grep "$out/show.out" '^  deadline +2025-10-27T03:20:00Z \(OVERDUE\)$' "tickets show deadline"
 hz_assert_grep "$out/show.out" '^  events +3 \(first ev-1, last ev-3\)$' "tickets show events"
-hz_assert_grep "$out/show.out" '^SEQ +AT +CHANGE +LEVEL +TIER +ACTOR +REASON +EVENT_ID$' "tickets show history header"
-hz_assert_grep "$out/show.out" '^1 +2025-10-27T03:15:02Z +\(new\) -> discovered +yellow +grid +hazardd +smoke 2.5 %/m >= 2.0 +ev-1$' \
+hz_assert_grep "$out/show.out" '^SEQ +AT +CHANGE +LEVEL +TIER +ACTOR +REASON +EVENT_ID +EVIDENCE$' "tickets show history header"
+hz_assert_grep "$out/show.out" '^1 +2025-10-27T03:15:02Z +\(new\) -> discovered +yellow +grid +hazardd +smoke 2.5 %/m >= 2.0 +ev-1 +-$' \
 	"tickets show history row 1"
-hz_assert_grep "$out/show.out" '^3 +2025-10-27T03:16:30Z +discovered -> discovered +red +town +hazardd +not acknowledged within 60 s +-$' \
+hz_assert_grep "$out/show.out" '^3 +2025-10-27T03:16:30Z +discovered -> discovered +red +town +hazardd +not acknowledged within 60 s +- +-$' \
 	"tickets show history row 3"
 
 run_ctl showjson tickets show 102 --json

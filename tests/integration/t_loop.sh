@@ -138,6 +138,11 @@ kafka_cmd k-ver-h VERIFY "$H" "$TP2" '"reason":"re-inspected: exit clear","evide
 wait_cmd k-ver-h
 hz_assert_eq "closed|$TP2" "$(hz_q "select state || '|' || verified_by from hazard.tickets where ticket_id = $H")" "H verified and closed"
 hz_assert_eq "$TP2|town|verify|closed|re-inspected: exit clear|https://img.example/h-after.jpg,https://img.example/h-sign.jpg" "$(last_hist "$H")" "verify history row with its evidence"
+# the operator sees the 核销 record whole: its evidence in tickets show
+"$HZ_BUILD/hazardctl" tickets show "$H" --json >"$(hz_tmp)/showH.json" || hz_fail "tickets show --json failed"
+hz_assert_eq "verify|https://img.example/h-after.jpg https://img.example/h-sign.jpg" "$(jq -r '.history[-1] | "\(.action)|\(.evidence_urls | join(" "))"' "$(hz_tmp)/showH.json")" "tickets show --json: the verify row's action and evidence"
+"$HZ_BUILD/hazardctl" tickets show "$H" >"$(hz_tmp)/showH.txt" || hz_fail "tickets show failed"
+hz_assert_grep "$(hz_tmp)/showH.txt" "https://img.example/h-after.jpg https://img.example/h-sign.jpg" "tickets show: the verify row's evidence"
 # the same command again (a client retrying): one effect, the same result
 N=$(nhist "$H")
 kafka_cmd k-ver-h VERIFY "$H" "$TP2" '"reason":"re-inspected: exit clear","evidenceUrls":["https://img.example/h-after.jpg"]'

@@ -359,6 +359,46 @@ static void test_daemon_line(void **state)
 	hz_buf_free(&line);
 }
 
+static void test_command_line(void **state)
+{
+	(void)state;
+	/* the daemon's own command line, parsed and shown */
+	struct hz_command_result cr;
+	memset(&cr, 0, sizeof(cr));
+	snprintf(cr.command_id, sizeof(cr.command_id), "c-1");
+	snprintf(cr.actor_id, sizeof(cr.actor_id), "P-330106001-T01");
+	cr.emitted_us = INT64_C(1761537784) * HZ_US_PER_SEC;
+	cr.outcome = HZ_OUTCOME_REFUSED;
+	cr.action = HZ_ACT_CLOSE;
+	cr.ticket_id = 42;
+	cr.actor_tier = HZ_TIER_TOWN;
+	cr.from_state = cr.to_state = HZ_STATE_CONFIRMED;
+	snprintf(cr.reason, sizeof(cr.reason), "actor lacks tier county");
+	struct hz_buf line = HZ_BUF_INIT, out = HZ_BUF_INIT;
+	hz_out_log_format_result(&cr, &line);
+	struct hz_ctl_logline ll;
+	assert_int_equal(hz_ctl_logline_parse((char *)line.data, line.len, &ll), 0);
+	assert_int_equal(ll.type, HZ_CTL_L_COMMAND);
+	assert_string_equal(ll.outcome, "refused");
+	assert_string_equal(ll.actor, "P-330106001-T01");
+	hz_ctl_logline_format(&ll, cr.emitted_us, false, false, &out);
+	hz_buf_append(&out, "", 1);
+	assert_non_null(strstr((char *)out.data, "CMD    close #42 by P-330106001-T01 (town) refused: actor lacks tier county"));
+	/* --type command keeps it, --type ticket drops it */
+	struct hz_ctl_logfilter f;
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(hz_ctl_set_add(&f.types, "command"), 0);
+	assert_true(hz_ctl_logfilter_match(&f, &ll));
+	hz_ctl_logfilter_free(&f);
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(hz_ctl_set_add(&f.types, "ticket"), 0);
+	assert_false(hz_ctl_logfilter_match(&f, &ll));
+	hz_ctl_logfilter_free(&f);
+	hz_ctl_logline_clear(&ll);
+	hz_buf_free(&line);
+	hz_buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,7 +406,7 @@ int main(void)
 		cmocka_unit_test(test_pad_and_table), cmocka_unit_test(test_colour),
 		cmocka_unit_test(test_durations),      cmocka_unit_test(test_logline_parse_format),
 		cmocka_unit_test(test_filter),	       cmocka_unit_test(test_tail_last),
-		cmocka_unit_test(test_daemon_line),
+		cmocka_unit_test(test_daemon_line),    cmocka_unit_test(test_command_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
