@@ -5,6 +5,8 @@
 #include "ctl/ctl.h"
 #include "core/hz.h"
 #include "store/pg.h"
+#include "core/config.h"
+#include "registry/rescue.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,4 +37,21 @@ int hz_ctl_usage(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nTry 'hazardctl %s --help'.\n", cmd);
 	return HZ_CTL_EXIT_USAGE;
+}
+
+int hz_ctl_dispatch_params(const char *conf, struct hz_config *cfg, struct hz_dispatch_params *p,
+			   char *err, size_t errlen)
+{
+	extern char **environ;
+	hz_config_init(cfg);
+	int rc = conf ? hz_config_load(cfg, conf, err, errlen)
+		      : hz_config_env(cfg, environ, err, errlen);
+	if (!rc)
+		rc = hz_config_validate(cfg, err, errlen);
+	if (rc) {
+		hz_config_free(cfg);
+		return rc;
+	}
+	hz_dispatch_params_from_config(p, cfg);
+	return HZ_OK;
 }

@@ -291,22 +291,12 @@ int hz_ctl_stats(int argc, char **argv, const char *dsn)
 	}
 	if (optind != argc)
 		return hz_ctl_usage(cmd, "unexpected argument \"%s\"", argv[optind]);
-	/* the daemon's dispatch.* settings: its config file, else the defaults
-	 * with HAZARDD_DISPATCH_* from the environment */
-	extern char **environ;
 	struct hz_config cfg;
-	char err[1024];
-	hz_config_init(&cfg);
-	int rc = conf ? hz_config_load(&cfg, conf, err, sizeof(err))
-		      : hz_config_env(&cfg, environ, err, sizeof(err));
-	if (!rc)
-		rc = hz_config_validate(&cfg, err, sizeof(err));
-	if (rc) {
-		hz_config_free(&cfg);
-		return hz_ctl_fail(HZ_ERR, err);
-	}
 	struct hz_dispatch_params dp;
-	hz_dispatch_params_from_config(&dp, &cfg);
+	char err[1024];
+	int rc = hz_ctl_dispatch_params(conf, &cfg, &dp, err, sizeof(err));
+	if (rc)
+		return hz_ctl_fail(HZ_ERR, err);
 	PGconn *pg = hz_ctl_connect(dsn, 60000);
 	if (!pg) {
 		hz_config_free(&cfg);

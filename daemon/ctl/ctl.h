@@ -37,6 +37,15 @@ PGconn *hz_ctl_connect(const char *dsn, int statement_timeout_ms);
 /* Print `hazardctl: err` and return the exit status for store rc:
  * HZ_ETRANSIENT -> 3, anything else -> 1. */
 int hz_ctl_fail(int rc, const char *err);
+
+/* The daemon's dispatch.* settings: from its config file `conf` when given,
+ * else the defaults with HAZARDD_DISPATCH_* from the environment. *p
+ * borrows strings of *cfg: free cfg (hz_config_free) once done with p. On
+ * failure cfg is freed and err says why. */
+struct hz_config;
+struct hz_dispatch_params;
+int hz_ctl_dispatch_params(const char *conf, struct hz_config *cfg, struct hz_dispatch_params *p,
+			   char *err, size_t errlen);
 /* Print `hazardctl: ...` and "Try 'hazardctl CMD --help'."; returns 2. */
 int hz_ctl_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

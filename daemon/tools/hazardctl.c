@@ -617,21 +617,12 @@ static int cmd_rescue_coverage(int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage_error("rescue-coverage", "unexpected argument \"%s\"", argv[optind]);
-	/* the daemon's dispatch.* settings: its config file, else the
-	 * defaults with HAZARDD_DISPATCH_* from the environment */
 	struct hz_config cfg;
-	char err[1024];
-	hz_config_init(&cfg);
-	int rc = conf ? hz_config_load(&cfg, conf, err, sizeof(err))
-		      : hz_config_env(&cfg, environ, err, sizeof(err));
-	if (!rc)
-		rc = hz_config_validate(&cfg, err, sizeof(err));
-	if (rc) {
-		hz_config_free(&cfg);
-		return fail(err);
-	}
 	struct hz_dispatch_params p;
-	hz_dispatch_params_from_config(&p, &cfg);
+	char err[1024];
+	int rc = hz_ctl_dispatch_params(conf, &cfg, &p, err, sizeof(err));
+	if (rc)
+		return fail(err);
 	PGconn *pg = connect_db(0);
 	if (!pg) {
 		hz_config_free(&cfg);
