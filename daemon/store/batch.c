@@ -232,18 +232,16 @@ static PGresult *exec(PGconn *pg, const char *sql, int n, const char *const *par
 	return PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
 }
 
-#define US(col) "(extract(epoch from " col ") * 1000000)::int8"
-#define TS(x) "(timestamptz 'epoch' + (" x ") * interval '1 microsecond')"
 
 static const char SQL_SEEN[] =
-	"SELECT " US("now()") ", array_length($1::text[], 1), e.event_id "
+	"SELECT " HZ_SQL_US("now()") ", array_length($1::text[], 1), e.event_id "
 	"FROM (SELECT 1) one LEFT JOIN hazard.ticket_events e ON e.event_id = ANY($1::text[])";
 
 static const char SQL_OPEN[] =
 	"SELECT t.ticket_id, t.episode_key, t.kind, t.state, t.level, t.tier, t.mode, "
 	"coalesce(t.site_id,''), coalesce(t.town_code,''), coalesce(t.county_code,''), "
-	"t.hazard_type, coalesce(t.device_id,''), " US("t.opened_at") ", " US("t.updated_at") ", "
-	"coalesce(" US("t.acked_at") ",0), coalesce(" US("t.deadline_at") ",0), t.event_count, "
+	"t.hazard_type, coalesce(t.device_id,''), " HZ_SQL_US("t.opened_at") ", " HZ_SQL_US("t.updated_at") ", "
+	"coalesce(" HZ_SQL_US("t.acked_at") ",0), coalesce(" HZ_SQL_US("t.deadline_at") ",0), t.event_count, "
 	"(SELECT coalesce(max(h.seq),0) FROM hazard.ticket_history h WHERE h.ticket_id = t.ticket_id), "
 	"(t.silenced_count > 0 AND t.ack_due_at IS NULL AND t.acked_at IS NULL) "
 	"FROM hazard.tickets t WHERE t.episode_key = ANY($1::text[]) "
@@ -256,9 +254,9 @@ static const char SQL_INSERT_TICKETS[] =
 	"event_count, first_event_id, last_event_id, ack_due_at, closed_at, silenced_count, held_count, "
 	"reminder_due_at, reminder_before_us, source_topic, source_partition) "
 	"SELECT u.id, u.kind, u.state, u.level, u.site, u.town, u.county, u.htype, u.tier, "
-	"u.dev, u.ep, u.mode, " TS("u.at") ", " TS("u.at") ", " TS("u.deadline") ", u.n, u.first, u.last, "
-	TS("u.due") ", CASE WHEN u.state = 'closed' THEN " TS("u.at") " END, u.sn, u.hn, "
-	TS("u.rdue") ", u.rbefore, u.stopic, u.spart "
+	"u.dev, u.ep, u.mode, " HZ_SQL_TS("u.at") ", " HZ_SQL_TS("u.at") ", " HZ_SQL_TS("u.deadline") ", u.n, u.first, u.last, "
+	HZ_SQL_TS("u.due") ", CASE WHEN u.state = 'closed' THEN " HZ_SQL_TS("u.at") " END, u.sn, u.hn, "
+	HZ_SQL_TS("u.rdue") ", u.rbefore, u.stopic, u.spart "
 	"FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
 	"$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int8[], $13::int8[], "
 	"$14::int8[], $15::text[], $16::text[], $17::int8[], $18::text[], $19::int8[], $20::int8[], "
@@ -269,14 +267,14 @@ static const char SQL_INSERT_TICKETS[] =
 static const char SQL_UPDATE_TICKETS[] =
 	"UPDATE hazard.tickets t SET level = u.level, event_count = t.event_count + u.n, "
 	"silenced_count = t.silenced_count + u.sn, held_count = t.held_count + u.hn, "
-	"updated_at = " TS("u.at") ", last_event_id = u.last, state = u.state, "
-	"closed_at = CASE WHEN u.state = 'closed' THEN " TS("u.at") " ELSE t.closed_at END, "
+	"updated_at = " HZ_SQL_TS("u.at") ", last_event_id = u.last, state = u.state, "
+	"closed_at = CASE WHEN u.state = 'closed' THEN " HZ_SQL_TS("u.at") " ELSE t.closed_at END, "
 	"reminder_due_at = CASE WHEN u.state = 'closed' THEN NULL ELSE t.reminder_due_at END, "
-	"deadline_at = coalesce(" TS("u.deadline") ", t.deadline_at), "
+	"deadline_at = coalesce(" HZ_SQL_TS("u.deadline") ", t.deadline_at), "
 	"ack_due_at = CASE WHEN u.state = 'closed' THEN NULL "
 	"WHEN u.due IS NOT NULL AND t.acked_at IS NULL "
-	"THEN least(coalesce(t.ack_due_at, " TS("u.due") "), " TS("u.due") ") ELSE t.ack_due_at END, "
-	"flapping_at = CASE WHEN u.flap THEN coalesce(t.flapping_at, " TS("u.at") ") "
+	"THEN least(coalesce(t.ack_due_at, " HZ_SQL_TS("u.due") "), " HZ_SQL_TS("u.due") ") ELSE t.ack_due_at END, "
+	"flapping_at = CASE WHEN u.flap THEN coalesce(t.flapping_at, " HZ_SQL_TS("u.at") ") "
 	"ELSE t.flapping_at END "
 	"FROM unnest($1::int8[], $2::text[], $3::int8[], $4::int8[], $5::text[], $6::int8[], "
 	"$7::text[], $8::int8[], $9::bool[], $10::int8[], $11::int8[]) "
@@ -286,7 +284,7 @@ static const char SQL_UPDATE_TICKETS[] =
 static const char SQL_HISTORY[] =
 	"INSERT INTO hazard.ticket_history (ticket_id, seq, at, from_state, to_state, level, tier, "
 	"actor, reason, event_id, mode) "
-	"SELECT u.id, u.seq, " TS("u.at") ", u.fs, u.ts, u.level, u.tier, 'hazardd', u.reason, u.ev, "
+	"SELECT u.id, u.seq, " HZ_SQL_TS("u.at") ", u.fs, u.ts, u.level, u.tier, 'hazardd', u.reason, u.ev, "
 	"u.mode FROM unnest($1::int8[], $2::int[], $3::int8[], $4::text[], $5::text[], $6::text[], "
 	"$7::text[], $8::text[], $9::text[], $10::text[]) "
 	"AS u(id, seq, at, fs, ts, level, tier, reason, ev, mode)";

@@ -23,8 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define US(col) "(extract(epoch from " col ") * 1000000)::int8"
-#define TS(x) "(timestamptz 'epoch' + (" x ")::int8 * interval '1 microsecond')"
 
 static const char *const source_names[] = {"mqtt", "kafka", "hazardctl"};
 
@@ -79,9 +77,9 @@ void hz_command_from_event(const struct hz_event *ev, enum hz_cmd_source src,
 static const char SQL_LOCK[] =
 	"SELECT t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, "
 	"coalesce(t.site_id,''), coalesce(t.town_code,''), coalesce(t.county_code,''), "
-	"t.hazard_type, coalesce(t.device_id,''), " US("t.opened_at") ", " US("t.updated_at") ", "
-	"coalesce(" US("t.acked_at") ",0), coalesce(" US("t.deadline_at") ",0), "
-	"coalesce(" US("t.closed_at") ",0), t.event_count, coalesce(t.rectified_by,''), "
+	"t.hazard_type, coalesce(t.device_id,''), " HZ_SQL_US("t.opened_at") ", " HZ_SQL_US("t.updated_at") ", "
+	"coalesce(" HZ_SQL_US("t.acked_at") ",0), coalesce(" HZ_SQL_US("t.deadline_at") ",0), "
+	"coalesce(" HZ_SQL_US("t.closed_at") ",0), t.event_count, coalesce(t.rectified_by,''), "
 	"(SELECT min(o.ticket_id) FROM hazard.tickets o WHERE o.episode_key = t.episode_key "
 	"AND o.ticket_id <> t.ticket_id AND o.state NOT IN ('closed','dismissed')) "
 	"FROM hazard.tickets t WHERE t.ticket_id = $1::int8 FOR UPDATE OF t";
@@ -98,33 +96,33 @@ static const char SQL_ACTOR[] =
 	"SELECT s.org_code FROM hazard.sites s WHERE s.site_id = $3 "
 	"UNION ALL SELECT nullif($4, '') UNION ALL SELECT nullif($5, '')) "
 	"UNION SELECT o.code, o.parent_code FROM hazard.org_units o JOIN chain c ON o.code = c.parent) "
-	"SELECT " US("clock_timestamp()") ", c.result, p.person_id IS NOT NULL, coalesce(p.org_code,''), "
+	"SELECT " HZ_SQL_US("clock_timestamp()") ", c.result, p.person_id IS NOT NULL, coalesce(p.org_code,''), "
 	"coalesce(p.tier,''), coalesce(p.org_code IN (SELECT code FROM chain), false) "
 	"FROM (SELECT 1) one LEFT JOIN hazard.commands c ON c.command_id = $1 "
 	"LEFT JOIN hazard.people p ON p.person_id = $2";
 
 static const char SQL_UPDATE[] =
 	"UPDATE hazard.tickets SET state = $2::text, updated_at = now(), "
-	"acked_at = CASE WHEN $3::bool AND acked_at IS NULL THEN " TS("$4") " ELSE acked_at END, "
+	"acked_at = CASE WHEN $3::bool AND acked_at IS NULL THEN " HZ_SQL_TS("$4") " ELSE acked_at END, "
 	"acked_by = CASE WHEN $3::bool AND acked_at IS NULL THEN $5 ELSE acked_by END, "
 	"ack_due_at = CASE WHEN $3::bool OR $2 IN ('closed','dismissed') THEN NULL ELSE ack_due_at END, "
 	"assignee = CASE WHEN $6::text = 'dispatch' THEN $7 ELSE assignee END, "
-	"assigned_at = CASE WHEN $6 = 'dispatch' THEN " TS("$4") " ELSE assigned_at END, "
+	"assigned_at = CASE WHEN $6 = 'dispatch' THEN " HZ_SQL_TS("$4") " ELSE assigned_at END, "
 	"rectify_mode = CASE WHEN $6 = 'rectify' THEN $8 ELSE rectify_mode END, "
-	"rectify_due_at = CASE WHEN $6 = 'rectify' THEN " TS("$9") " ELSE rectify_due_at END, "
+	"rectify_due_at = CASE WHEN $6 = 'rectify' THEN " HZ_SQL_TS("$9") " ELSE rectify_due_at END, "
 	"rectified_by = CASE WHEN $6 = 'rectify' THEN $5 ELSE rectified_by END, "
-	"rectified_at = CASE WHEN $6 = 'rectify' THEN " TS("$4") " ELSE rectified_at END, "
+	"rectified_at = CASE WHEN $6 = 'rectify' THEN " HZ_SQL_TS("$4") " ELSE rectified_at END, "
 	/* 限期整改: the rectification's due time becomes the deadline the overdue
 	 * scan watches (it is never after the close-out deadline: state.c) */
-	"deadline_at = CASE WHEN $6 = 'rectify' AND $9 IS NOT NULL THEN " TS("$9") " ELSE deadline_at END, "
+	"deadline_at = CASE WHEN $6 = 'rectify' AND $9 IS NOT NULL THEN " HZ_SQL_TS("$9") " ELSE deadline_at END, "
 	"verified_by = CASE WHEN $6 = 'verify' THEN $5 ELSE verified_by END, "
-	"closed_at = CASE WHEN $2 IN ('closed','dismissed') THEN " TS("$4") " "
+	"closed_at = CASE WHEN $2 IN ('closed','dismissed') THEN " HZ_SQL_TS("$4") " "
 	"WHEN $6 = 'reopen' THEN NULL ELSE closed_at END, "
 	"closed_by = CASE WHEN $2 IN ('closed','dismissed') THEN $5 WHEN $6 = 'reopen' THEN NULL "
 	"ELSE closed_by END, "
 	"reopened_count = reopened_count + CASE WHEN $6 = 'reopen' THEN 1 ELSE 0 END "
-	"WHERE ticket_id = $1::int8 RETURNING " US("updated_at") ", coalesce(" US("acked_at") ",0), "
-	"coalesce(" US("deadline_at") ",0), coalesce(" US("closed_at") ",0)";
+	"WHERE ticket_id = $1::int8 RETURNING " HZ_SQL_US("updated_at") ", coalesce(" HZ_SQL_US("acked_at") ",0), "
+	"coalesce(" HZ_SQL_US("deadline_at") ",0), coalesce(" HZ_SQL_US("closed_at") ",0)";
 
 static const char SQL_HISTORY[] =
 	"INSERT INTO hazard.ticket_history (ticket_id, seq, at, from_state, to_state, level, tier, "
@@ -132,7 +130,7 @@ static const char SQL_HISTORY[] =
 	"mode) "
 	"SELECT $1::int8, (SELECT coalesce(max(h.seq),0) + 1 FROM hazard.ticket_history h "
 	"WHERE h.ticket_id = $1::int8), now(), $2::text, $3::text, $4::text, $5::text, $6::text, "
-	"$7::text, $8::text, $9::text, $10::text, " TS("$11") ", nullif($12::text,''), "
+	"$7::text, $8::text, $9::text, $10::text, " HZ_SQL_TS("$11") ", nullif($12::text,''), "
 	"nullif($13::text[], '{}'), nullif($14::text,''), nullif($15::text,''), $16::text";
 
 static const char SQL_OUTBOX[] =
@@ -143,7 +141,7 @@ static const char SQL_OUTBOX[] =
 
 static const char SQL_RECORD[] =
 	"INSERT INTO hazard.commands (command_id, acted_at, source, actor, action, ticket_id, mode, "
-	"outcome, reason, result) VALUES ($1, " TS("$2") ", $3, $4, $5, nullif($6::int8, 0), $7, $8, "
+	"outcome, reason, result) VALUES ($1, " HZ_SQL_TS("$2") ", $3, $4, $5, nullif($6::int8, 0), $7, $8, "
 	"nullif($9,''), $10::bytea)";
 
 /* Run one statement; a unique violation (two applies of one command_id

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define US(col) "(extract(epoch from " col ") * 1000000)::int8"
 
 static const char *const target_names[] = {"", "device", "site", "org"};
 
@@ -43,7 +42,7 @@ static const char SQL_SILENCE_ADD[] =
 	"INSERT INTO hazard.silences (target_kind, target_id, starts_at, ends_at, actor, reason) "
 	"VALUES ($1, $2, now(), coalesce(now() + $3::int8 * interval '1 microsecond', "
 	"timestamptz 'epoch' + $4::int8 * interval '1 microsecond'), $5, $6) "
-	"RETURNING silence_id, " US("ends_at");
+	"RETURNING silence_id, " HZ_SQL_US("ends_at");
 
 int hz_store_silence_add(PGconn *pg, const struct hz_silence_req *req, int64_t *id,
 			 int64_t *ends_us, char *err, size_t errlen)
@@ -167,8 +166,8 @@ int hz_store_silences_list(PGconn *pg, bool active_only, long limit,
 	int rc;
 	PGresult *res = hz_pg_query(
 		pg, "listing silences",
-		"SELECT silence_id, target_kind, target_id, " US("starts_at") ", " US("ends_at") ", "
-		"actor, reason, " US("created_at") ", cancelled, "
+		"SELECT silence_id, target_kind, target_id, " HZ_SQL_US("starts_at") ", " HZ_SQL_US("ends_at") ", "
+		"actor, reason, " HZ_SQL_US("created_at") ", cancelled, "
 		"NOT cancelled AND now() >= starts_at AND now() < ends_at "
 		"FROM hazard.silences WHERE NOT $1::bool OR (NOT cancelled AND ends_at > now()) "
 		"ORDER BY silence_id DESC LIMIT $2::int8",
@@ -200,8 +199,8 @@ int hz_store_context_load_silences(PGconn *pg, struct hz_context *c, char *err, 
 {
 	int rc;
 	PGresult *res = hz_pg_query(pg, "loading silences",
-				    "SELECT silence_id, target_kind, target_id, " US("starts_at") ", "
-				    US("ends_at") " FROM hazard.silences "
+				    "SELECT silence_id, target_kind, target_id, " HZ_SQL_US("starts_at") ", "
+				    HZ_SQL_US("ends_at") " FROM hazard.silences "
 				    "WHERE NOT cancelled AND ends_at > now()",
 				    0, NULL, &rc, err, errlen);
 	if (!res)
@@ -235,7 +234,7 @@ int hz_store_context_load_tickets(PGconn *pg, const struct hz_rules *r, struct h
 	PGresult *res = hz_pg_query(
 		pg, "loading open inhibiting and warning tickets",
 		"SELECT ticket_id, kind, level, mode, hazard_type, coalesce(site_id, ''), "
-		"coalesce(town_code, ''), episode_key, coalesce(" US("deadline_at") ", 0) "
+		"coalesce(town_code, ''), episode_key, coalesce(" HZ_SQL_US("deadline_at") ", 0) "
 		"FROM hazard.tickets WHERE state NOT IN ('closed', 'dismissed') "
 		"AND hazard_type = ANY($1::text[])",
 		1, p, &rc, err, errlen);

@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define US(col) "(extract(epoch from " col ") * 1000000)::int8"
-#define TS(x) "(timestamptz 'epoch' + (" x ") * interval '1 microsecond')"
 
 /* Due: an acknowledgement deadline passed unanswered, or a close-out
  * deadline passed on an open ticket not yet marked overdue, and ours to
@@ -24,10 +22,10 @@
  * index range scans (ack_due_at, deadline_at) over the due rows only,
  * then the rows are locked. */
 static const char SQL_DUE[] =
-	"SELECT " US("now()") ", t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, "
+	"SELECT " HZ_SQL_US("now()") ", t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, "
 	"coalesce(t.site_id,''), coalesce(t.town_code,''), coalesce(t.county_code,''), "
-	"t.hazard_type, coalesce(t.device_id,''), " US("t.opened_at") ", "
-	"coalesce(" US("t.deadline_at") ",0), t.event_count, t.escalation_repeat, "
+	"t.hazard_type, coalesce(t.device_id,''), " HZ_SQL_US("t.opened_at") ", "
+	"coalesce(" HZ_SQL_US("t.deadline_at") ",0), t.event_count, t.escalation_repeat, "
 	"(SELECT coalesce(max(h.seq),0) FROM hazard.ticket_history h WHERE h.ticket_id = t.ticket_id), "
 	"(t.deadline_at <= now() AND t.overdue_at IS NULL AND t.kind <> 'warning'), "
 	"(t.ack_due_at <= now() AND t.acked_at IS NULL), t.acked_at IS NOT NULL "
@@ -47,13 +45,13 @@ static const char SQL_STEP[] =
 	"$13::text[], $14::bytea[], $15::bool[]) AS u(id, tier, rep, due, seq, from_tier, level, "
 	"state, org, reason, oid, mt, kt, payload, overdue)), "
 	"t AS (UPDATE hazard.tickets t SET tier = u.tier, escalation_repeat = u.rep, "
-	"ack_due_at = CASE WHEN t.acked_at IS NULL THEN " TS("u.due") " END, "
+	"ack_due_at = CASE WHEN t.acked_at IS NULL THEN " HZ_SQL_TS("u.due") " END, "
 	"overdue_at = CASE WHEN u.overdue THEN now() ELSE t.overdue_at END, updated_at = now() "
 	"FROM u WHERE t.ticket_id = u.id AND (t.acked_at IS NULL OR u.overdue) "
 	"RETURNING t.ticket_id, t.mode), "
 	"e AS (INSERT INTO hazard.escalations (ticket_id, tier, repeat, at, from_tier, level, "
 	"org_code, due_at, reason, mode) SELECT u.id, u.tier, u.rep, now(), u.from_tier, u.level, "
-	"nullif(u.org,''), " TS("u.due") ", u.reason, t.mode FROM u JOIN t ON t.ticket_id = u.id), "
+	"nullif(u.org,''), " HZ_SQL_TS("u.due") ", u.reason, t.mode FROM u JOIN t ON t.ticket_id = u.id), "
 	"h AS (INSERT INTO hazard.ticket_history (ticket_id, seq, at, from_state, to_state, level, "
 	"tier, actor, reason, mode) SELECT u.id, u.seq, now(), u.state, u.state, u.level, u.tier, "
 	"'hazardd', u.reason, t.mode FROM u JOIN t ON t.ticket_id = u.id) "
@@ -120,7 +118,7 @@ static const struct hz_org_unit *org_for(const struct hz_registry *reg, const st
 	"(SELECT min(" col ") + " G " FROM hazard.tickets WHERE " pred " AND " col           \
 	" > now() - " G " AND " col " <= now())"
 static const char SQL_NEXT[] =
-	"SELECT " US("least("
+	"SELECT " HZ_SQL_US("least("
 		NEXT_OF("ack_due_at", "acked_at IS NULL AND ack_due_at IS NOT NULL") ", "
 		NEXT_OF("deadline_at", "overdue_at IS NULL AND deadline_at IS NOT NULL "
 			"AND state NOT IN ('closed', 'dismissed')") ", "
@@ -308,10 +306,10 @@ int hz_timers_next(PGconn *pg, const struct hz_timer_owner *own, int64_t *next_i
 }
 
 static const char SQL_EXPIRED[] =
-	"SELECT " US("now()") ", t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, "
+	"SELECT " HZ_SQL_US("now()") ", t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, "
 	"coalesce(t.site_id,''), coalesce(t.town_code,''), coalesce(t.county_code,''), "
-	"t.hazard_type, coalesce(t.device_id,''), " US("t.opened_at") ", "
-	"coalesce(" US("t.acked_at") ",0), " US("t.deadline_at") ", t.event_count, "
+	"t.hazard_type, coalesce(t.device_id,''), " HZ_SQL_US("t.opened_at") ", "
+	"coalesce(" HZ_SQL_US("t.acked_at") ",0), " HZ_SQL_US("t.deadline_at") ", t.event_count, "
 	"(SELECT coalesce(max(h.seq),0) FROM hazard.ticket_history h WHERE h.ticket_id = t.ticket_id) "
 	"FROM hazard.tickets t WHERE t.kind = 'warning' AND t.deadline_at <= now() "
 	"AND t.overdue_at IS NULL AND t.state NOT IN ('closed','dismissed') "

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define US(col) "(extract(epoch from " col ") * 1000000)::int8"
 
 int hz_offline_seed(PGconn *pg, char *err, size_t errlen)
 {
@@ -32,7 +31,7 @@ int hz_offline_seed(PGconn *pg, char *err, size_t errlen)
  * open offline ticket, oldest first. */
 static const char SQL_SILENT[] =
 	"WITH k AS (SELECT * FROM unnest($3::text[], $4::int8[]) AS k(kind, after)) "
-	"SELECT s.device_id, " US("s.seen_at") ", " US("now()") " "
+	"SELECT s.device_id, " HZ_SQL_US("s.seen_at") ", " HZ_SQL_US("now()") " "
 	"FROM hazard.device_seen s JOIN hazard.devices d USING (device_id) "
 	"LEFT JOIN k ON k.kind = d.kind "
 	"WHERE s.seen_at < now() - $1::int8 * interval '1 microsecond' "
@@ -42,12 +41,12 @@ static const char SQL_SILENT[] =
 	"AND t.hazard_type = 'device_offline' AND t.state NOT IN ('closed', 'dismissed')) "
 	/* reported before, and closed by someone while it is still silent */
 	"AND NOT EXISTS (SELECT 1 FROM hazard.ticket_events e WHERE e.event_id = "
-	"'offline-' || left(s.device_id, 40) || '-' || " US("s.seen_at") "::text) "
+	"'offline-' || left(s.device_id, 40) || '-' || " HZ_SQL_US("s.seen_at") "::text) "
 	"ORDER BY s.seen_at LIMIT $2::int";
 
 /* Open offline tickets whose device was heard after the ticket opened. */
 static const char SQL_BACK[] =
-	"SELECT t.device_id, " US("s.seen_at") " FROM hazard.tickets t "
+	"SELECT t.device_id, " HZ_SQL_US("s.seen_at") " FROM hazard.tickets t "
 	"JOIN hazard.device_seen s USING (device_id) "
 	"WHERE t.hazard_type = 'device_offline' AND t.state NOT IN ('closed', 'dismissed') "
 	"AND s.seen_at > t.opened_at LIMIT $1::int";

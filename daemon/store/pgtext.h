@@ -43,6 +43,12 @@ struct hz_timer_owner {
 };
 
 /* In a claim query: the timer column `due` is this instance's to fire now. */
+/* Times cross the wire as integer microseconds since the epoch: these
+ * turn a timestamptz column into one and back (the ::int8 cast lets a
+ * text parameter through). One definition for every statement in store/. */
+#define HZ_SQL_US(col) "(extract(epoch from " col ") * 1000000)::int8"
+#define HZ_SQL_TS(x) "(timestamptz 'epoch' + (" x ")::int8 * interval '1 microsecond')"
+
 #define HZ_TIMER_MINE(due)                                                              \
 	"(t.source_topic IS NULL OR (t.source_topic, t.source_partition) IN "            \
 	"(SELECT * FROM unnest($2::text[], $3::int[])) OR " due                           \

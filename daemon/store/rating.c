@@ -12,10 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define US(col) "(extract(epoch from " col ") * 1000000)::int8"
 
 static const char SQL_COUNTS[] =
-	"SELECT " US("now()") ", o.code, "
+	"SELECT " HZ_SQL_US("now()") ", o.code, "
 	"count(t.ticket_id) FILTER (WHERE t.level = 'red'), "
 	"count(t.ticket_id) FILTER (WHERE t.level = 'orange'), "
 	"count(t.ticket_id), count(t.ticket_id) FILTER (WHERE t.overdue_at IS NOT NULL), "

@@ -7,6 +7,7 @@
  */
 #include "store/remind.h"
 #include "store/pg.h"
+#include "store/pgtext.h"
 #include "codec/codec.h"
 #include "core/buf.h"
 
@@ -14,17 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define US(col) "(extract(epoch from " col ") * 1000000)::int8"
-#define TS(x) "(timestamptz 'epoch' + (" x ") * interval '1 microsecond')"
 
 /* One index range scan over the due rows (tickets_reminder_due_idx). */
 static const char SQL_DUE[] =
-	"SELECT " US("now()") ", t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, "
+	"SELECT " HZ_SQL_US("now()") ", t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, "
 	"coalesce(t.site_id,''), coalesce(t.town_code,''), coalesce(t.county_code,''), "
-	"t.hazard_type, coalesce(t.device_id,''), " US("t.opened_at") ", "
-	"coalesce(" US("t.acked_at") ",0), coalesce(" US("t.deadline_at") ",0), t.event_count, "
+	"t.hazard_type, coalesce(t.device_id,''), " HZ_SQL_US("t.opened_at") ", "
+	"coalesce(" HZ_SQL_US("t.acked_at") ",0), coalesce(" HZ_SQL_US("t.deadline_at") ",0), t.event_count, "
 	"(SELECT coalesce(max(h.seq),0) FROM hazard.ticket_history h WHERE h.ticket_id = t.ticket_id), "
-	"coalesce(t.reminder_before_us, 0), " US("t.updated_at") " "
+	"coalesce(t.reminder_before_us, 0), " HZ_SQL_US("t.updated_at") " "
 	"FROM hazard.tickets t WHERE t.reminder_due_at <= now() "
 	"AND t.state NOT IN ('closed','dismissed') AND " HZ_TIMER_MINE("t.reminder_due_at") " "
 	"ORDER BY t.reminder_due_at LIMIT $1::int FOR UPDATE SKIP LOCKED";
@@ -38,7 +37,7 @@ static const char SQL_FIRE[] =
 	"$5::bool[], $6::int8[], $7::int[], $8::text[], $9::text[], $10::text[], $11::text[], "
 	"$12::int8[], $13::text[], $14::text[], $15::bytea[]) AS u(id, claimed, next_due, "
 	"next_before, fire, before, seq, state, level, tier, reason, oid, mt, kt, payload)), "
-	"t AS (UPDATE hazard.tickets t SET reminder_due_at = " TS("u.next_due") ", "
+	"t AS (UPDATE hazard.tickets t SET reminder_due_at = " HZ_SQL_TS("u.next_due") ", "
 	"reminder_before_us = u.next_before FROM u WHERE t.ticket_id = u.id "
 	"AND t.reminder_before_us = u.claimed AND t.state NOT IN ('closed','dismissed') "
 	"RETURNING t.ticket_id, t.deadline_at), "

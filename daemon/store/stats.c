@@ -8,12 +8,12 @@
  */
 #include "store/stats.h"
 #include "store/pg.h"
+#include "store/pgtext.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 #define SINCE(p) "(timestamptz 'epoch' + " p "::bigint * interval '1 microsecond')"
 
 /* The escalation steps with the ticket's answer and the next step's time. */
@@ -79,7 +79,7 @@ int hz_store_ticket_escalations(PGconn *pg, int64_t ticket_id, struct hz_store_e
 {
 	static const char sql[] =
 		STEPS("e.ticket_id = $1::int8")
-		"SELECT " US("o.at") ", " US("o.due_at") ", o.tier, coalesce(o.from_tier, ''),"
+		"SELECT " HZ_SQL_US("o.at") ", " HZ_SQL_US("o.due_at") ", o.tier, coalesce(o.from_tier, ''),"
 		" o.level, coalesce(o.org_code, ''), coalesce(u.name, ''), o.reason, o.repeat,"
 		" o.outcome, coalesce(c.called::text, '[]')"
 		" FROM o LEFT JOIN hazard.org_units u ON u.code = o.org_code"
@@ -178,7 +178,7 @@ static const char SQL_CALLS[] =
 static const char SQL_FAILURES[] =
 	STEPS("t.mode = 'actual' AND e.at >= " SINCE("$1") " AND " AREA("t"))
 	"SELECT p.person_id, p.name, coalesce(p.phone, ''), o.org_code, o.tier, count(*),"
-	" " US("max(o.at)") ","
+	" " HZ_SQL_US("max(o.at)") ","
 	" array_to_string((array_agg(DISTINCT o.ticket_id ORDER BY o.ticket_id))[1:10], ',')"
 	" FROM o JOIN hazard.duty_roster d ON " ON_DUTY("o")
 	" JOIN hazard.people p ON p.person_id = d.person_id WHERE o.outcome = 'missed'"
@@ -206,7 +206,7 @@ int hz_store_stats_read(PGconn *pg, int64_t since_us, const char *town_code,
 	if ((rc = hz_pg_exec(pg, "could not begin",
 			     "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, errlen)))
 		return rc;
-	res = hz_pg_query(pg, "could not read the clock", "SELECT " US("now()"), 0, NULL, &rc, err,
+	res = hz_pg_query(pg, "could not read the clock", "SELECT " HZ_SQL_US("now()"), 0, NULL, &rc, err,
 			  errlen);
 	if (!res)
 		goto fail;

@@ -8,12 +8,12 @@
  */
 #include "store/tickets_read.h"
 #include "store/pg.h"
+#include "store/pgtext.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 
 /* Open and past the close-out deadline: marked by the timer scan
  * (overdue_at), or not yet (the daemon is down). A warning's deadline is
@@ -26,10 +26,10 @@
 #define TICKET_COLS                                                                   \
 	"t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, t.site_id, t.town_code," \
 	" t.county_code, t.hazard_type, t.device_id,"                                   \
-	" " US("t.opened_at") ", " US("t.updated_at") ", " US("t.acked_at") ","         \
-	" " US("t.deadline_at") ", " US("t.closed_at") ","                              \
+	" " HZ_SQL_US("t.opened_at") ", " HZ_SQL_US("t.updated_at") ", " HZ_SQL_US("t.acked_at") ","         \
+	" " HZ_SQL_US("t.deadline_at") ", " HZ_SQL_US("t.closed_at") ","                              \
 	" t.event_count, t.episode_key, t.first_event_id, t.last_event_id, s.name, o.name," \
-	" " US("t.ack_due_at") ", " US("t.overdue_at") ", " OVERDUE " AS overdue"          \
+	" " HZ_SQL_US("t.ack_due_at") ", " HZ_SQL_US("t.overdue_at") ", " OVERDUE " AS overdue"          \
 	" FROM hazard.tickets t"                                                        \
 	" LEFT JOIN hazard.sites s ON s.site_id = t.site_id"                            \
 	" LEFT JOIN hazard.org_units o ON o.code = t.town_code"
@@ -279,10 +279,10 @@ int hz_store_ticket_history(PGconn *pg, int64_t ticket_id, struct hz_history_row
 	*n = 0;
 	PGresult *res = hz_pg_query(
 		pg, "could not read ticket history",
-		"SELECT ticket_id, seq, " US("at") ", from_state, to_state, level, tier, actor,"
+		"SELECT ticket_id, seq, " HZ_SQL_US("at") ", from_state, to_state, level, tier, actor,"
 						   " reason, event_id, coalesce(action, ''), coalesce(note, ''), "
 						   "coalesce(array_to_json(evidence_urls)::text, '[]'), "
-						   "coalesce(" US("acted_at") ", 0) FROM hazard.ticket_history "
+						   "coalesce(" HZ_SQL_US("acted_at") ", 0) FROM hazard.ticket_history "
 						   "WHERE ticket_id = $1 ORDER BY seq",
 		1, params, &rc, err, errlen);
 	if (!res)
@@ -343,7 +343,7 @@ int hz_store_dead_letters_list(PGconn *pg, long limit, struct hz_dead_letter_row
 		limit = 50;
 	limit = HZ_MIN(limit, 100000L);
 	snprintf(sql, sizeof(sql),
-		 "SELECT id, " US(
+		 "SELECT id, " HZ_SQL_US(
 			 "received_at") ", source, topic, reason, event_id,"
 					" coalesce(partition, -1), coalesce(\"offset\", -1),"
 					" substring(payload FROM 1 FOR %d), length(payload)"
