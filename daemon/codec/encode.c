@@ -55,10 +55,11 @@ static bool fixed_ok(const char *a, size_t cap)
 	return memchr(a, '\0', cap) != NULL;
 }
 
-/* The five timestamps a ticket carries. */
+/* A ticket and the timestamps it carries. */
 struct ticket_pb {
 	Hazard__V1__Ticket tk;
-	Google__Protobuf__Timestamp opened, updated, acked, deadline, closed;
+	Google__Protobuf__Timestamp opened, updated, acked, deadline, closed, ack_due, assigned,
+		rectify_due, rectified, overdue, flapping;
 };
 
 static int ticket_to_pb(const struct hz_ticket *t, struct ticket_pb *p)
@@ -66,7 +67,12 @@ static int ticket_to_pb(const struct hz_ticket *t, struct ticket_pb *p)
 	if (!fixed_ok(t->site_id, sizeof(t->site_id)) || !fixed_ok(t->town_code, sizeof(t->town_code)) ||
 	    !fixed_ok(t->county_code, sizeof(t->county_code)) ||
 	    !fixed_ok(t->hazard_type, sizeof(t->hazard_type)) ||
-	    !fixed_ok(t->device_id, sizeof(t->device_id)))
+	    !fixed_ok(t->device_id, sizeof(t->device_id)) ||
+	    !fixed_ok(t->acked_by, sizeof(t->acked_by)) ||
+	    !fixed_ok(t->assignee, sizeof(t->assignee)) ||
+	    !fixed_ok(t->rectified_by, sizeof(t->rectified_by)) ||
+	    !fixed_ok(t->verified_by, sizeof(t->verified_by)) ||
+	    !fixed_ok(t->closed_by, sizeof(t->closed_by)))
 		return HZ_EINVAL;
 	Hazard__V1__Ticket *tk = &p->tk;
 	hazard__v1__ticket__init(tk);
@@ -87,6 +93,22 @@ static int ticket_to_pb(const struct hz_ticket *t, struct ticket_pb *p)
 	tk->deadline_at = ts_of(t->deadline_us, &p->deadline);
 	tk->closed_at = ts_of(t->closed_us, &p->closed);
 	tk->event_count = t->event_count;
+	tk->acked_by = str_of(t->acked_by);
+	tk->ack_due_at = ts_of(t->ack_due_us, &p->ack_due);
+	tk->escalation_repeat = t->escalation_repeat > 0 ? (uint32_t)t->escalation_repeat : 0;
+	tk->assignee = str_of(t->assignee);
+	tk->assigned_at = ts_of(t->assigned_us, &p->assigned);
+	tk->rectify_mode = (Hazard__V1__RectifyMode)t->rectify_mode;
+	tk->rectify_due_at = ts_of(t->rectify_due_us, &p->rectify_due);
+	tk->rectified_by = str_of(t->rectified_by);
+	tk->rectified_at = ts_of(t->rectified_us, &p->rectified);
+	tk->verified_by = str_of(t->verified_by);
+	tk->closed_by = str_of(t->closed_by);
+	tk->reopened_count = t->reopened_count > 0 ? (uint32_t)t->reopened_count : 0;
+	tk->overdue_at = ts_of(t->overdue_us, &p->overdue);
+	tk->flapping_at = ts_of(t->flapping_us, &p->flapping);
+	tk->silenced_count = t->silenced_count;
+	tk->held_count = t->held_count;
 	return HZ_OK;
 }
 

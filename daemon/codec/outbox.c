@@ -4,6 +4,7 @@
  */
 #include "codec/outbox.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,6 +40,26 @@ static void ticket_from_pb(const Hazard__V1__Ticket *t, struct hz_ticket *tk)
 	tk->deadline_us = us_of(t->deadline_at);
 	tk->closed_us = us_of(t->closed_at);
 	tk->event_count = t->event_count;
+	COPY(tk->acked_by, t->acked_by);
+	tk->ack_due_us = us_of(t->ack_due_at);
+	tk->escalation_repeat = t->escalation_repeat > INT32_MAX ? INT32_MAX : (int)t->escalation_repeat;
+	COPY(tk->assignee, t->assignee);
+	tk->assigned_us = us_of(t->assigned_at);
+	tk->rectify_mode = t->rectify_mode == HAZARD__V1__RECTIFY_MODE__RECTIFY_MODE_ON_THE_SPOT
+				   ? HZ_RECTIFY_ON_SPOT
+			   : t->rectify_mode == HAZARD__V1__RECTIFY_MODE__RECTIFY_MODE_BY_DEADLINE
+				   ? HZ_RECTIFY_BY_DEADLINE
+				   : HZ_RECTIFY_NONE;
+	tk->rectify_due_us = us_of(t->rectify_due_at);
+	COPY(tk->rectified_by, t->rectified_by);
+	tk->rectified_us = us_of(t->rectified_at);
+	COPY(tk->verified_by, t->verified_by);
+	COPY(tk->closed_by, t->closed_by);
+	tk->reopened_count = t->reopened_count > INT32_MAX ? INT32_MAX : (int)t->reopened_count;
+	tk->overdue_us = us_of(t->overdue_at);
+	tk->flapping_us = us_of(t->flapping_at);
+	tk->silenced_count = t->silenced_count;
+	tk->held_count = t->held_count;
 }
 
 int hz_codec_decode_escalation(const void *buf, size_t len, struct hz_escalation *esc)

@@ -86,7 +86,7 @@ struct hz_engine {
 	int64_t dead_seen_id; /* highest dead-letter outbox row published */
 	struct pending *retry; /* rows being re-sent, with their remaining sinks */
 	int64_t timer_at;     /* next escalation timer scan (monotonic) */
-	struct hz_escalation esc[256];
+	struct hz_escalate_fired esc[HZ_ESCALATE_MAX];
 	struct hz_ticket_event expired[64];
 	struct hz_reminder reminded[64];
 	/* the Kafka partitions held, as array literals for the timer scan;
@@ -100,7 +100,7 @@ struct hz_engine {
 	PGconn *pg_rate;      /* the rating's own connection: its count runs while the loop goes on */
 	bool rating_busy;     /* a count is in flight on pg_rate */
 	int64_t retry_check_at; /* next look for unconfirmed outputs */
-	int64_t esc_ids[256];
+	int64_t esc_ids[64];  /* outbox ids of expired[] and reminded[] */
 	size_t n_retry, cap_retry;
 
 	struct pending *pend;

@@ -111,6 +111,9 @@ struct hz_event {
 	} u;
 };
 
+/* RectifyMode numbers of proto/hazard.proto; names as in tickets.rectify_mode. */
+enum hz_rectify { HZ_RECTIFY_NONE = 0, HZ_RECTIFY_ON_SPOT = 1, HZ_RECTIFY_BY_DEADLINE = 2 };
+
 const char *hz_level_name(enum hz_level l);    /* "blue", ..., "none" */
 const char *hz_metric_name(enum hz_metric m);  /* "smoke", "temperature", ... */
 const char *hz_kind_name(enum hz_kind k);      /* "alarm", "hazard", "warning", "fault" */
@@ -118,6 +121,7 @@ const char *hz_state_name(enum hz_state s);    /* "discovered", ... */
 const char *hz_tier_name(enum hz_tier t);      /* "grid", "town", "county", "city" */
 const char *hz_mode_name(enum hz_mode m);      /* "actual", "exercise", "test" */
 const char *hz_ev_kind_name(enum hz_ev_kind k);/* "reading", "status", ... */
+const char *hz_rectify_name(enum hz_rectify r);/* "on_spot", "by_deadline"; "none" */
 /* Reverse look-ups: return the value, or 0 (the NONE member) when unknown. */
 enum hz_level hz_level_parse(const char *s);
 enum hz_metric hz_metric_parse(const char *s);
@@ -125,5 +129,6 @@ enum hz_kind hz_kind_parse(const char *s);
 enum hz_state hz_state_parse(const char *s);
 enum hz_tier hz_tier_parse(const char *s);
 enum hz_mode hz_mode_parse(const char *s);   /* HZ_MODE_ACTUAL when unknown */
+enum hz_rectify hz_rectify_parse(const char *s);
 
 #endif

@@ -16,6 +16,7 @@ static const char *const state_names[] = {"none", "discovered", "confirmed", "co
 					  "rectifying", "closed", "dismissed"};
 static const char *const tier_names[] = {"none", "grid", "town", "county", "city"};
 static const char *const mode_names[] = {"actual", "exercise", "test"};
+static const char *const rectify_names[] = {"none", "on_spot", "by_deadline"};
 static const char *const ev_kind_names[] = {"none", "reading", "status", "report", "warning", "command"};
 
 #define NAME_OF(tab, v) ((unsigned)(v) < HZ_ARRAY_LEN(tab) ? tab[(unsigned)(v)] : "invalid")
@@ -27,6 +28,7 @@ const char *hz_state_name(enum hz_state s) { return NAME_OF(state_names, s); }
 const char *hz_tier_name(enum hz_tier t) { return NAME_OF(tier_names, t); }
 const char *hz_mode_name(enum hz_mode m) { return NAME_OF(mode_names, m); }
 const char *hz_ev_kind_name(enum hz_ev_kind k) { return NAME_OF(ev_kind_names, k); }
+const char *hz_rectify_name(enum hz_rectify r) { return NAME_OF(rectify_names, r); }
 
 static int lookup(const char *const *tab, size_t n, const char *s)
 {
@@ -45,6 +47,7 @@ enum hz_metric hz_metric_parse(const char *s) { return (enum hz_metric)PARSE(met
 enum hz_kind hz_kind_parse(const char *s) { return (enum hz_kind)PARSE(kind_names, s); }
 enum hz_state hz_state_parse(const char *s) { return (enum hz_state)PARSE(state_names, s); }
 enum hz_tier hz_tier_parse(const char *s) { return (enum hz_tier)PARSE(tier_names, s); }
+enum hz_rectify hz_rectify_parse(const char *s) { return (enum hz_rectify)PARSE(rectify_names, s); }
 
 /* "actual" is member 0, so it is looked up from 0, unlike the NONE-first tables. */
 enum hz_mode hz_mode_parse(const char *s)

@@ -349,7 +349,9 @@ static void publish_outbox(struct hz_engine *e, const char *where, const char *p
 			struct hz_ticket_event te;
 			struct hz_ticket_event_strings strs;
 			if (hz_codec_decode_ticket_event(raw, len, &te, &strs) == HZ_OK) {
-				unsigned w = hz_engine_publish_change(e, &te, id, sinks, !retry);
+				/* an escalation step's change: its notice is the line */
+				bool step = !strcmp(te.change, "escalated") || !strcmp(te.change, "overdue");
+				unsigned w = hz_engine_publish_change(e, &te, id, sinks, !retry && !step);
 				if (w)
 					hz_engine_pend_add(e, id, w);
 				else if (foreign)
@@ -553,8 +555,7 @@ void hz_engine_fire_timers(struct hz_engine *e)
 		struct hz_dispatch_params dp;
 		hz_dispatch_params_from_config(&dp, e->cfg);
 		int rc = hz_escalate_fire(e->pg, e->rules, e->reg, &dp, &t, &own,
-					  HZ_ARRAY_LEN(e->esc), e->esc, e->esc_ids, &n, err,
-					  sizeof(err));
+					  HZ_ARRAY_LEN(e->esc), e->esc, &n, err, sizeof(err));
 		int64_t next_in = INT64_MAX;
 		if (!rc)
 			rc = hz_timers_next(e->pg, &own, &next_in, err, sizeof(err));
@@ -564,10 +565,17 @@ void hz_engine_fire_timers(struct hz_engine *e)
 				hz_engine_pg_lost(e, err);
 			return;
 		}
-		for (size_t i = 0; i < n; i++)
-			hz_engine_pend_add(e, e->esc_ids[i],
-					   publish_escalation(e, &e->esc[i], e->esc_ids[i],
+		/* the notice is the step's log line; its ticket change goes
+		 * to the tickets topic unlogged, not as a second line */
+		for (size_t i = 0; i < n; i++) {
+			const struct hz_escalate_fired *f = &e->esc[i];
+			hz_engine_pend_add(e, f->esc_id,
+					   publish_escalation(e, &f->esc, f->esc_id,
 							      hz_engine_sinks(e), true));
+			hz_engine_pend_add(e, f->te_id,
+					   hz_engine_publish_change(e, &f->te, f->te_id,
+								    hz_engine_sinks(e), false));
+		}
 		e->st.escalations += n;
 		more |= n == HZ_ARRAY_LEN(e->esc);
 		if (!more && next_in > 0) {

@@ -97,11 +97,23 @@ static json_t *ticket_json(const struct hz_ticket_row *r, int64_t now_us)
 	json_object_set_new(j, "opened_at", jtime(tk->opened_us));
 	json_object_set_new(j, "updated_at", jtime(tk->updated_us));
 	json_object_set_new(j, "acked_at", jtime(tk->acked_us));
-	json_object_set_new(j, "ack_due_at", jtime(r->ack_due_us));
+	json_object_set_new(j, "acked_by", jopt(tk->acked_by));
+	json_object_set_new(j, "ack_due_at", jtime(tk->ack_due_us));
+	json_object_set_new(j, "escalation_repeat", json_integer(tk->escalation_repeat));
 	json_object_set_new(j, "deadline_at", jtime(tk->deadline_us));
-	json_object_set_new(j, "overdue_at", jtime(r->overdue_us));
+	json_object_set_new(j, "overdue_at", jtime(tk->overdue_us));
 	json_object_set_new(j, "overdue", json_boolean(r->overdue));
+	json_object_set_new(j, "assignee", jopt(tk->assignee));
+	json_object_set_new(j, "assigned_at", jtime(tk->assigned_us));
+	json_object_set_new(j, "rectify_mode", tk->rectify_mode ? json_string(hz_rectify_name(tk->rectify_mode)) : json_null());
+	json_object_set_new(j, "rectify_due_at", jtime(tk->rectify_due_us));
+	json_object_set_new(j, "rectified_by", jopt(tk->rectified_by));
+	json_object_set_new(j, "rectified_at", jtime(tk->rectified_us));
+	json_object_set_new(j, "verified_by", jopt(tk->verified_by));
+	json_object_set_new(j, "closed_by", jopt(tk->closed_by));
 	json_object_set_new(j, "closed_at", jtime(tk->closed_us));
+	json_object_set_new(j, "reopened_count", json_integer(tk->reopened_count));
+	json_object_set_new(j, "flapping_at", jtime(tk->flapping_us));
 	json_object_set_new(j, "age_s", json_integer((now_us - tk->opened_us) / HZ_US_PER_SEC));
 	json_object_set_new(j, "event_count", json_integer(tk->event_count));
 	json_object_set_new(j, "first_event_id", jopt(r->first_event_id));
@@ -460,11 +472,30 @@ int hz_ctl_tickets_show(int argc, char **argv, const char *dsn)
 	field("opened", hz_ctl_fmt_time(tk->opened_us, buf, sizeof(buf)), ev);
 	field("updated", tk->updated_us ? hz_ctl_fmt_time(tk->updated_us, buf, sizeof(buf)) : NULL, NULL);
 	field("acked", tk->acked_us ? hz_ctl_fmt_time(tk->acked_us, buf, sizeof(buf)) : NULL,
-	      tk->acked_us || !is_open(tk->state) ? NULL : "nobody has answered");
-	field("ack due", row->ack_due_us ? hz_ctl_fmt_time(row->ack_due_us, buf, sizeof(buf)) : NULL, NULL);
+	      *tk->acked_by ? tk->acked_by : tk->acked_us || !is_open(tk->state) ? NULL
+										 : "nobody has answered");
+	field("ack due", tk->ack_due_us ? hz_ctl_fmt_time(tk->ack_due_us, buf, sizeof(buf)) : NULL, NULL);
 	field("deadline", tk->deadline_us ? hz_ctl_fmt_time(tk->deadline_us, buf, sizeof(buf)) : NULL,
 	      row->overdue ? "OVERDUE" : NULL);
-	field("closed", tk->closed_us ? hz_ctl_fmt_time(tk->closed_us, buf, sizeof(buf)) : NULL, NULL);
+	field("assignee", tk->assignee,
+	      tk->assigned_us ? hz_ctl_fmt_time(tk->assigned_us, ev, sizeof(ev)) : NULL);
+	if (tk->rectify_mode) {
+		char due[64] = "-";
+		if (tk->rectify_due_us)
+			hz_ctl_fmt_time(tk->rectify_due_us, due, sizeof(due));
+		if (tk->rectify_mode == HZ_RECTIFY_ON_SPOT)
+			snprintf(ev, sizeof(ev), "on the spot");
+		else
+			snprintf(ev, sizeof(ev), "by deadline %s", due);
+		field("rectified", *tk->rectified_by ? tk->rectified_by : "-", ev);
+	}
+	field("verified by", tk->verified_by, NULL);
+	field("closed", tk->closed_us ? hz_ctl_fmt_time(tk->closed_us, buf, sizeof(buf)) : NULL,
+	      *tk->closed_by ? tk->closed_by : NULL);
+	if (tk->reopened_count) {
+		snprintf(buf, sizeof(buf), "%d times", tk->reopened_count);
+		field("reopened", buf, NULL);
+	}
 	snprintf(buf, sizeof(buf), "%lld", (long long)tk->event_count);
 	int o = snprintf(ev, sizeof(ev), "first %s, last %s",
 			 *row->first_event_id ? row->first_event_id : "-",

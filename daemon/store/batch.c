@@ -238,15 +238,11 @@ static const char SQL_SEEN[] =
 	"FROM (SELECT 1) one LEFT JOIN hazard.ticket_events e ON e.event_id = ANY($1::text[])";
 
 static const char SQL_OPEN[] =
-	"SELECT t.ticket_id, t.episode_key, t.kind, t.state, t.level, t.tier, t.mode, "
-	"coalesce(t.site_id,''), coalesce(t.town_code,''), coalesce(t.county_code,''), "
-	"t.hazard_type, coalesce(t.device_id,''), " HZ_SQL_US("t.opened_at") ", " HZ_SQL_US("t.updated_at") ", "
-	"coalesce(" HZ_SQL_US("t.acked_at") ",0), coalesce(" HZ_SQL_US("t.deadline_at") ",0), t.event_count, "
+	"SELECT " HZ_SQL_TICKET("t.") ", t.episode_key, "
 	"(SELECT coalesce(max(h.seq),0) FROM hazard.ticket_history h WHERE h.ticket_id = t.ticket_id), "
 	"(t.silenced_count > 0 AND t.ack_due_at IS NULL AND t.acked_at IS NULL) "
 	"FROM hazard.tickets t WHERE t.episode_key = ANY($1::text[]) "
 	"AND t.state NOT IN ('closed','dismissed') FOR UPDATE";
-
 
 static const char SQL_INSERT_TICKETS[] =
 	"INSERT INTO hazard.tickets (ticket_id, kind, state, level, site_id, town_code, county_code, "
@@ -515,17 +511,11 @@ static int read_open(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
 	for (int r = 0; r < PQntuples(res) && b->n_open < b->cap_open; r++) {
 		struct hz_open_ticket *o = &b->open[b->n_open++];
 		memset(o, 0, sizeof(*o));
-		struct hz_ticket *tk = &o->tk;
-		tk->ticket_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
-		copy_field(o->episode_key, sizeof(o->episode_key), PQgetvalue(res, r, 1));
-		hz_store_ticket_cols(res, r, 2, tk);
-		tk->opened_us = strtoll(PQgetvalue(res, r, 12), NULL, 10);
-		tk->updated_us = strtoll(PQgetvalue(res, r, 13), NULL, 10);
-		tk->acked_us = strtoll(PQgetvalue(res, r, 14), NULL, 10);
-		tk->deadline_us = strtoll(PQgetvalue(res, r, 15), NULL, 10);
-		tk->event_count = strtoll(PQgetvalue(res, r, 16), NULL, 10);
-		o->last_seq = atoi(PQgetvalue(res, r, 17));
-		o->silenced_quiet = *PQgetvalue(res, r, 18) == 't';
+		hz_store_ticket_read(res, r, 0, &o->tk);
+		copy_field(o->episode_key, sizeof(o->episode_key),
+			   PQgetvalue(res, r, HZ_TICKET_NCOLS));
+		o->last_seq = atoi(PQgetvalue(res, r, HZ_TICKET_NCOLS + 1));
+		o->silenced_quiet = *PQgetvalue(res, r, HZ_TICKET_NCOLS + 2) == 't';
 	}
 	PQclear(res);
 	return HZ_OK;

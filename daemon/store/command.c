@@ -75,11 +75,7 @@ void hz_command_from_event(const struct hz_event *ev, enum hz_cmd_source src,
 /* The ticket, locked. The last column says whether another ticket of the
  * same episode is open (a reopen would break the open-episode index). */
 static const char SQL_LOCK[] =
-	"SELECT t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, "
-	"coalesce(t.site_id,''), coalesce(t.town_code,''), coalesce(t.county_code,''), "
-	"t.hazard_type, coalesce(t.device_id,''), " HZ_SQL_US("t.opened_at") ", " HZ_SQL_US("t.updated_at") ", "
-	"coalesce(" HZ_SQL_US("t.acked_at") ",0), coalesce(" HZ_SQL_US("t.deadline_at") ",0), "
-	"coalesce(" HZ_SQL_US("t.closed_at") ",0), t.event_count, coalesce(t.rectified_by,''), "
+	"SELECT " HZ_SQL_TICKET("t.") ", "
 	"(SELECT min(o.ticket_id) FROM hazard.tickets o WHERE o.episode_key = t.episode_key "
 	"AND o.ticket_id <> t.ticket_id AND o.state NOT IN ('closed','dismissed')) "
 	"FROM hazard.tickets t WHERE t.ticket_id = $1::int8 FOR UPDATE OF t";
@@ -121,8 +117,7 @@ static const char SQL_UPDATE[] =
 	"closed_by = CASE WHEN $2 IN ('closed','dismissed') THEN $5 WHEN $6 = 'reopen' THEN NULL "
 	"ELSE closed_by END, "
 	"reopened_count = reopened_count + CASE WHEN $6 = 'reopen' THEN 1 ELSE 0 END "
-	"WHERE ticket_id = $1::int8 RETURNING " HZ_SQL_US("updated_at") ", coalesce(" HZ_SQL_US("acked_at") ",0), "
-	"coalesce(" HZ_SQL_US("deadline_at") ",0), coalesce(" HZ_SQL_US("closed_at") ",0)";
+	"WHERE ticket_id = $1::int8 RETURNING " HZ_SQL_TICKET("");
 
 static const char SQL_HISTORY[] =
 	"INSERT INTO hazard.ticket_history (ticket_id, seq, at, from_state, to_state, level, tier, "
@@ -382,9 +377,10 @@ static int apply_change(struct tx *x, const struct hz_state_verdict *v,
 	i64(acted, sizeof(acted), r->acted_us);
 	bool has_due = cmd->action == HZ_ACT_RECTIFY && cmd->rectify_mode == HZ_RECTIFY_BY_DEADLINE;
 	i64(due, sizeof(due), cmd->due_us);
-	const char *mode = cmd->action != HZ_ACT_RECTIFY			  ? NULL
-			   : cmd->rectify_mode == HZ_RECTIFY_ON_SPOT ? "on_spot"
-								       : "by_deadline";
+	const char *mode = cmd->action != HZ_ACT_RECTIFY ? NULL
+			   : hz_rectify_name(cmd->rectify_mode == HZ_RECTIFY_ON_SPOT
+						     ? HZ_RECTIFY_ON_SPOT
+						     : HZ_RECTIFY_BY_DEADLINE);
 	const char *p[] = {id,
 			   hz_state_name(v->to),
 			   v->acks ? "true" : "false",
@@ -405,12 +401,8 @@ static int apply_change(struct tx *x, const struct hz_state_verdict *v,
 		return HZ_ERR;
 	}
 	r->from_state = tk->state;
-	tk->state = v->to;
-	r->to_state = v->to;
-	tk->updated_us = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	tk->acked_us = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-	tk->deadline_us = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
-	tk->closed_us = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+	hz_store_ticket_read(res, 0, 0, tk); /* the whole row as changed */
+	r->to_state = tk->state;
 	PQclear(res);
 
 	describe(cmd, out->te_reason, sizeof(out->te_reason));
@@ -567,18 +559,11 @@ static int body(struct tx *x, char *err, size_t errlen)
 	bool found = PQntuples(tkres) == 1;
 	struct hz_ticket *tk = &r->tk;
 	int64_t twin = 0;
-	char rectified_by[HZ_ID_MAX] = "";
 	if (found) {
-		tk->ticket_id = strtoll(PQgetvalue(tkres, 0, 0), NULL, 10);
-		hz_store_ticket_cols(tkres, 0, 1, tk);
-		tk->opened_us = strtoll(PQgetvalue(tkres, 0, 11), NULL, 10);
-		tk->updated_us = strtoll(PQgetvalue(tkres, 0, 12), NULL, 10);
-		tk->acked_us = strtoll(PQgetvalue(tkres, 0, 13), NULL, 10);
-		tk->deadline_us = strtoll(PQgetvalue(tkres, 0, 14), NULL, 10);
-		tk->closed_us = strtoll(PQgetvalue(tkres, 0, 15), NULL, 10);
-		tk->event_count = strtoll(PQgetvalue(tkres, 0, 16), NULL, 10);
-		snprintf(rectified_by, sizeof(rectified_by), "%s", PQgetvalue(tkres, 0, 17));
-		twin = PQgetisnull(tkres, 0, 18) ? 0 : strtoll(PQgetvalue(tkres, 0, 18), NULL, 10);
+		hz_store_ticket_read(tkres, 0, 0, tk);
+		twin = PQgetisnull(tkres, 0, HZ_TICKET_NCOLS)
+			       ? 0
+			       : strtoll(PQgetvalue(tkres, 0, HZ_TICKET_NCOLS), NULL, 10);
 		r->has_ticket = true;
 		r->mode = tk->mode;
 		r->from_state = r->to_state = tk->state;
@@ -623,7 +608,7 @@ static int body(struct tx *x, char *err, size_t errlen)
 					     .tier = tk->tier,
 					     .mode = tk->mode,
 					     .acked = tk->acked_us != 0,
-					     .rectified_by = rectified_by,
+					     .rectified_by = tk->rectified_by,
 					     .deadline_us = tk->kind == HZ_KIND_HAZARD ? tk->deadline_us : 0};
 		struct hz_state_cmd sc = {.action = cmd->action,
 					  .mode = cmd->mode,

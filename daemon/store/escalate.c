@@ -22,14 +22,11 @@
  * index range scans (ack_due_at, deadline_at) over the due rows only,
  * then the rows are locked. */
 static const char SQL_DUE[] =
-	"SELECT " HZ_SQL_US("now()") ", t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, "
-	"coalesce(t.site_id,''), coalesce(t.town_code,''), coalesce(t.county_code,''), "
-	"t.hazard_type, coalesce(t.device_id,''), " HZ_SQL_US("t.opened_at") ", "
-	"coalesce(" HZ_SQL_US("t.deadline_at") ",0), t.event_count, t.escalation_repeat, "
+	"SELECT " HZ_SQL_US("now()") ", " HZ_SQL_TICKET("t.") ", "
 	"(SELECT coalesce(max(h.seq),0) FROM hazard.ticket_history h WHERE h.ticket_id = t.ticket_id), "
 	"(t.deadline_at <= now() AND t.overdue_at IS NULL AND t.kind <> 'warning'), "
-	"(t.ack_due_at <= now() AND t.acked_at IS NULL), t.acked_at IS NOT NULL "
-	"FROM hazard.tickets t WHERE t.ticket_id IN ("
+	"(t.ack_due_at <= now() AND t.acked_at IS NULL) "
+"FROM hazard.tickets t WHERE t.ticket_id IN ("
 	"SELECT ticket_id FROM hazard.tickets t WHERE ack_due_at <= now() AND acked_at IS NULL "
 	"AND " HZ_TIMER_MINE("t.ack_due_at") " "
 	"UNION SELECT ticket_id FROM hazard.tickets t WHERE deadline_at <= now() AND overdue_at IS NULL "
@@ -42,8 +39,9 @@ static const char SQL_DUE[] =
 static const char SQL_STEP[] =
 	"WITH u AS (SELECT * FROM unnest($1::int8[], $2::text[], $3::int[], $4::int8[], $5::int[], "
 	"$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::int8[], $12::text[], "
-	"$13::text[], $14::bytea[], $15::bool[]) AS u(id, tier, rep, due, seq, from_tier, level, "
-	"state, org, reason, oid, mt, kt, payload, overdue)), "
+	"$13::text[], $14::bytea[], $15::bool[], $16::int8[], $17::text[], $18::bytea[]) "
+	"AS u(id, tier, rep, due, seq, from_tier, level, state, org, reason, oid, mt, kt, payload, "
+	"overdue, toid, tmt, tpayload)), "
 	"t AS (UPDATE hazard.tickets t SET tier = u.tier, escalation_repeat = u.rep, "
 	"ack_due_at = CASE WHEN t.acked_at IS NULL THEN " HZ_SQL_TS("u.due") " END, "
 	"overdue_at = CASE WHEN u.overdue THEN now() ELSE t.overdue_at END, updated_at = now() "
@@ -57,7 +55,11 @@ static const char SQL_STEP[] =
 	"'hazardd', u.reason, t.mode FROM u JOIN t ON t.ticket_id = u.id) "
 	"INSERT INTO hazard.outbox (id, kind, msg_key, mqtt_topic, kafka_topic, content_type, payload) "
 	"SELECT u.oid, 'escalation', u.id::text, u.mt, u.kt, 'application/x-protobuf', u.payload "
+	"FROM u JOIN t ON t.ticket_id = u.id UNION ALL "
+	"SELECT u.toid, 'ticket', u.id::text, u.tmt, $19, 'application/x-protobuf', u.tpayload "
 	"FROM u JOIN t ON t.ticket_id = u.id";
+
+#define N_STEP 18 /* SQL_STEP's arrays */
 
 static void copy(char *dst, size_t cap, const char *src)
 {
@@ -178,14 +180,31 @@ static void suggest(const struct hz_registry *reg, const struct hz_dispatch_para
 	}
 }
 
+/* The ticket's side of a step, for the tickets topic: dashboards that
+ * read only that topic see the tier, the new call and the overdue mark. */
+static void step_event(struct hz_escalate_fired *f, bool overdue_only)
+{
+	struct hz_ticket_event *te = &f->te;
+	memset(te, 0, sizeof(*te));
+	snprintf(te->event_id, sizeof(te->event_id), "te-%lld", (long long)f->te_id);
+	te->emitted_us = f->esc.emitted_us;
+	te->tk = f->esc.tk;
+	te->from_state = f->esc.tk.state;
+	te->change = overdue_only ? "overdue" : "escalated";
+	te->actor = "hazardd";
+	te->reason = f->esc.reason;
+	te->cause_event_id = f->esc.event_id;
+}
+
 static int fire(PGconn *pg, const struct hz_rules *rules, const struct hz_registry *reg,
 		const struct hz_dispatch_params *dp, const struct hz_escalate_topics *topics,
-		const struct hz_timer_owner *own, size_t max, struct hz_escalation *out,
-		int64_t *outbox_ids, size_t *n_out, char *err, size_t errlen)
+		const struct hz_timer_owner *own, size_t max, struct hz_escalate_fired *out,
+		size_t *n_out, char *err, size_t errlen)
 {
 	*n_out = 0;
 	int rc;
-	PGresult *res = hz_store_claim(pg, "claiming due escalation timers", SQL_DUE, max, own, &rc,
+	PGresult *res = hz_store_claim(pg, "claiming due escalation timers", SQL_DUE,
+				       HZ_MIN(max, (size_t)HZ_ESCALATE_MAX), own, &rc,
 				       err, errlen);
 	if (!res)
 		return rc;
@@ -194,27 +213,26 @@ static int fire(PGconn *pg, const struct hz_rules *rules, const struct hz_regist
 		PQclear(res);
 		return hz_pg_exec(pg, "COMMIT", "COMMIT", err, errlen);
 	}
-	struct hz_buf a[15], payload = HZ_BUF_INIT;
-	hz_pgarr_begin_all(a, 15);
-	/* outbox ids first: the payloads carry them */
-	if ((rc = hz_store_draw_ids(pg, "hazard.outbox_id_seq", (size_t)n, outbox_ids, err,
-				    errlen)))
+	struct hz_buf a[N_STEP], payload = HZ_BUF_INIT;
+	hz_pgarr_begin_all(a, N_STEP);
+	/* outbox ids first: the payloads carry them (two a step) */
+	int64_t ids[2 * HZ_ESCALATE_MAX];
+	if ((rc = hz_store_draw_ids(pg, "hazard.outbox_id_seq", 2 * (size_t)n, ids, err, errlen)))
 		goto fail;
 	for (int r = 0; r < n; r++) {
-		struct hz_escalation *esc = &out[r];
+		struct hz_escalate_fired *f = &out[r];
+		struct hz_escalation *esc = &f->esc;
 		memset(esc, 0, sizeof(*esc));
+		f->esc_id = ids[2 * r];
+		f->te_id = ids[2 * r + 1];
 		int64_t now_us = strtoll(PQgetvalue(res, r, 0), NULL, 10);
 		struct hz_ticket *tk = &esc->tk;
-		tk->ticket_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
-		hz_store_ticket_cols(res, r, 2, tk);
-		tk->opened_us = strtoll(PQgetvalue(res, r, 12), NULL, 10);
-		tk->deadline_us = strtoll(PQgetvalue(res, r, 13), NULL, 10);
-		tk->event_count = strtoll(PQgetvalue(res, r, 14), NULL, 10);
-		int repeat = atoi(PQgetvalue(res, r, 15));
-		int seq = atoi(PQgetvalue(res, r, 16)) + 1;
-		bool overdue = *PQgetvalue(res, r, 17) == 't';
-		bool ack_due = *PQgetvalue(res, r, 18) == 't';
-		bool acked = *PQgetvalue(res, r, 19) == 't';
+		hz_store_ticket_read(res, r, 1, tk);
+		int seq = atoi(PQgetvalue(res, r, 1 + HZ_TICKET_NCOLS)) + 1;
+		bool overdue = *PQgetvalue(res, r, 2 + HZ_TICKET_NCOLS) == 't';
+		bool ack_due = *PQgetvalue(res, r, 3 + HZ_TICKET_NCOLS) == 't';
+		bool acked = tk->acked_us != 0;
+		int repeat = tk->escalation_repeat;
 		const struct hz_site *site = *tk->site_id ? hz_registry_site(reg, tk->site_id) : NULL;
 		int risk = site ? site->risk : 0;
 
@@ -228,7 +246,12 @@ static int fire(PGconn *pg, const struct hz_rules *rules, const struct hz_regist
 			st.next_due_us = 0;
 		esc->ack_deadline_us = st.next_due_us;
 		esc->emitted_us = now_us;
+		/* the row as SQL_STEP leaves it */
 		tk->tier = st.to_tier;
+		tk->escalation_repeat = st.repeat;
+		tk->ack_due_us = st.next_due_us;
+		if (overdue)
+			tk->overdue_us = now_us;
 		tk->updated_us = now_us;
 		snprintf(esc->event_id, sizeof(esc->event_id), "esc-%lld-%s-%d",
 			 (long long)tk->ticket_id, hz_tier_name(st.to_tier), st.repeat);
@@ -249,7 +272,7 @@ static int fire(PGconn *pg, const struct hz_rules *rules, const struct hz_regist
 			snprintf(esc->reason, sizeof(esc->reason),
 				 "not acknowledged at tier %s in time: escalated to %s",
 				 hz_tier_name(st.from_tier), hz_tier_name(st.to_tier));
-		int64_t oid = outbox_ids[r];
+		int64_t oid = f->esc_id;
 		hz_buf_clear(&payload);
 		if (hz_codec_encode_escalation(esc, HZ_CT_PROTOBUF, &payload)) {
 			hz_errf(err, errlen, "could not encode the escalation of ticket %lld",
@@ -275,8 +298,22 @@ static int fire(PGconn *pg, const struct hz_rules *rules, const struct hz_regist
 		hz_pgarr_text(&a[12], topics->kafka_escalations);
 		hz_pgarr_bytea(&a[13], payload.data, payload.len);
 		hz_pgarr_text(&a[14], overdue ? "true" : "false");
+		step_event(f, overdue && !ack_due);
+		hz_buf_clear(&payload);
+		if (hz_codec_encode_ticket_event(&f->te, HZ_CT_PROTOBUF, &payload)) {
+			hz_errf(err, errlen, "could not encode the escalation of ticket %lld",
+				(long long)tk->ticket_id);
+			rc = HZ_ERR;
+			goto fail;
+		}
+		snprintf(topic, sizeof(topic), "%s/out/tickets/%s", topics->mqtt_prefix,
+			 *tk->town_code ? tk->town_code : "unknown");
+		hz_pgarr_int(&a[15], f->te_id);
+		hz_pgarr_text(&a[16], topic);
+		hz_pgarr_bytea(&a[17], payload.data, payload.len);
 	}
-	rc = hz_store_write_commit(pg, "recording escalations", SQL_STEP, a, 15, NULL, 0, err,
+	const char *kt[] = {topics->kafka_tickets};
+	rc = hz_store_write_commit(pg, "recording escalations", SQL_STEP, a, N_STEP, kt, 1, err,
 				   errlen);
 	if (rc == HZ_OK)
 		*n_out = (size_t)n;
@@ -285,17 +322,17 @@ fail:
 	hz_pg_rollback(pg);
 out:
 	PQclear(res);
-	hz_pgarr_free_all(a, 15);
+	hz_pgarr_free_all(a, N_STEP);
 	hz_buf_free(&payload);
 	return rc;
 }
 
 int hz_escalate_fire(PGconn *pg, const struct hz_rules *rules, const struct hz_registry *reg,
 		     const struct hz_dispatch_params *dp, const struct hz_escalate_topics *topics,
-		     const struct hz_timer_owner *own, size_t max, struct hz_escalation *out,
-		     int64_t *outbox_ids, size_t *n, char *err, size_t errlen)
+		     const struct hz_timer_owner *own, size_t max, struct hz_escalate_fired *out,
+		     size_t *n, char *err, size_t errlen)
 {
-	return fire(pg, rules, reg, dp, topics, own, max, out, outbox_ids, n, err, errlen);
+	return fire(pg, rules, reg, dp, topics, own, max, out, n, err, errlen);
 }
 
 int hz_timers_next(PGconn *pg, const struct hz_timer_owner *own, int64_t *next_in_us, char *err,
@@ -306,10 +343,7 @@ int hz_timers_next(PGconn *pg, const struct hz_timer_owner *own, int64_t *next_i
 }
 
 static const char SQL_EXPIRED[] =
-	"SELECT " HZ_SQL_US("now()") ", t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, "
-	"coalesce(t.site_id,''), coalesce(t.town_code,''), coalesce(t.county_code,''), "
-	"t.hazard_type, coalesce(t.device_id,''), " HZ_SQL_US("t.opened_at") ", "
-	"coalesce(" HZ_SQL_US("t.acked_at") ",0), " HZ_SQL_US("t.deadline_at") ", t.event_count, "
+	"SELECT " HZ_SQL_US("now()") ", " HZ_SQL_TICKET("t.") ", "
 	"(SELECT coalesce(max(h.seq),0) FROM hazard.ticket_history h WHERE h.ticket_id = t.ticket_id) "
 	"FROM hazard.tickets t WHERE t.kind = 'warning' AND t.deadline_at <= now() "
 	"AND t.overdue_at IS NULL AND t.state NOT IN ('closed','dismissed') "
@@ -354,16 +388,12 @@ int hz_expire_warnings(PGconn *pg, const struct hz_escalate_topics *topics,
 		memset(e, 0, sizeof(*e));
 		struct hz_ticket *tk = &e->tk;
 		int64_t now_us = strtoll(PQgetvalue(res, r, 0), NULL, 10);
-		tk->ticket_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
-		hz_store_ticket_cols(res, r, 2, tk);
-		tk->opened_us = strtoll(PQgetvalue(res, r, 12), NULL, 10);
-		tk->acked_us = strtoll(PQgetvalue(res, r, 13), NULL, 10);
-		tk->deadline_us = strtoll(PQgetvalue(res, r, 14), NULL, 10);
-		tk->event_count = strtoll(PQgetvalue(res, r, 15), NULL, 10);
-		int seq = atoi(PQgetvalue(res, r, 16)) + 1;
+		hz_store_ticket_read(res, r, 1, tk);
+		int seq = atoi(PQgetvalue(res, r, 1 + HZ_TICKET_NCOLS)) + 1;
 		e->from_state = tk->state;
 		tk->state = HZ_STATE_CLOSED;
 		tk->closed_us = tk->updated_us = now_us;
+		tk->ack_due_us = 0;
 		int64_t oid = outbox_ids[r];
 		snprintf(e->event_id, sizeof(e->event_id), "te-%lld", (long long)oid);
 		e->emitted_us = now_us;

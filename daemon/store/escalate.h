@@ -29,15 +29,28 @@ struct hz_escalate_topics {
 	const char *kafka_tickets;    /* "hazard.tickets" */
 };
 
-/* Fire up to `max` due timers that are this instance's (`own`). Fills
- * out[0..*n) and their outbox ids. A ticket whose hazard type `dp` names
- * (NULL: none) at a site with coordinates gets the dispatch suggestion:
- * the nearest rescue unit of each kind from the snapshot. Returns HZ_OK,
- * HZ_ETRANSIENT or HZ_ERR with err set. */
+/* The most timers one scan fires. */
+#define HZ_ESCALATE_MAX 256
+
+/* One fired timer: the EscalationNotice for the escalations topic and the
+ * ticket's change ("escalated", or "overdue" for a close-out deadline of
+ * an acknowledged ticket) for the tickets topic, each with its outbox row.
+ * te's strings point into esc: keep the pair together. */
+struct hz_escalate_fired {
+	struct hz_escalation esc;
+	struct hz_ticket_event te;
+	int64_t esc_id, te_id;
+};
+
+/* Fire up to `max` (at most HZ_ESCALATE_MAX) due timers that are this
+ * instance's (`own`). Fills out[0..*n). A ticket whose hazard type `dp`
+ * names (NULL: none) at a site with coordinates gets the dispatch
+ * suggestion: the nearest rescue unit of each kind from the snapshot.
+ * Returns HZ_OK, HZ_ETRANSIENT or HZ_ERR with err set. */
 int hz_escalate_fire(PGconn *pg, const struct hz_rules *rules, const struct hz_registry *reg,
 		     const struct hz_dispatch_params *dp, const struct hz_escalate_topics *topics,
-		     const struct hz_timer_owner *own, size_t max, struct hz_escalation *out,
-		     int64_t *outbox_ids, size_t *n, char *err, size_t errlen);
+		     const struct hz_timer_owner *own, size_t max, struct hz_escalate_fired *out,
+		     size_t *n, char *err, size_t errlen);
 
 /* The time until the next scan is worth doing, by the database's clock:
  * the next acknowledgement, close-out, expiry or reminder deadline, or the

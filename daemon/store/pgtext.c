@@ -82,21 +82,50 @@ const char * hz_pgarr_end(struct hz_buf *a)
 
 static void copy_col(char *dst, size_t cap, const PGresult *res, int row, int col)
 {
-	snprintf(dst, cap, "%s", PQgetvalue(res, row, col));
+	snprintf(dst, cap, "%s", PQgetvalue(res, row, col)); /* NULL reads as "" */
 }
 
-void hz_store_ticket_cols(const PGresult *res, int row, int col, struct hz_ticket *tk)
+static int64_t int_col(const PGresult *res, int row, int col)
 {
-	tk->kind = hz_kind_parse(PQgetvalue(res, row, col));
-	tk->state = hz_state_parse(PQgetvalue(res, row, col + 1));
-	tk->level = hz_level_parse(PQgetvalue(res, row, col + 2));
-	tk->tier = hz_tier_parse(PQgetvalue(res, row, col + 3));
-	tk->mode = hz_mode_parse(PQgetvalue(res, row, col + 4));
-	copy_col(tk->site_id, sizeof(tk->site_id), res, row, col + 5);
-	copy_col(tk->town_code, sizeof(tk->town_code), res, row, col + 6);
-	copy_col(tk->county_code, sizeof(tk->county_code), res, row, col + 7);
-	copy_col(tk->hazard_type, sizeof(tk->hazard_type), res, row, col + 8);
-	copy_col(tk->device_id, sizeof(tk->device_id), res, row, col + 9);
+	return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+void hz_store_ticket_read(const PGresult *res, int row, int col, struct hz_ticket *tk)
+{
+	memset(tk, 0, sizeof(*tk));
+	tk->ticket_id = int_col(res, row, col);
+	tk->kind = hz_kind_parse(PQgetvalue(res, row, col + 1));
+	tk->state = hz_state_parse(PQgetvalue(res, row, col + 2));
+	tk->level = hz_level_parse(PQgetvalue(res, row, col + 3));
+	tk->tier = hz_tier_parse(PQgetvalue(res, row, col + 4));
+	tk->mode = hz_mode_parse(PQgetvalue(res, row, col + 5));
+	copy_col(tk->site_id, sizeof(tk->site_id), res, row, col + 6);
+	copy_col(tk->town_code, sizeof(tk->town_code), res, row, col + 7);
+	copy_col(tk->county_code, sizeof(tk->county_code), res, row, col + 8);
+	copy_col(tk->hazard_type, sizeof(tk->hazard_type), res, row, col + 9);
+	copy_col(tk->device_id, sizeof(tk->device_id), res, row, col + 10);
+	tk->opened_us = int_col(res, row, col + 11);
+	tk->updated_us = int_col(res, row, col + 12);
+	tk->acked_us = int_col(res, row, col + 13);
+	tk->deadline_us = int_col(res, row, col + 14);
+	tk->closed_us = int_col(res, row, col + 15);
+	tk->event_count = int_col(res, row, col + 16);
+	tk->ack_due_us = int_col(res, row, col + 17);
+	tk->escalation_repeat = (int)int_col(res, row, col + 18);
+	tk->reopened_count = (int)int_col(res, row, col + 19);
+	tk->rectify_mode = hz_rectify_parse(PQgetvalue(res, row, col + 20));
+	tk->assigned_us = int_col(res, row, col + 21);
+	tk->rectify_due_us = int_col(res, row, col + 22);
+	tk->rectified_us = int_col(res, row, col + 23);
+	tk->overdue_us = int_col(res, row, col + 24);
+	tk->flapping_us = int_col(res, row, col + 25);
+	tk->silenced_count = int_col(res, row, col + 26);
+	tk->held_count = int_col(res, row, col + 27);
+	copy_col(tk->acked_by, sizeof(tk->acked_by), res, row, col + 28);
+	copy_col(tk->assignee, sizeof(tk->assignee), res, row, col + 29);
+	copy_col(tk->rectified_by, sizeof(tk->rectified_by), res, row, col + 30);
+	copy_col(tk->verified_by, sizeof(tk->verified_by), res, row, col + 31);
+	copy_col(tk->closed_by, sizeof(tk->closed_by), res, row, col + 32);
 }
 
 int hz_store_draw_ids(PGconn *pg, const char *sequence, size_t n, int64_t *out, char *err,

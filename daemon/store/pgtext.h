@@ -73,9 +73,29 @@ int hz_store_write_commit(PGconn *pg, const char *what, const char *sql, struct 
 int hz_store_draw_ids(PGconn *pg, const char *sequence, size_t n, int64_t *out, char *err,
 		      size_t errlen);
 
-/* Read kind, state, level, tier, mode, site_id, town_code, county_code,
- * hazard_type and device_id from ten consecutive columns starting at
- * `col` (text columns NULL-coalesced to ""). */
-void hz_store_ticket_cols(const PGresult *res, int row, int col, struct hz_ticket *tk);
+/* The whole ticket row, the columns of struct hz_ticket, in the order
+ * hz_store_ticket_read reads them: every statement that builds a ticket
+ * for an output selects (or returns) exactly this list, so a new column
+ * is added here once and no reader can blank it. `t` is the table's
+ * qualifier ("t." or ""). Its extra columns come after it, from
+ * HZ_TICKET_NCOLS on. */
+/* clang-format off */
+#define HZ_SQL_TICKET(t)                                                                   \
+	t "ticket_id, " t "kind, " t "state, " t "level, " t "tier, " t "mode, "            \
+	t "site_id, " t "town_code, " t "county_code, " t "hazard_type, " t "device_id, "   \
+	HZ_SQL_US(t "opened_at") ", " HZ_SQL_US(t "updated_at") ", "                       \
+	HZ_SQL_US(t "acked_at") ", " HZ_SQL_US(t "deadline_at") ", "                       \
+	HZ_SQL_US(t "closed_at") ", " t "event_count, " HZ_SQL_US(t "ack_due_at") ", "     \
+	t "escalation_repeat, " t "reopened_count, " t "rectify_mode, "                    \
+	HZ_SQL_US(t "assigned_at") ", " HZ_SQL_US(t "rectify_due_at") ", "                 \
+	HZ_SQL_US(t "rectified_at") ", " HZ_SQL_US(t "overdue_at") ", "                    \
+	HZ_SQL_US(t "flapping_at") ", " t "silenced_count, " t "held_count, "              \
+	t "acked_by, " t "assignee, " t "rectified_by, " t "verified_by, " t "closed_by"
+/* clang-format on */
+#define HZ_TICKET_NCOLS 33
+
+/* Fill *tk from the HZ_SQL_TICKET columns starting at `col` (NULL: 0 or "",
+ * strings cut to their fields). */
+void hz_store_ticket_read(const PGresult *res, int row, int col, struct hz_ticket *tk);
 
 #endif

@@ -18,12 +18,9 @@
 
 /* One index range scan over the due rows (tickets_reminder_due_idx). */
 static const char SQL_DUE[] =
-	"SELECT " HZ_SQL_US("now()") ", t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, "
-	"coalesce(t.site_id,''), coalesce(t.town_code,''), coalesce(t.county_code,''), "
-	"t.hazard_type, coalesce(t.device_id,''), " HZ_SQL_US("t.opened_at") ", "
-	"coalesce(" HZ_SQL_US("t.acked_at") ",0), coalesce(" HZ_SQL_US("t.deadline_at") ",0), t.event_count, "
+	"SELECT " HZ_SQL_US("now()") ", " HZ_SQL_TICKET("t.") ", "
 	"(SELECT coalesce(max(h.seq),0) FROM hazard.ticket_history h WHERE h.ticket_id = t.ticket_id), "
-	"coalesce(t.reminder_before_us, 0), " HZ_SQL_US("t.updated_at") " "
+	"coalesce(t.reminder_before_us, 0) "
 	"FROM hazard.tickets t WHERE t.reminder_due_at <= now() "
 	"AND t.state NOT IN ('closed','dismissed') AND " HZ_TIMER_MINE("t.reminder_due_at") " "
 	"ORDER BY t.reminder_due_at LIMIT $1::int FOR UPDATE SKIP LOCKED";
@@ -87,15 +84,9 @@ int hz_remind_fire(PGconn *pg, const struct hz_rules *rules,
 		struct hz_reminder *rm = &out[k];
 		memset(rm, 0, sizeof(*rm));
 		struct hz_ticket *tk = &rm->te.tk;
-		tk->ticket_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
-		hz_store_ticket_cols(res, r, 2, tk);
-		tk->opened_us = strtoll(PQgetvalue(res, r, 12), NULL, 10);
-		tk->acked_us = strtoll(PQgetvalue(res, r, 13), NULL, 10);
-		tk->deadline_us = strtoll(PQgetvalue(res, r, 14), NULL, 10);
-		tk->event_count = strtoll(PQgetvalue(res, r, 15), NULL, 10);
-		int seq = atoi(PQgetvalue(res, r, 16)) + 1;
-		int64_t claimed_before = strtoll(PQgetvalue(res, r, 17), NULL, 10);
-		tk->updated_us = strtoll(PQgetvalue(res, r, 18), NULL, 10);
+		hz_store_ticket_read(res, r, 1, tk);
+		int seq = atoi(PQgetvalue(res, r, 1 + HZ_TICKET_NCOLS)) + 1;
+		int64_t claimed_before = strtoll(PQgetvalue(res, r, 2 + HZ_TICKET_NCOLS), NULL, 10);
 
 		/* which one fires (after downtime, only the latest due), and
 		 * the next one still ahead, by the database's clock */

@@ -24,43 +24,20 @@
 
 /* clang-format off */
 #define TICKET_COLS                                                                   \
-	"t.ticket_id, t.kind, t.state, t.level, t.tier, t.mode, t.site_id, t.town_code," \
-	" t.county_code, t.hazard_type, t.device_id,"                                   \
-	" " HZ_SQL_US("t.opened_at") ", " HZ_SQL_US("t.updated_at") ", " HZ_SQL_US("t.acked_at") ","         \
-	" " HZ_SQL_US("t.deadline_at") ", " HZ_SQL_US("t.closed_at") ","                              \
-	" t.event_count, t.episode_key, t.first_event_id, t.last_event_id, s.name, o.name," \
-	" " HZ_SQL_US("t.ack_due_at") ", " HZ_SQL_US("t.overdue_at") ", " OVERDUE " AS overdue"          \
+	HZ_SQL_TICKET("t.") ", t.episode_key, t.first_event_id, t.last_event_id,"      \
+	" s.name, o.name, " OVERDUE " AS overdue"                                      \
 	" FROM hazard.tickets t"                                                        \
 	" LEFT JOIN hazard.sites s ON s.site_id = t.site_id"                            \
 	" LEFT JOIN hazard.org_units o ON o.code = t.town_code"
 /* clang-format on */
 
-/* Column numbers in TICKET_COLS. */
+/* Column numbers in TICKET_COLS after the ticket's own. */
 enum {
-	C_ID,
-	C_KIND,
-	C_STATE,
-	C_LEVEL,
-	C_TIER,
-	C_MODE,
-	C_SITE,
-	C_TOWN,
-	C_COUNTY,
-	C_TYPE,
-	C_DEVICE,
-	C_OPENED,
-	C_UPDATED,
-	C_ACKED,
-	C_DEADLINE,
-	C_CLOSED,
-	C_COUNT,
-	C_EPISODE,
+	C_EPISODE = HZ_TICKET_NCOLS,
 	C_FIRST,
 	C_LAST,
 	C_SITE_NAME,
 	C_TOWN_NAME,
-	C_ACK_DUE,
-	C_OVERDUE_AT,
 	C_OVERDUE,
 	C_NCOLS
 };
@@ -74,8 +51,6 @@ static int64_t i64(const PGresult *res, int r, int c)
 {
 	return PQgetisnull(res, r, c) ? 0 : strtoll(PQgetvalue(res, r, c), NULL, 10);
 }
-
-static void fixed(char *dst, size_t size, const char *src) { snprintf(dst, size, "%s", src); }
 
 /* A bump allocator over the strings area of a packed block. */
 struct pack {
@@ -103,35 +78,13 @@ static size_t strings_size(const PGresult *res, const int *cols, size_t ncols)
 
 static void fill_ticket(const PGresult *res, int r, struct hz_ticket_row *row, struct pack *pk)
 {
-	struct hz_ticket *tk = &row->tk;
 	memset(row, 0, sizeof(*row));
-	tk->ticket_id = i64(res, r, C_ID);
-	tk->kind = hz_kind_parse(val(res, r, C_KIND));
-	tk->state = hz_state_parse(val(res, r, C_STATE));
-	tk->level = hz_level_parse(val(res, r, C_LEVEL));
-	tk->tier = hz_tier_parse(val(res, r, C_TIER));
-	const char *mode = val(res, r, C_MODE);
-	tk->mode = strcmp(mode, "exercise") == 0 ? HZ_MODE_EXERCISE
-		   : strcmp(mode, "test") == 0   ? HZ_MODE_TEST
-						 : HZ_MODE_ACTUAL;
-	fixed(tk->site_id, sizeof(tk->site_id), val(res, r, C_SITE));
-	fixed(tk->town_code, sizeof(tk->town_code), val(res, r, C_TOWN));
-	fixed(tk->county_code, sizeof(tk->county_code), val(res, r, C_COUNTY));
-	fixed(tk->hazard_type, sizeof(tk->hazard_type), val(res, r, C_TYPE));
-	fixed(tk->device_id, sizeof(tk->device_id), val(res, r, C_DEVICE));
-	tk->opened_us = i64(res, r, C_OPENED);
-	tk->updated_us = i64(res, r, C_UPDATED);
-	tk->acked_us = i64(res, r, C_ACKED);
-	tk->deadline_us = i64(res, r, C_DEADLINE);
-	tk->closed_us = i64(res, r, C_CLOSED);
-	tk->event_count = i64(res, r, C_COUNT);
+	hz_store_ticket_read(res, r, 0, &row->tk);
 	row->episode_key = pack_str(pk, val(res, r, C_EPISODE));
 	row->first_event_id = pack_str(pk, val(res, r, C_FIRST));
 	row->last_event_id = pack_str(pk, val(res, r, C_LAST));
 	row->site_name = pack_str(pk, val(res, r, C_SITE_NAME));
 	row->town_name = pack_str(pk, val(res, r, C_TOWN_NAME));
-	row->ack_due_us = i64(res, r, C_ACK_DUE);
-	row->overdue_us = i64(res, r, C_OVERDUE_AT);
 	row->overdue = *val(res, r, C_OVERDUE) == 't';
 }
 

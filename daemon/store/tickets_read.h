@@ -34,7 +34,6 @@ struct hz_ticket_row {
 	const char *episode_key;
 	const char *first_event_id, *last_event_id; /* "" when NULL */
 	const char *site_name, *town_name;          /* from the registry; "" when unknown */
-	int64_t ack_due_us, overdue_us;             /* 0 when NULL */
 	bool overdue; /* open and past the close-out deadline, marked or not yet */
 };
 

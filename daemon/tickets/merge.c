@@ -47,6 +47,21 @@ static void ticket_from_intent(const struct hz_intent *in, int64_t now_us, struc
 	tk->deadline_us = in->deadline_us;
 }
 
+/* Mirror in m->tk what store/batch.c's INSERT or UPDATE writes besides
+ * what the merge decided, so the TicketEvent is the row as committed. */
+static void settle(struct hz_merged *m, int64_t now_us)
+{
+	struct hz_ticket *tk = &m->tk;
+	tk->silenced_count += m->silenced_events;
+	tk->held_count += m->held_events;
+	if (m->flapping && !tk->flapping_us)
+		tk->flapping_us = now_us;
+	if (tk->state == HZ_STATE_CLOSED)
+		tk->ack_due_us = 0;
+	else if (m->ack_due_us && !tk->acked_us && (!tk->ack_due_us || m->ack_due_us < tk->ack_due_us))
+		tk->ack_due_us = m->ack_due_us; /* the earlier call stands */
+}
+
 void hz_tickets_unhold(struct hz_intent *intents, const bool *fresh, size_t n_intents,
 		       const struct hz_open_ticket *open, size_t n_open)
 {
@@ -158,7 +173,8 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 					if (m->level_raised && !ot->tk.acked_us && upd->ack_us)
 						m->ack_due_us = now_us + upd->ack_us;
 				}
-				m->tk.deadline_us = upd->deadline_us;
+				if (upd->deadline_us) /* none given: the old one stands */
+					m->tk.deadline_us = upd->deadline_us;
 				m->top = upd;
 			} else {
 				if (fires && top->level > ot->tk.level) {
@@ -202,6 +218,7 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 					m->top = held;
 				}
 			}
+			settle(m, now_us);
 		} else if (cls || (!fires && !held)) {
 			/* cancelled before (or as) it opened, or a clear or flap of a
 			 * ticket that is not open: nothing to do */
@@ -238,6 +255,7 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 			m->top = top;
 			m->from_state = HZ_STATE_NONE;
 			m->next_seq = 1;
+			settle(m, now_us);
 		}
 		k = end;
 	}

@@ -26,9 +26,6 @@
 	(HZ_KIND_BIT(HZ_KIND_ALARM) | HZ_KIND_BIT(HZ_KIND_HAZARD) |                        \
 	 HZ_KIND_BIT(HZ_KIND_WARNING) | HZ_KIND_BIT(HZ_KIND_FAULT))
 
-/* RectifyMode numbers of proto/hazard.proto. */
-enum hz_rectify { HZ_RECTIFY_NONE = 0, HZ_RECTIFY_ON_SPOT = 1, HZ_RECTIFY_BY_DEADLINE = 2 };
-
 /* What an action needs besides a state, a kind and a tier. */
 enum hz_state_need {
 	HZ_NEED_REASON = 1u << 0,       /* Command.reason */

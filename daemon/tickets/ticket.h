@@ -27,6 +27,18 @@ struct hz_ticket {
 	int64_t opened_us, updated_us; /* times in µs since the epoch; 0 means NULL */
 	int64_t acked_us, deadline_us, closed_us;
 	int64_t event_count;
+	/* the rest of the row, so a TicketEvent carries the whole ticket */
+	int64_t ack_due_us;            /* call-and-respond: answer by; 0 when nobody is called */
+	int escalation_repeat;
+	int reopened_count;
+	enum hz_rectify rectify_mode;
+	int64_t assigned_us, rectify_due_us, rectified_us, overdue_us, flapping_us;
+	int64_t silenced_count, held_count;
+	char acked_by[HZ_ID_MAX];      /* "" until it happens */
+	char assignee[HZ_ID_MAX];
+	char rectified_by[HZ_ID_MAX];
+	char verified_by[HZ_ID_MAX];
+	char closed_by[HZ_ID_MAX];     /* the operator; "" when a rule closed it */
 };
 
 /* One change of a ticket, as published on the tickets topic and written to

@@ -70,3 +70,23 @@ hz_reading() {
 
 # hz_q SQL: one value.
 hz_q() { hz_psql "$@"; }
+
+# hz_check_rebuild TOPIC [MIN]: a dashboard that reads only the tickets topic
+# (the last TicketEvent of each key; kafka.out_format = json) holds every
+# ticket exactly as hazard.tickets does, every column of the Ticket message.
+# Waits until the outbox is drained; fails listing the differences. MIN: the
+# least number of tickets expected (default 1).
+hz_check_rebuild() {
+	local f diff n
+	f=$(hz_tmp)/rebuild.jsonl
+	hz_wait_for "[ \"\$(hz_q 'select count(*) from hazard.outbox')\" = 0 ]" 20 "outbox drained before the rebuild check"
+	kcat -b "$HZ_KAFKA_BROKERS" -C -t "$1" -o beginning -e -q -f '%s\n' >"$f" 2>/dev/null ||
+		hz_fail "could not read $1"
+	n=$(hz_q "select count(*) from hazard.tickets")
+	[ "$n" -ge "${2:-1}" ] || hz_fail "rebuild check: only $n tickets"
+	diff=$(hz_psql_file "$HZ_SRC/tests/integration/rebuild_check.sql" <"$f") ||
+		hz_fail "the rebuild check query failed"
+	[ -z "$diff" ] || hz_fail "tickets rebuilt from $1 differ from hazard.tickets:
+$diff"
+	hz_log "ok - $n tickets rebuilt from $1 alone equal hazard.tickets ($(wc -l <"$f") events)"
+}

@@ -31,6 +31,7 @@ escalation:
   major_risk: {start_higher: false}
 YAML
 HZ_RULES=$RULES hz_pipeline_setup
+echo "kafka.out_format = json" >>"$HZ_CONF" # for hz_check_rebuild
 Q="select d.device_id, d.site_id, s.town_code from hazard.devices d join hazard.sites s using (site_id) where s.risk_grade <> 'major'"
 read -r DA SA TA < <(hz_q "$Q and d.metric = 'smoke' order by d.device_id limit 1" -F ' ')
 read -r DB SB TB < <(hz_q "$Q and d.metric = 'smoke' and d.site_id <> '$SA' and exists (select 1 from hazard.devices c where c.site_id = d.site_id and c.metric = 'co') order by d.device_id limit 1" -F ' ')
@@ -109,3 +110,5 @@ hz_assert_eq orange "$(tq "ticket_id = $TDID" level)" "raised yellow -> orange b
 hz_assert_match "$(hz_q "select reason from hazard.ticket_history where ticket_id = $TDID and seq = 1")" "^raised yellow->orange by flood warning ticket $TDW" "the history names the warning"
 hz_wait_log "$HZ_ESC_LOG" "\"ticket_id\":$TDID,.*raised yellow->orange" 10 "the raise in the escalation log"
 hz_stop_daemon
+# nothing changes any more: the topic alone must give the table
+hz_check_rebuild "$T_TICKETS"

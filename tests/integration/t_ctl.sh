@@ -137,7 +137,7 @@ hz_assert_ge "$(jq -r '.events.total' "$out/showA.json")" 1 "tickets show --json
 "$CTL" tickets show "$ID_A" >"$out/showA.out"
 hz_assert_grep "$out/showA.out" '^escalations:$' "tickets show: escalations section"
 hz_assert_grep "$out/showA.out" "grid -> town +red +$TA .* missed +$duty_name" "tickets show: the town step, missed, who was called"
-hz_assert_grep "$out/showA.out" '^  acked +[0-9T:-]+Z$' "tickets show: acknowledged"
+hz_assert_grep "$out/showA.out" "^  acked +[0-9T:-]+Z \\($DUTY_A\\)\$" "tickets show: acknowledged, and by whom"
 
 # --- stats: known rows in town C, and B ------------------------------------------------
 "$CTL" stats --town "$TC" --since 1d --json >"$out/statsC.json"

@@ -19,12 +19,16 @@ escalation:
   major_risk: {start_higher: false}
 YAML
 HZ_RULES=$RULES hz_pipeline_setup
+echo "kafka.out_format = json" >>"$HZ_CONF" # for hz_check_rebuild
 read -r DA SA TA < <(hz_q "select d.device_id, d.site_id, s.town_code from hazard.devices d join hazard.sites s using (site_id) where d.metric = 'smoke' and s.risk_grade <> 'major' order by d.device_id limit 1" -F ' ')
 read -r DB SB < <(hz_q "select d.device_id, d.site_id from hazard.devices d join hazard.sites s using (site_id) where d.metric = 'smoke' and s.risk_grade <> 'major' and d.site_id <> '$SA' order by d.device_id limit 1" -F ' ')
+read -r DC SC < <(hz_q "select d.device_id, d.site_id from hazard.devices d join hazard.sites s using (site_id) where d.metric = 'smoke' and s.risk_grade <> 'major' and d.site_id not in ('$SA', '$SB') order by d.device_id limit 1" -F ' ')
 hz_pipeline_start
 esc() { hz_q "select count(*) from hazard.escalations e join hazard.tickets t using (ticket_id) where t.site_id = '$1' and e.tier = '$2'"; }
 
-# --- A: red smoke, nobody answers
+# --- A: red smoke, nobody answers (and C, which nobody ever answers: it
+# climbs to the city and repeats there until the end)
+hz_mqtt_pub "hazard/v1/readings/$SC/$DC" "$(hz_reading esc-c1 "$DC" METRIC_SMOKE 12)"
 hz_mqtt_pub "hazard/v1/readings/$SA/$DA" "$(hz_reading esc-a1 "$DA" METRIC_SMOKE 12)"
 hz_wait_for "[ \"\$(hz_q \"select count(*) from hazard.tickets where site_id='$SA' and ack_due_at is not null\")\" = 1 ]" 20 "ticket A with an ack deadline"
 TA_ID=$(hz_q "select ticket_id from hazard.tickets where site_id='$SA'")
@@ -73,3 +77,7 @@ hz_kafka_consume "$T_ESCALATIONS" 4 20 -f '%k\n' >"$(hz_tmp)/esc-keys" || hz_fai
 grep -qx "$TA_ID" "$(hz_tmp)/esc-keys" || hz_fail "no EscalationNotice keyed by ticket $TA_ID"
 hz_wait_for "[ \"\$(hz_q 'select count(*) from hazard.outbox')\" = 0 ]" 20 "outbox drained"
 hz_stop_daemon
+hz_assert_eq "city|true" "$(hz_q "select tier || '|' || (escalation_repeat > 0) from hazard.tickets where site_id = '$SC'")" "C climbed to the city and repeats there"
+# nothing changes any more: the topic alone must give the table, C's
+# tier, repeat count and next call included
+hz_check_rebuild "$T_TICKETS" 3

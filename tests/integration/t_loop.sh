@@ -247,6 +247,23 @@ hz_wait_for "[ \"\$(kcat -b \"$HZ_KAFKA_BROKERS\" -C -t \"$T_RESULTS\" -o beginn
 hz_assert_eq 1 "$(hz_q "select count(*) from hazard.ticket_history where event_id = 'm-crash'")" "the replayed command changed nothing"
 hz_assert_eq 1 "$(kcat -b "$HZ_KAFKA_BROKERS" -C -t "$T_RESULTS" -o beginning -e -q -f '%k\t%s\n' 2>/dev/null | awk -F '\t' '$1 == "m-crash" { print $2 }' | sort -u | wc -l)" "one result, sent again unchanged"
 
+# ---- 6: a rule-driven change keeps what the operators did: new readings
+# join the reopened, dispatched B and the acknowledged drill D, and their
+# TicketEvents still name the assignee, the reopen and the acknowledger
+joined() { # TICKET: its last "joined" TicketEvent on the tickets topic
+	kcat -b "$HZ_KAFKA_BROKERS" -C -t "$T_TICKETS" -o beginning -e -q -f '%k %s\n' 2>/dev/null |
+		grep "^$1 " | grep '"change":"joined"' | tail -1
+}
+NB=$(hz_q "select event_count from hazard.tickets where ticket_id = $B")
+ND=$(hz_q "select event_count from hazard.tickets where ticket_id = $D")
+hz_mqtt_pub "hazard/v1/readings/$SB/$DB" "$(hz_reading loop-b2 "$DB" METRIC_SMOKE 12)"
+hz_mqtt_pub "hazard/v1/readings/$SA/$DA" "{\"eventId\":\"loop-d2\",\"observedAt\":\"$(now)\",\"deviceId\":\"$DA\",\"metric\":\"METRIC_SMOKE\",\"value\":3,\"mode\":\"MODE_EXERCISE\"}"
+hz_wait_for "[ \"\$(hz_q \"select event_count from hazard.tickets where ticket_id = $B\")\" = $((NB + 1)) ]" 20 "a reading joins B"
+hz_wait_for "[ \"\$(hz_q \"select event_count from hazard.tickets where ticket_id = $D\")\" = $((ND + 1)) ]" 20 "a drill reading joins D"
+hz_wait_for "[ -n \"\$(joined $B)\" ] && [ -n \"\$(joined $D)\" ]" 20 "the joined TicketEvents of B and D"
+hz_assert_match "$(joined "$B")" "\"assignee\":\"$(hz_q "select assignee from hazard.tickets where ticket_id = $B")\".*\"reopenedCount\":1" "a rule-driven TicketEvent carries the assignee and the reopen"
+hz_assert_match "$(joined "$D")" "\"ackedBy\":\"$GA\"" "a rule-driven TicketEvent carries the acknowledger"
+
 # ---- outputs: TicketEvents, CommandResults (Kafka and MQTT), log lines
 hz_kafka_consume "$T_TICKETS" 1 10 >/dev/null || true
 TK=$(hz_tmp)/tickets.out
@@ -272,3 +289,6 @@ hz_wait_for "[ \"\$(hz_q 'select count(*) from hazard.outbox')\" = 0 ]" 20 "outb
 V=$("$CTL" verify) || hz_fail "the history chain is broken: $V"
 hz_stop_daemon
 hz_assert_eq 0 "$HZ_DAEMON_STATUS" "daemon exit status"
+# stopped, nothing changes: a dashboard reading only the tickets topic has
+# every ticket as the table does
+hz_check_rebuild "$T_TICKETS" 4

@@ -8,6 +8,7 @@
 . "$(dirname "$0")/pipeline_lib.sh"
 
 hz_pipeline_setup
+echo "kafka.out_format = json" >>"$HZ_CONF" # for hz_check_rebuild
 mapfile -t TOWNS < <(hz_q "select code from hazard.org_units where level = 'town' order by code limit 2")
 T1=${TOWNS[0]} T2=${TOWNS[1]}
 hz_pipeline_start
@@ -53,3 +54,5 @@ LATE=$(hz_q "select extract(epoch from closed_at - deadline_at) from hazard.tick
 awk -v l="$LATE" 'BEGIN { exit !(l >= 0 && l < 1) }' || hz_fail "closed ${LATE}s after expiry (want within a second)"
 hz_wait_log "$HZ_ESC_LOG" "\"change\":\"closed\",\"ticket_id\":$W5,.*warning expired" 10 "the expiry in the escalation log"
 hz_stop_daemon
+# nothing changes any more: the topic alone must give the table
+hz_check_rebuild "$T_TICKETS"

@@ -18,6 +18,7 @@
 
 #include "codec/codec.h"
 #include "codec/json.h"
+#include "codec/outbox.h"
 #include "google/protobuf/timestamp.pb-c.h"
 #include "hazard.pb-c.h"
 
@@ -1132,6 +1133,82 @@ static void test_encode_ticket_event(void **state)
 	hz_buf_free(&out);
 }
 
+/* Every field of struct hz_ticket survives TicketEvent and back (the
+ * outbox replay path): a field added to the struct but not to the
+ * message, or read back into the wrong place, fails the comparison. */
+static void test_ticket_whole_roundtrip(void **state)
+{
+	(void)state;
+	struct hz_ticket_event te;
+	memset(&te, 0, sizeof(te));
+	struct hz_ticket *tk = &te.tk;
+	snprintf(te.event_id, sizeof(te.event_id), "te-901");
+	te.emitted_us = T("2026-06-01T08:00:00Z");
+	te.from_state = HZ_STATE_RECTIFYING;
+	te.change = "closed";
+	te.actor = "p-county-1";
+	te.reason = "re-inspected";
+	te.cause_event_id = "cmd-901";
+	tk->ticket_id = 901;
+	tk->kind = HZ_KIND_HAZARD;
+	tk->state = HZ_STATE_CLOSED;
+	tk->level = HZ_LEVEL_ORANGE;
+	tk->tier = HZ_TIER_TOWN;
+	tk->mode = HZ_MODE_TEST;
+	snprintf(tk->site_id, sizeof(tk->site_id), "site-dh-07");
+	snprintf(tk->town_code, sizeof(tk->town_code), "330110004");
+	snprintf(tk->county_code, sizeof(tk->county_code), "330110");
+	snprintf(tk->hazard_type, sizeof(tk->hazard_type), "blocked_exit");
+	snprintf(tk->device_id, sizeof(tk->device_id), "dev-1");
+	int64_t t0 = T("2026-05-20T09:00:00Z");
+	tk->opened_us = t0;
+	tk->updated_us = t0 + 11;
+	tk->acked_us = t0 + 12;
+	tk->deadline_us = t0 + 13;
+	tk->closed_us = t0 + 14;
+	tk->event_count = 15;
+	tk->ack_due_us = t0 + 16;
+	tk->escalation_repeat = 17;
+	tk->reopened_count = 18;
+	tk->rectify_mode = HZ_RECTIFY_BY_DEADLINE;
+	tk->assigned_us = t0 + 19;
+	tk->rectify_due_us = t0 + 20;
+	tk->rectified_us = t0 + 21;
+	tk->overdue_us = t0 + 22;
+	tk->flapping_us = t0 + 23;
+	tk->silenced_count = 24;
+	tk->held_count = 25;
+	snprintf(tk->acked_by, sizeof(tk->acked_by), "p-grid-1");
+	snprintf(tk->assignee, sizeof(tk->assignee), "ms-xianghu");
+	snprintf(tk->rectified_by, sizeof(tk->rectified_by), "p-owner-2");
+	snprintf(tk->verified_by, sizeof(tk->verified_by), "p-town-3");
+	snprintf(tk->closed_by, sizeof(tk->closed_by), "p-town-3");
+
+	struct hz_buf out = HZ_BUF_INIT;
+	assert_int_equal(hz_codec_encode_ticket_event(&te, HZ_CT_PROTOBUF, &out), HZ_OK);
+	struct hz_ticket_event back;
+	struct hz_ticket_event_strings strs;
+	assert_int_equal(hz_codec_decode_ticket_event(out.data, out.len, &back, &strs), HZ_OK);
+	assert_memory_equal(&back.tk, tk, sizeof(*tk));
+	assert_string_equal(back.reason, "re-inspected");
+
+	/* the JSON form names them as the contract does */
+	hz_buf_clear(&out);
+	assert_int_equal(hz_codec_encode_ticket_event(&te, HZ_CT_JSON, &out), HZ_OK);
+	assert_int_equal(hz_buf_cstr(&out), HZ_OK);
+	const char *js = (const char *)out.data;
+	assert_non_null(strstr(js, "\"assignee\":\"ms-xianghu\""));
+	assert_non_null(strstr(js, "\"rectifyMode\":\"RECTIFY_MODE_BY_DEADLINE\""));
+	assert_non_null(strstr(js, "\"verifiedBy\":\"p-town-3\""));
+	assert_non_null(strstr(js, "\"reopenedCount\":18"));
+
+	/* an unterminated person id is refused like any fixed string */
+	memset(tk->verified_by, 'v', sizeof(tk->verified_by));
+	hz_buf_clear(&out);
+	assert_int_equal(hz_codec_encode_ticket_event(&te, HZ_CT_PROTOBUF, &out), HZ_EINVAL);
+	hz_buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1153,6 +1230,7 @@ int main(void)
 		cmocka_unit_test_setup(test_forward_compat_and_rewind, each),
 		cmocka_unit_test_setup(test_json_output, each),
 		cmocka_unit_test_setup(test_encode_ticket_event, each),
+		cmocka_unit_test_setup(test_ticket_whole_roundtrip, each),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
