@@ -94,7 +94,7 @@ int hz_codec_encode_ticket_event(const struct hz_ticket_event *te, enum hz_conte
 				 struct hz_buf *out)
 {
 	Hazard__V1__TicketEvent m;
-	Google__Protobuf__Timestamp emitted;
+	Google__Protobuf__Timestamp emitted, ack_deadline;
 	struct ticket_pb tp;
 	if (!fixed_ok(te->event_id, sizeof(te->event_id)) || ticket_to_pb(&te->tk, &tp))
 		return HZ_EINVAL;
@@ -107,6 +107,7 @@ int hz_codec_encode_ticket_event(const struct hz_ticket_event *te, enum hz_conte
 	m.actor = str_of(te->actor);
 	m.reason = str_of(te->reason);
 	m.cause_event_id = str_of(te->cause_event_id);
+	m.ack_deadline = ts_of(te->ack_deadline_us, &ack_deadline);
 	return emit(&m.base, ct, out);
 }
 

@@ -106,6 +106,7 @@ int hz_codec_decode_ticket_event(const void *buf, size_t len, struct hz_ticket_e
 	te->actor = strs->actor;
 	te->reason = strs->reason;
 	te->cause_event_id = strs->cause;
+	te->ack_deadline_us = us_of(m->ack_deadline);
 	if (m->ticket)
 		ticket_from_pb(m->ticket, &te->tk);
 	hazard__v1__ticket_event__free_unpacked(m, NULL);

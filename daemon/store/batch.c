@@ -584,6 +584,8 @@ static void fill_change(struct hz_batch *b, const struct hz_merged *m, int64_t o
 	te->actor = "hazardd";
 	te->reason = c->reason;
 	te->cause_event_id = c->cause;
+	/* a new ticket starts call-and-respond with the deadline it is written with */
+	te->ack_deadline_us = m->is_new ? m->ack_due_us : 0;
 }
 
 static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_topics *topics,

@@ -41,6 +41,8 @@ struct hz_ticket_event {
 	const char *actor;             /* "hazardd" for rule-driven changes */
 	const char *reason;
 	const char *cause_event_id;
+	int64_t ack_deadline_us;       /* a new call-and-respond round's deadline (opened,
+					* reopened); 0: none set by this change */
 };
 
 /* A town's three-colour rating changed: hazard.v1.TownRating. Rating

@@ -18,6 +18,7 @@
 
 #include "codec/codec.h"
 #include "codec/json.h"
+#include "codec/outbox.h"
 #include "google/protobuf/timestamp.pb-c.h"
 #include "hazard.pb-c.h"
 
@@ -1132,6 +1133,49 @@ static void test_encode_ticket_event(void **state)
 	hz_buf_free(&out);
 }
 
+/* A TicketEvent that starts a round of call-and-respond (opened, reopened)
+ * carries its acknowledgement deadline; the outbox reads it back, so a
+ * re-sent or hazardctl-written event keeps it; absent when 0. */
+static void test_ticket_event_ack_deadline(void **state)
+{
+	(void)state;
+	struct hz_ticket_event te;
+	memset(&te, 0, sizeof(te));
+	snprintf(te.event_id, sizeof(te.event_id), "te-9");
+	te.emitted_us = T("2026-05-31T23:00:00Z");
+	te.tk.ticket_id = 9;
+	te.tk.state = HZ_STATE_CONFIRMED;
+	te.tk.tier = HZ_TIER_TOWN;
+	te.from_state = HZ_STATE_CLOSED;
+	te.change = "reopened";
+	te.actor = "P-1";
+	te.reason = "smoke again";
+	te.cause_event_id = "c-1";
+	te.ack_deadline_us = T("2026-05-31T23:00:03.5Z");
+	struct hz_buf out = HZ_BUF_INIT;
+	assert_int_equal(hz_codec_encode_ticket_event(&te, HZ_CT_PROTOBUF, &out), HZ_OK);
+	struct hz_ticket_event back;
+	struct hz_ticket_event_strings strs;
+	assert_int_equal(hz_codec_decode_ticket_event(out.data, out.len, &back, &strs), HZ_OK);
+	assert_true(back.ack_deadline_us == te.ack_deadline_us);
+	assert_string_equal(back.change, "reopened");
+	assert_true(back.tk.acked_us == 0);
+	hz_buf_clear(&out);
+	assert_int_equal(hz_codec_encode_ticket_event(&te, HZ_CT_JSON, &out), HZ_OK);
+	assert_int_equal(hz_buf_cstr(&out), HZ_OK);
+	assert_non_null(strstr((char *)out.data, "\"ackDeadline\":\"2026-05-31T23:00:03.500Z\""));
+	te.ack_deadline_us = 0;
+	hz_buf_clear(&out);
+	assert_int_equal(hz_codec_encode_ticket_event(&te, HZ_CT_JSON, &out), HZ_OK);
+	assert_int_equal(hz_buf_cstr(&out), HZ_OK);
+	assert_null(strstr((char *)out.data, "ackDeadline"));
+	hz_buf_clear(&out);
+	assert_int_equal(hz_codec_encode_ticket_event(&te, HZ_CT_PROTOBUF, &out), HZ_OK);
+	assert_int_equal(hz_codec_decode_ticket_event(out.data, out.len, &back, &strs), HZ_OK);
+	assert_true(back.ack_deadline_us == 0);
+	hz_buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1153,6 +1197,7 @@ int main(void)
 		cmocka_unit_test_setup(test_forward_compat_and_rewind, each),
 		cmocka_unit_test_setup(test_json_output, each),
 		cmocka_unit_test_setup(test_encode_ticket_event, each),
+		cmocka_unit_test_setup(test_ticket_event_ack_deadline, each),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
