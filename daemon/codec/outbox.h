@@ -13,7 +13,8 @@
 struct hz_ticket_event_strings {
 	char change[32];
 	char actor[HZ_ID_MAX];
-	char reason[256];
+	char reason[640];   /* a command's whole TicketEvent reason (HZ_CMD_TE_REASON_MAX):
+			     * a reopen's says how call-and-respond restarted, at its end */
 	char cause[HZ_ID_MAX];
 };
 

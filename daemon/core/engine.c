@@ -517,8 +517,10 @@ static bool fault_point(const char *name)
 
 static int apply_commands(struct hz_engine *e, char *err, size_t errlen)
 {
+	/* the current rules: a reopen's new acknowledgement deadline */
 	struct hz_command_opts o = {e->cfg->mqtt_topic_prefix, e->cfg->kafka_topic_tickets,
-				    e->cfg->kafka_topic_results, e->cfg->command_skew_us, false};
+				    e->cfg->kafka_topic_results, e->cfg->command_skew_us, false,
+				    e->rules};
 	for (size_t i = 0; i < e->n_cmds; i++) {
 		struct cmd_slot *s = &e->cmds[i];
 		if (s->applied)

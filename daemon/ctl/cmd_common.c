@@ -7,10 +7,12 @@
 #include "store/pg.h"
 #include "core/config.h"
 #include "registry/rescue.h"
+#include "rules/rules.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 PGconn *hz_ctl_connect(const char *dsn, int statement_timeout_ms)
 {
@@ -54,4 +56,27 @@ int hz_ctl_dispatch_params(const char *conf, struct hz_config *cfg, struct hz_di
 	}
 	hz_dispatch_params_from_config(p, cfg);
 	return HZ_OK;
+}
+
+struct hz_rules *hz_ctl_load_rules(const char *conf, char *err, size_t errlen)
+{
+	extern char **environ;
+	static const char deflt[] = "/etc/hazardd/hazardd.conf";
+	const char *env = getenv("HAZARDD_CONFIG");
+	const char *path = conf && *conf ? conf : env && *env ? env : deflt;
+	struct hz_config cfg;
+	hz_config_init(&cfg);
+	/* no config at the default place: the defaults and the environment */
+	int rc = path == deflt && access(path, R_OK) != 0
+			 ? hz_config_env(&cfg, environ, err, errlen)
+			 : hz_config_load(&cfg, path, err, errlen);
+	struct hz_rules *r = NULL;
+	if (!rc) {
+		char why[1024];
+		r = hz_rules_load(cfg.rules_file, why, sizeof(why));
+		if (!r)
+			hz_errf(err, errlen, "%s", why);
+	}
+	hz_config_free(&cfg);
+	return r;
 }

@@ -46,6 +46,13 @@ struct hz_config;
 struct hz_dispatch_params;
 int hz_ctl_dispatch_params(const char *conf, struct hz_config *cfg, struct hz_dispatch_params *p,
 			   char *err, size_t errlen);
+/* The daemon's rules (for a reopen's new acknowledgement deadline): the
+ * rules.file of its config `conf`, else of $HAZARDD_CONFIG, else of
+ * /etc/hazardd/hazardd.conf when that exists, else the default path with
+ * HAZARDD_RULES_FILE from the environment. NULL with err set when the
+ * config or the rules cannot be read; free with hz_rules_destroy. */
+struct hz_rules;
+struct hz_rules *hz_ctl_load_rules(const char *conf, char *err, size_t errlen);
 /* Print `hazardctl: ...` and "Try 'hazardctl CMD --help'."; returns 2. */
 int hz_ctl_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -89,6 +89,7 @@ void hz_out_log_format_ticket(const struct hz_ticket_event *te, struct hz_buf *l
 	kv_str(line, "actor", te->actor);
 	kv_str(line, "reason", te->reason);
 	kv_str(line, "cause_event_id", te->cause_event_id);
+	kv_time(line, "ack_deadline", tk->ack_due_us);
 	if (tk->mode != HZ_MODE_ACTUAL)
 		kv_str(line, "mode", hz_mode_name(tk->mode));
 	hz_buf_append(line, "}\n", 2);

@@ -574,6 +574,7 @@ static void fill_change(struct hz_batch *b, const struct hz_merged *m, int64_t o
 	te->actor = "hazardd";
 	te->reason = c->reason;
 	te->cause_event_id = c->cause;
+	/* a new ticket starts call-and-respond with the deadline it is written with */
 }
 
 static int write_tickets(struct hz_batch *b, PGconn *pg, const struct hz_batch_topics *topics,

@@ -10,6 +10,18 @@
  * result and the history row. An acknowledgement sets acked_at to this
  * time, so an ack given offline before a deadline is recorded as given
  * then (an escalation that already fired stays in the record).
+ *
+ * Dispatch: the assignee is looked up in the registry (a rescue unit, else
+ * a person, else an org unit, by id) together with the ticket's county,
+ * and tickets/state.c refuses one that is none of them or lies outside the
+ * county (see struct hz_state_assignee). Reopen: before the table's
+ * columns change, the ended round's acknowledgement goes to
+ * hazard.ticket_rounds, acked_at/acked_by are cleared and ack_due_at is set
+ * from the rules (o->rules) for the ticket's level, tier and site risk,
+ * counted from the database's clock, exactly as a new ticket's first
+ * deadline; the escalation scan then climbs the chain from the ticket's
+ * tier if nobody answers. escalation_repeat is kept: with the tier, it keys
+ * the steps (ticket, tier, repeat), so a later round never reuses one.
  */
 #include "store/command.h"
 #include "store/context.h"
@@ -18,6 +30,8 @@
 #include "codec/codec.h"
 #include "codec/outbox.h"
 #include "core/buf.h"
+#include "registry/registry.h"
+#include "rules/rules.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +153,47 @@ static const char SQL_RECORD[] =
 	"outcome, reason, result) VALUES ($1, " HZ_SQL_TS("$2") ", $3, $4, $5, nullif($6::int8, 0), $7, $8, "
 	"nullif($9,''), $10::bytea)";
 
+/* A dispatch's assignee ($1): a rescue unit, else a person, else an org
+ * unit, with the org unit it belongs to; the ticket's county ($4, else the
+ * county on the chain of its site $2 or area $3); and whether the assignee's
+ * unit is under that county or on the ticket's chain above it. No row: not
+ * in the registry. O(depth of the chain). */
+static const char SQL_ASSIGNEE[] =
+	"WITH RECURSIVE a AS (SELECT kind, name, org_code FROM ("
+	"SELECT 1 AS pri, u.kind, u.name, u.org_code FROM hazard.rescue_units u WHERE u.unit_id = $1 "
+	"UNION ALL SELECT 2, 'person', p.name, p.org_code FROM hazard.people p WHERE p.person_id = $1 "
+	"UNION ALL SELECT 3, 'org_unit', o.name, o.code FROM hazard.org_units o WHERE o.code = $1"
+	") x ORDER BY pri LIMIT 1), "
+	"chain(code, parent, level) AS (SELECT o.code, o.parent_code, o.level FROM hazard.org_units o "
+	"WHERE o.code IN (SELECT s.org_code FROM hazard.sites s WHERE s.site_id = $2 "
+	"UNION ALL SELECT nullif($3, '') UNION ALL SELECT nullif($4, '')) "
+	"UNION SELECT o.code, o.parent_code, o.level FROM hazard.org_units o JOIN chain c ON o.code = c.parent), "
+	"up(code, parent) AS (SELECT o.code, o.parent_code FROM hazard.org_units o JOIN a ON o.code = a.org_code "
+	"UNION SELECT o.code, o.parent_code FROM hazard.org_units o JOIN up ON o.code = up.parent), "
+	"k AS (SELECT coalesce(nullif($4, ''), (SELECT min(code) FROM chain WHERE level = 'county')) AS county) "
+	"SELECT a.kind, coalesce(a.name, ''), coalesce(a.org_code, ''), coalesce(k.county, ''), "
+	"(EXISTS (SELECT 1 FROM up WHERE up.code = k.county) OR a.org_code IN (SELECT code FROM chain)) "
+	"FROM a, k";
+
+static const char SQL_ASSIGNEE_KIND[] =
+	"UPDATE hazard.tickets SET assignee_kind = $2 WHERE ticket_id = $1::int8";
+
+/* Reopen: the site's risk grade (for the deadline) and the acknowledgement
+ * the reopen ends. */
+static const char SQL_ROUND[] =
+	"SELECT coalesce(s.risk_grade, ''), coalesce(t.acked_by, ''), "
+	"coalesce(" HZ_SQL_US("t.acked_at") ", 0) FROM hazard.tickets t "
+	"LEFT JOIN hazard.sites s ON s.site_id = t.site_id WHERE t.ticket_id = $1::int8";
+
+/* Reopen: keep the ended round, clear its acknowledgement, set the new
+ * deadline ($2, NULL for none). Both see the row as it was. */
+static const char SQL_RECALL[] =
+	"WITH r AS (INSERT INTO hazard.ticket_rounds (ticket_id, round, acked_at, acked_by, ended_at, "
+	"reopened_at, reopened_by) SELECT ticket_id, reopened_count, acked_at, acked_by, closed_at, now(), $3 "
+	"FROM hazard.tickets WHERE ticket_id = $1::int8) "
+	"UPDATE hazard.tickets SET acked_at = NULL, acked_by = NULL, ack_due_at = " HZ_SQL_TS("$2") " "
+	"WHERE ticket_id = $1::int8";
+
 /* Run one statement; a unique violation (two applies of one command_id
  * racing) is transient: the retry finds the other's row and replays. */
 static PGresult *q(PGconn *pg, const char *what, const char *sql, int n, const char *const *p,
@@ -228,6 +283,12 @@ static int hex_of(const struct hz_buf *b, struct hz_buf *out)
 	return hz_buf_cstr(out);
 }
 
+/* A dispatch's assignee as read by SQL_ASSIGNEE, with its strings. */
+struct assignee {
+	struct hz_state_assignee ag;
+	char name[128], org[HZ_CODE_MAX], county[HZ_CODE_MAX];
+};
+
 struct tx {
 	PGconn *pg;
 	const struct hz_command *cmd;
@@ -235,6 +296,8 @@ struct tx {
 	struct hz_command_out *out;
 	struct hz_buf a[6], enc, hex, evid;
 	int64_t now;
+	struct assignee asg;         /* dispatch */
+	char said[256];              /* reopen: what restarting call-and-respond did */
 };
 
 /* Outbox rows: the TicketEvent (when there is one) and the result. */
@@ -351,18 +414,46 @@ static void refused(struct hz_command_result *r, const char *reason)
 	snprintf(r->reason, sizeof(r->reason), "%s", reason);
 }
 
-/* Text of the history row and the TicketEvent: the operator's reason, or
- * what was done, with the note. */
-static void describe(const struct hz_command *cmd, char *buf, size_t len)
+/* The length of the longest prefix of s within max bytes that does not
+ * cut a UTF-8 sequence. */
+static int utf8_cut(const char *s, size_t max)
 {
-	if (*cmd->reason)
-		snprintf(buf, len, "%s", cmd->reason);
-	else if (*cmd->note)
-		snprintf(buf, len, "%s: %s", verb_of(cmd->action), cmd->note);
-	else if (cmd->action == HZ_ACT_DISPATCH)
-		snprintf(buf, len, "dispatched to %s", cmd->assignee);
+	size_t n = strlen(s);
+	if (n <= max)
+		return (int)n;
+	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+		max--;
+	return (int)max;
+}
+
+/* Text of the history row and the TicketEvent: the operator's reason, or
+ * what was done, with the note; a dispatch names what its assignee is; a
+ * reopen says how call-and-respond restarted (kept whole: the operator's
+ * text gives way). */
+static void describe(const struct tx *x, char *buf, size_t len)
+{
+	const struct hz_command *cmd = x->cmd;
+	char what[HZ_CMD_TE_REASON_MAX];
+	const char *text = *cmd->reason ? cmd->reason : cmd->note;
+	if (cmd->action == HZ_ACT_DISPATCH) {
+		char d[192];
+		hz_assignee_describe(&x->asg.ag, d, sizeof(d));
+		snprintf(what, sizeof(what), "dispatched to %s%s%.*s", d, *text ? ": " : "",
+			 utf8_cut(text, sizeof(what) - strlen(d) - 16), text);
+	} else if (*cmd->reason) {
+		snprintf(what, sizeof(what), "%.*s", utf8_cut(cmd->reason, sizeof(what) - 1),
+			 cmd->reason);
+	} else if (*cmd->note) {
+		snprintf(what, sizeof(what), "%s: %.*s", verb_of(cmd->action),
+			 utf8_cut(cmd->note, sizeof(what) - 16), cmd->note);
+	} else {
+		snprintf(what, sizeof(what), "%s", verb_of(cmd->action));
+	}
+	size_t room = *x->said && len > strlen(x->said) + 4 ? len - strlen(x->said) - 4 : len - 1;
+	if (*x->said)
+		snprintf(buf, len, "%.*s (%s)", utf8_cut(what, room), what, x->said);
 	else
-		snprintf(buf, len, "%s", verb_of(cmd->action));
+		snprintf(buf, len, "%.*s", utf8_cut(what, len - 1), what);
 }
 
 static int apply_change(struct tx *x, const struct hz_state_verdict *v,
@@ -405,7 +496,7 @@ static int apply_change(struct tx *x, const struct hz_state_verdict *v,
 	r->to_state = tk->state;
 	PQclear(res);
 
-	describe(cmd, out->te_reason, sizeof(out->te_reason));
+	describe(x, out->te_reason, sizeof(out->te_reason));
 	/* evidence URLs as a text[] literal */
 	struct hz_buf *ev = &x->evid;
 	hz_pgarr_begin(ev);
@@ -446,6 +537,115 @@ static int apply_change(struct tx *x, const struct hz_state_verdict *v,
 	else
 		snprintf(r->reason, sizeof(r->reason), "ticket %lld %s", (long long)tk->ticket_id,
 			 verb_of(cmd->action));
+	return HZ_OK;
+}
+
+/* Dispatch: read the assignee and the ticket's county into x->asg (for
+ * hz_state_check); kind HZ_ASSIGNEE_NONE when it is not registered. */
+static int lookup_assignee(struct tx *x, const struct hz_ticket *tk, char *err, size_t errlen)
+{
+	struct assignee *as = &x->asg;
+	as->ag.id = x->cmd->assignee;
+	as->ag.name = as->name;
+	as->ag.org_code = as->org;
+	as->ag.county = as->county;
+	const char *p[] = {x->cmd->assignee, tk->site_id, tk->town_code, tk->county_code};
+	int rc;
+	PGresult *res = q(x->pg, "reading the assignee", SQL_ASSIGNEE, 4, p, PGRES_TUPLES_OK, &rc,
+			  err, errlen);
+	if (!res)
+		return rc;
+	if (PQntuples(res) == 1) {
+		as->ag.kind = hz_assignee_kind_parse(PQgetvalue(res, 0, 0));
+		snprintf(as->name, sizeof(as->name), "%s", PQgetvalue(res, 0, 1));
+		snprintf(as->org, sizeof(as->org), "%s", PQgetvalue(res, 0, 2));
+		snprintf(as->county, sizeof(as->county), "%s", PQgetvalue(res, 0, 3));
+		as->ag.in_reach = *PQgetvalue(res, 0, 4) == 't';
+	}
+	PQclear(res);
+	return HZ_OK;
+}
+
+/* Reopen: a new round of call-and-respond (see the file comment). Sets
+ * *due (0: the rules set no deadline for this level at this tier) and
+ * x->said. */
+static int recall(struct tx *x, int64_t *due, char *err, size_t errlen)
+{
+	const struct hz_ticket *tk = &x->out->res.tk;
+	long long tid = (long long)tk->ticket_id;
+	if (!x->o->rules) {
+		hz_errf(err, errlen, "reopening ticket %lld needs the rules' call-and-respond deadlines",
+			tid);
+		return HZ_ERR;
+	}
+	char id[24], at[24];
+	i64(id, sizeof(id), tk->ticket_id);
+	const char *p[] = {id, NULL, x->cmd->actor_id};
+	int rc;
+	PGresult *res = q(x->pg, "reading the round a reopen ends", SQL_ROUND, 1, p, PGRES_TUPLES_OK,
+			  &rc, err, errlen);
+	if (!res)
+		return rc;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		hz_errf(err, errlen, "ticket %lld vanished under its lock", tid);
+		return HZ_ERR;
+	}
+	int risk = hz_risk_parse(PQgetvalue(res, 0, 0));
+	char acked_by[HZ_ID_MAX];
+	snprintf(acked_by, sizeof(acked_by), "%s", PQgetvalue(res, 0, 1));
+	bool was_acked = strtoll(PQgetvalue(res, 0, 2), NULL, 10) != 0;
+	PQclear(res);
+	*due = hz_escalate_ack_due(x->o->rules, tk->level, tk->tier, risk, x->now);
+	i64(at, sizeof(at), *due);
+	p[1] = *due ? at : NULL;
+	if ((rc = exec_ok(x->pg, "restarting call-and-respond", SQL_RECALL, 3, p, err, errlen)))
+		return rc;
+	char t[HZ_TIME_BUFLEN], cleared[HZ_ID_MAX + 48] = "";
+	if (was_acked)
+		snprintf(cleared, sizeof(cleared), "; the acknowledgement by %s cleared",
+			 *acked_by ? acked_by : "?");
+	if (*due)
+		snprintf(x->said, sizeof(x->said),
+			 "call-and-respond restarted at tier %s: acknowledgement due by %s%s",
+			 hz_tier_name(tk->tier), hz_time_format(*due, t), cleared);
+	else
+		snprintf(x->said, sizeof(x->said),
+			 "call-and-respond restarted at tier %s: the rules set no acknowledgement "
+			 "deadline for %s there%s",
+			 hz_tier_name(tk->tier), hz_level_name(tk->level), cleared);
+	return HZ_OK;
+}
+
+/* The table's change (apply_change) and what some actions add around it:
+ * a reopen restarts call-and-respond first, so the history row, the
+ * TicketEvent and the result show the new round; a dispatch records what
+ * its assignee is. */
+static int apply(struct tx *x, const struct hz_state_verdict *v, enum hz_tier actor_tier,
+		 char *err, size_t errlen)
+{
+	struct hz_command_out *out = x->out;
+	struct hz_command_result *r = &out->res;
+	int64_t due = 0;
+	int rc;
+	if (v->recall && (rc = recall(x, &due, err, errlen)))
+		return rc;
+	if ((rc = apply_change(x, v, actor_tier, err, errlen)))
+		return rc;
+	if (x->cmd->action == HZ_ACT_DISPATCH) {
+		char id[24], d[192];
+		i64(id, sizeof(id), x->cmd->ticket_id);
+		const char *p[] = {id, hz_assignee_kind_name(x->asg.ag.kind)};
+		if ((rc = exec_ok(x->pg, "recording the assignee's kind", SQL_ASSIGNEE_KIND, 2, p, err,
+				  errlen)))
+			return rc;
+		snprintf(r->reason, sizeof(r->reason), "ticket %lld dispatched to %s",
+			 (long long)x->cmd->ticket_id, hz_assignee_describe(&x->asg.ag, d, sizeof(d)));
+	}
+	if (v->recall) {
+		size_t n = strlen(r->reason);
+		snprintf(r->reason + n, sizeof(r->reason) - n, "; %s", x->said);
+	}
 	return HZ_OK;
 }
 
@@ -619,6 +819,13 @@ static int body(struct tx *x, char *err, size_t errlen)
 					  .rectify_mode = cmd->rectify_mode,
 					  .due_us = cmd->due_us,
 					  .now_us = x->now};
+		if (cmd->action == HZ_ACT_DISPATCH && *cmd->assignee &&
+		    (rc = lookup_assignee(x, tk, err, errlen))) {
+			PQclear(res);
+			PQclear(tkres);
+			return rc;
+		}
+		sc.assignee = &x->asg.ag;
 		if (hz_state_check(&st, &ac, &sc, &v)) {
 			refused(r, v.reason);
 		} else if (cmd->action == HZ_ACT_REOPEN && twin) {
@@ -626,7 +833,7 @@ static int body(struct tx *x, char *err, size_t errlen)
 				 "ticket %lld cannot be reopened: ticket %lld is open for the same episode",
 				 (long long)tk->ticket_id, (long long)twin);
 			refused(r, why);
-		} else if ((rc = apply_change(x, &v, ac.tier, err, errlen))) {
+		} else if ((rc = apply(x, &v, ac.tier, err, errlen))) {
 			PQclear(res);
 			PQclear(tkres);
 			return rc;

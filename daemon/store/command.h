@@ -12,6 +12,12 @@
  * applied. Cost: ~6 round trips per command; commands are human actions,
  * not the hot path, so they are not batched.
  *
+ * A dispatch names a registered rescue unit, person or org unit of the
+ * ticket's county (looked up here, judged by tickets/state.c); a reopen
+ * restarts call-and-respond: the acknowledgement is cleared (kept in
+ * hazard.ticket_rounds) and a new deadline set from the rules at the
+ * ticket's level and tier, as a new ticket gets one.
+ *
  * It does not publish: the caller does after the commit (the daemon), or
  * marks the rows for a running daemon to publish (hazardctl, `foreign`).
  */
@@ -60,12 +66,19 @@ struct hz_command {
 void hz_command_from_event(const struct hz_event *ev, enum hz_cmd_source src,
 			   struct hz_command *cmd);
 
+struct hz_rules;
+
 struct hz_command_opts {
 	const char *mqtt_prefix;     /* "hazard/v1" */
 	const char *kafka_tickets;   /* "hazard.tickets" */
 	const char *kafka_results;   /* "hazard.command-results" */
 	int64_t skew_us;             /* pipeline.command_skew */
 	bool foreign;                /* outbox rows for a running daemon to claim (hazardctl) */
+	/* The rules' call-and-respond deadlines (escalation.ack, major_risk), for
+	 * a reopen's new acknowledgement deadline. Borrowed for the call. NULL:
+	 * a reopen is not applied (HZ_ERR, nothing committed); the daemon passes
+	 * its current rules, hazardctl loads the daemon's rules file. */
+	const struct hz_rules *rules;
 };
 
 /* What applying produced, for the caller to publish after the commit. */

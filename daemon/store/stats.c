@@ -16,12 +16,18 @@
 
 #define SINCE(p) "(timestamptz 'epoch' + " p "::bigint * interval '1 microsecond')"
 
-/* The escalation steps with the ticket's answer and the next step's time. */
+/* The escalation steps with the answer of their round (the ticket's life
+ * since its last reopen: an ended round's acknowledgement and close are in
+ * hazard.ticket_rounds, sql/016) and the round's next step's time. */
 #define STEPS(where)                                                                      \
 	"WITH s AS (SELECT e.ticket_id, e.tier, e.repeat, e.at, e.from_tier, e.level,"    \
-	" e.org_code, e.due_at, e.reason, t.acked_at, t.closed_at,"                       \
-	" lead(e.at) OVER (PARTITION BY e.ticket_id ORDER BY e.at, e.repeat) AS next_at" \
-	" FROM hazard.escalations e JOIN hazard.tickets t USING (ticket_id) WHERE " where \
+	" e.org_code, e.due_at, e.reason,"                                                \
+	" CASE WHEN r.ticket_id IS NULL THEN t.acked_at ELSE r.acked_at END AS acked_at," \
+	" CASE WHEN r.ticket_id IS NULL THEN t.closed_at ELSE r.ended_at END AS closed_at," \
+	" lead(e.at) OVER (PARTITION BY e.ticket_id, e.round ORDER BY e.at, e.repeat) AS next_at" \
+	" FROM hazard.escalations e JOIN hazard.tickets t USING (ticket_id)"             \
+	" LEFT JOIN hazard.ticket_rounds r ON r.ticket_id = e.ticket_id AND r.round = e.round" \
+	" WHERE " where                                                                   \
 	"), o AS (SELECT e.*, " HZ_STORE_CALL_OUTCOME_SQL " AS outcome FROM s e) "
 
 #define ON_DUTY(o)                                                                        \
@@ -155,15 +161,19 @@ static const char SQL_OPEN[] =
 	" AND " AREA("t") " GROUP BY 1, 2 ORDER BY count(*) DESC, 1";
 
 static const char SQL_TIMES[] =
-	"SELECT coalesce(t.kind, 'all'), count(*), count(t.acked_at),"
+	/* time to acknowledge: to the first acknowledgement, even when a
+	 * reopen cleared it since (sql/016) */
+	"SELECT coalesce(t.kind, 'all'), count(*), count(f.acked_at),"
 	" count(*) FILTER (WHERE t.state = 'closed'), count(*) FILTER (WHERE t.state = 'dismissed'),"
-	" percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t.acked_at - t.opened_at)),"
-	" percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM t.acked_at - t.opened_at)),"
+	" percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM f.acked_at - t.opened_at)),"
+	" percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM f.acked_at - t.opened_at)),"
 	" percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t.closed_at - t.opened_at))"
 	"  FILTER (WHERE t.state = 'closed'),"
 	" percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM t.closed_at - t.opened_at))"
 	"  FILTER (WHERE t.state = 'closed')"
-	" FROM hazard.tickets t WHERE t.mode = 'actual' AND t.opened_at >= " SINCE("$1")
+	" FROM hazard.tickets t CROSS JOIN LATERAL"
+	" (SELECT hazard.first_acked_at(t.ticket_id, t.acked_at) AS acked_at) f"
+	" WHERE t.mode = 'actual' AND t.opened_at >= " SINCE("$1")
 	" AND " AREA("t") " GROUP BY ROLLUP (t.kind) ORDER BY t.kind NULLS LAST";
 
 static const char SQL_CALLS[] =

@@ -36,7 +36,7 @@ static const struct hz_state_rule table[] = {
 	{HZ_ACT_DISMISS, HZ_STATES_OPEN, HZ_STATE_DISMISSED, HZ_KINDS_ALL, true, HZ_TIER_NONE,
 	 HZ_NEED_REASON | HZ_NEED_ACKS, "dismissed", NULL},
 	{HZ_ACT_REOPEN, HZ_STATES_ENDED, HZ_STATE_CONFIRMED, HZ_KINDS_ALL, true, HZ_TIER_COUNTY,
-	 HZ_NEED_REASON, "reopened", NULL},
+	 HZ_NEED_REASON | HZ_NEED_RECALL, "reopened", NULL},
 	{HZ_ACT_COMMENT, HZ_STATES_OPEN | HZ_STATES_ENDED, HZ_STATE_NONE, HZ_KINDS_ALL, false,
 	 HZ_TIER_NONE, HZ_NEED_TEXT, "comment", NULL},
 };
@@ -111,6 +111,43 @@ static const char *a_an(const char *word)
 	return strchr("aeiou", word[0]) ? "an" : "a";
 }
 
+/* ---- assignees ---- */
+
+static const char *const assignee_names[] = {"",	 "micro_station", "full_time_brigade",
+					     "fire_rescue_station", "person",	    "org_unit"};
+static const char *const assignee_words[] = {"",		    "micro station",
+					     "full-time brigade",   "fire rescue station",
+					     "person",		    "org unit"};
+
+const char *hz_assignee_kind_name(enum hz_assignee_kind k)
+{
+	return (unsigned)k < HZ_ARRAY_LEN(assignee_names) ? assignee_names[(unsigned)k] : "";
+}
+
+enum hz_assignee_kind hz_assignee_kind_parse(const char *s)
+{
+	for (size_t i = 1; s && i < HZ_ARRAY_LEN(assignee_names); i++)
+		if (!strcmp(assignee_names[i], s))
+			return (enum hz_assignee_kind)i;
+	return HZ_ASSIGNEE_NONE;
+}
+
+static const char *assignee_word(enum hz_assignee_kind k)
+{
+	return (unsigned)k < HZ_ARRAY_LEN(assignee_words) && k ? assignee_words[(unsigned)k]
+							       : "assignee";
+}
+
+const char *hz_assignee_describe(const struct hz_state_assignee *ag, char *buf, size_t len)
+{
+	const char *id = ag && ag->id ? ag->id : "";
+	if (ag && ag->name && *ag->name)
+		snprintf(buf, len, "%s %s (%s)", assignee_word(ag ? ag->kind : 0), id, ag->name);
+	else
+		snprintf(buf, len, "%s %s", assignee_word(ag ? ag->kind : 0), id);
+	return buf;
+}
+
 int hz_state_check(const struct hz_state_ticket *tk, const struct hz_state_actor *ac,
 		   const struct hz_state_cmd *cmd, struct hz_state_verdict *v)
 {
@@ -167,6 +204,24 @@ int hz_state_check(const struct hz_state_ticket *tk, const struct hz_state_actor
 		return refuse(v, "%s needs a note", act);
 	if ((n & HZ_NEED_ASSIGNEE) && !cmd->has_assignee)
 		return refuse(v, "%s needs an assignee (a unit, brigade or person)", act);
+	if (n & HZ_NEED_ASSIGNEE) {
+		/* a registered rescue unit, person or org unit, within the
+		 * ticket's county (see struct hz_state_assignee) */
+		const struct hz_state_assignee *ag = cmd->assignee;
+		if (!ag || ag->kind == HZ_ASSIGNEE_NONE)
+			return refuse(v, "assignee \"%s\" is not a registered rescue unit, brigade, "
+					 "person or org unit",
+				      ag && ag->id ? ag->id : "");
+		if (!ag->in_reach) {
+			char d[160];
+			hz_assignee_describe(ag, d, sizeof(d));
+			if (ag->county && *ag->county)
+				return refuse(v, "%s of %s is outside county %s of ticket %lld", d,
+					      ag->org_code ? ag->org_code : "?", ag->county, id);
+			return refuse(v, "%s of %s is not on the chain of ticket %lld", d,
+				      ag->org_code ? ag->org_code : "?", id);
+		}
+	}
 	if (n & HZ_NEED_RECTIFY) {
 		if (cmd->rectify_mode == HZ_RECTIFY_ON_SPOT && cmd->due_us)
 			return refuse(v, "rectify on the spot takes no due time");
@@ -192,6 +247,7 @@ int hz_state_check(const struct hz_state_ticket *tk, const struct hz_state_actor
 	if (r->to != HZ_STATE_NONE)
 		v->to = r->to;
 	v->acks = !tk->acked && ((n & HZ_NEED_ACKS) || r->action == HZ_ACT_ACK);
+	v->recall = (n & HZ_NEED_RECALL) != 0;
 	return HZ_OK;
 }
 
@@ -206,11 +262,12 @@ static const char *needs_text(unsigned n, char *buf, size_t len)
 		{HZ_NEED_UNACKED, "not yet acknowledged"},
 		{HZ_NEED_REASON, "a reason"},
 		{HZ_NEED_TEXT, "a note"},
-		{HZ_NEED_ASSIGNEE, "an assignee"},
+		{HZ_NEED_ASSIGNEE, "an assignee: a registered rescue unit, person or org unit of the ticket's county"},
 		{HZ_NEED_RECTIFY, "on the spot, or by a due time before the close-out deadline"},
 		{HZ_NEED_EVIDENCE, "re-inspection evidence"},
 		{HZ_NEED_OTHER_ACTOR, "an actor other than the rectifier"},
 		{HZ_NEED_ACKS, "also acknowledges"},
+		{HZ_NEED_RECALL, "restarts call-and-respond"},
 	};
 	size_t w = 0;
 	buf[0] = '\0';

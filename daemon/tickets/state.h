@@ -36,6 +36,8 @@ enum hz_state_need {
 	HZ_NEED_OTHER_ACTOR = 1u << 5,  /* not the person who rectified it */
 	HZ_NEED_UNACKED = 1u << 6,      /* not acknowledged yet */
 	HZ_NEED_ACKS = 1u << 7,         /* also acknowledges an unacknowledged ticket */
+	HZ_NEED_RECALL = 1u << 8,       /* restarts call-and-respond: the acknowledgement is
+					 * cleared and a new deadline set at the ticket's tier */
 };
 
 /* One row of the table: one action. */
@@ -77,11 +79,37 @@ struct hz_state_actor {
 	bool on_chain;           /* org_code is the ticket's grid/village, town, county or city */
 };
 
+/* Who a dispatch may name: the registry's rescue units (by their kind),
+ * people and org units. */
+enum hz_assignee_kind {
+	HZ_ASSIGNEE_NONE = 0,          /* not in the registry */
+	HZ_ASSIGNEE_MICRO_STATION,     /* rescue_units.kind micro_station (微型消防站) */
+	HZ_ASSIGNEE_BRIGADE,           /* full_time_brigade (专职消防队) */
+	HZ_ASSIGNEE_FIRE_STATION,      /* fire_rescue_station (消防救援站) */
+	HZ_ASSIGNEE_PERSON,            /* a hazard.people row */
+	HZ_ASSIGNEE_ORG_UNIT,          /* a hazard.org_units row */
+};
+
+/* A dispatch's assignee as the store found it (store/command.c reads it in
+ * the command's transaction). A dispatch reaches the ticket's county: the
+ * assignee's org unit (a rescue unit's or a person's unit, an org unit
+ * itself) must lie in the county's subtree, or above it on the ticket's
+ * chain (a city unit); see hz_state_check. */
+struct hz_state_assignee {
+	const char *id;                /* as the command names it */
+	enum hz_assignee_kind kind;    /* HZ_ASSIGNEE_NONE: no such unit, person or org unit */
+	const char *name;              /* "" when the registry has none */
+	const char *org_code;          /* the org unit it belongs to (an org unit: itself) */
+	const char *county;            /* the ticket's county ("" when it has none) */
+	bool in_reach;                 /* org_code is under `county` or on the chain above it */
+};
+
 /* The parts of the command the table looks at. */
 struct hz_state_cmd {
 	enum hz_action action;
 	enum hz_mode mode;       /* a drill command may only act on a drill ticket */
 	bool has_reason, has_note, has_assignee;
+	const struct hz_state_assignee *assignee; /* dispatch: looked up; NULL counts as unknown */
 	size_t n_evidence;
 	int rectify_mode;        /* enum hz_rectify */
 	int64_t due_us;          /* rectify by deadline: due time; 0 absent */
@@ -92,6 +120,7 @@ struct hz_state_verdict {
 	const struct hz_state_rule *rule; /* NULL when the action is not in the table */
 	enum hz_state to;                 /* the state after it (unchanged when no move) */
 	bool acks;                        /* sets acked_at */
+	bool recall;                      /* restarts call-and-respond (HZ_NEED_RECALL) */
 	char reason[256];                 /* why it is refused; "" when allowed */
 };
 
@@ -101,6 +130,15 @@ struct hz_state_verdict {
  * tier, then what the action needs; the first failure is the reason. */
 int hz_state_check(const struct hz_state_ticket *tk, const struct hz_state_actor *ac,
 		   const struct hz_state_cmd *cmd, struct hz_state_verdict *v);
+
+/* "micro_station", "full_time_brigade", "fire_rescue_station", "person",
+ * "org_unit" (the tickets.assignee_kind values; "" for HZ_ASSIGNEE_NONE),
+ * and the reverse (HZ_ASSIGNEE_NONE when unknown). */
+const char *hz_assignee_kind_name(enum hz_assignee_kind k);
+enum hz_assignee_kind hz_assignee_kind_parse(const char *s);
+/* "micro station MS-1 (古荡微站)", "person P-1 (张三)", "org unit 330106 (西湖区)":
+ * what the history and the result say a dispatch went to. Returns buf. */
+const char *hz_assignee_describe(const struct hz_state_assignee *ag, char *buf, size_t len);
 
 /* "ack", "confirm", ... ("none" for HZ_ACT_NONE, "invalid" beyond). */
 const char *hz_action_name(enum hz_action a);

@@ -24,6 +24,7 @@
 #include "store/tickets_read.h"
 #include "store/coverage.h"
 #include "store/verify.h"
+#include "rules/rules.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -686,7 +687,8 @@ static int cmd_ticket_action(int argc, char **argv)
 					   {"on-spot", no_argument, NULL, 'o'},
 					   {"due", required_argument, NULL, 'D'},
 					   {"at", required_argument, NULL, 't'},
-					   {"command-id", required_argument, NULL, 'c'},
+					   {"command-id", required_argument, NULL, 'I'},
+					   {"config", required_argument, NULL, 'c'},
 					   {"json", no_argument, NULL, 'j'},
 					   {"help", no_argument, NULL, 'h'},
 					   {0}};
@@ -696,11 +698,11 @@ static int cmd_ticket_action(int argc, char **argv)
 	cmd.source = HZ_CMD_HAZARDCTL;
 	cmd.action = hz_action_parse(name);
 	const char *actor = getenv("HZ_ACTOR"), *note = "", *reason = "", *assignee = "";
-	const char *command_id = NULL;
+	const char *command_id = NULL, *conf = NULL;
 	bool json = false, on_spot = false;
 	int64_t due = 0, at = 0;
 	int c;
-	while ((c = cmd_getopt(argc, argv, name, lo, "a:n:r:e:h")) != -1) {
+	while ((c = cmd_getopt(argc, argv, name, lo, "a:n:r:e:c:h")) != -1) {
 		switch (c) {
 		case 'h': return 0;
 		case 'a': actor = optarg; break;
@@ -708,7 +710,8 @@ static int cmd_ticket_action(int argc, char **argv)
 		case 'r': reason = optarg; break;
 		case 'A': assignee = optarg; break;
 		case 'o': on_spot = true; break;
-		case 'c': command_id = optarg; break;
+		case 'I': command_id = optarg; break;
+		case 'c': conf = optarg; break;
 		case 'j': json = true; break;
 		case 'e':
 			if (cmd.n_evidence == HZ_CMD_EVIDENCE_MAX)
@@ -764,9 +767,21 @@ static int cmd_ticket_action(int argc, char **argv)
 	cmd.due_us = due;
 
 	char err[1024];
+	/* a reopen sets a new acknowledgement deadline: the daemon's rules */
+	struct hz_rules *rules = NULL;
+	if (cmd.action == HZ_ACT_REOPEN) {
+		char why[1024];
+		rules = hz_ctl_load_rules(conf, why, sizeof(why));
+		if (!rules) {
+			snprintf(err, sizeof(err), "reopen needs hazardd's rules for the new "
+						   "acknowledgement deadline: %s", why);
+			return fail(err);
+		}
+	}
 	const char *dsn = opt_dsn ? opt_dsn : getenv("HZ_PG_DSN");
 	PGconn *pg = hz_pg_connect_ex(dsn, "hazardctl", 30000, err, sizeof(err));
 	if (!pg) {
+		hz_rules_destroy(rules);
 		fail(err);
 		return HZ_CTL_EXIT_DB;
 	}
@@ -777,10 +792,12 @@ static int cmd_ticket_action(int argc, char **argv)
 	const char *kt = getenv("HAZARDD_KAFKA_TOPIC_TICKETS");
 	const char *kr = getenv("HAZARDD_KAFKA_TOPIC_RESULTS");
 	struct hz_command_opts o = {prefix ? prefix : "hazard/v1", kt ? kt : "hazard.tickets",
-				    kr ? kr : "hazard.command-results", HZ_CMD_SKEW_DEFAULT, true};
+				    kr ? kr : "hazard.command-results", HZ_CMD_SKEW_DEFAULT, true,
+				    rules};
 	static struct hz_command_out out;
 	int rc = hz_store_command_apply(pg, &cmd, &o, &out, err, sizeof(err));
 	PQfinish(pg);
+	hz_rules_destroy(rules);
 	if (rc == HZ_ETRANSIENT) {
 		fail(err);
 		return HZ_CTL_EXIT_DB;
@@ -1123,8 +1140,18 @@ static const struct command commands[] = {
 	{"control", cmd_ticket_action, "control ID --actor WHO [OPTIONS]",
 	 "discovered or confirmed -> controlled: the danger is contained.\n" ACTION_COMMON},
 	{"dispatch", cmd_ticket_action, "dispatch ID --actor WHO --assignee WHO [OPTIONS]",
-	 "Assign an open ticket to a unit, brigade or person (state unchanged).\n"
-	 "  --assignee WHO     who is sent\n" ACTION_COMMON},
+	 "Assign an open ticket to a unit, brigade or person (state unchanged); also\n"
+	 "acknowledges it.\n"
+	 "  --assignee WHO     who is sent, looked up in the registry in this order: a\n"
+	 "                     rescue unit's unit_id (micro station, full-time brigade, fire\n"
+	 "                     rescue station: rescue_units.csv), a person_id (people.csv),\n"
+	 "                     an org unit code (org_units.csv). Its org unit (the unit's,\n"
+	 "                     the person's, or itself) must be in the ticket's county or\n"
+	 "                     above it on the ticket's chain (the city). Otherwise refused:\n"
+	 "                     assignee \"xyz\" is not a registered rescue unit, brigade,\n"
+	 "                     person or org unit; ... of 330110001 is outside county 330106\n"
+	 "                     of ticket 42. The result says what it is: \"ticket 42\n"
+	 "                     dispatched to micro station MS-1 (name)\".\n" ACTION_COMMON},
 	{"rectify", cmd_ticket_action, "rectify ID --actor WHO (--on-spot | --due TIME) [OPTIONS]",
 	 "-> rectifying: fixed on the spot (立行立改, --on-spot) or to be fixed by a deadline\n"
 	 "(限期整改, --due TIME, before the close-out deadline; overdue escalates). Alarms,\n"
@@ -1135,9 +1162,17 @@ static const struct command commands[] = {
 	{"dismiss", cmd_ticket_action, "dismiss ID --actor WHO --reason TEXT [OPTIONS]",
 	 "An open ticket was a false alarm -> dismissed. The reason is required.\n"
 	 ACTION_COMMON},
-	{"reopen", cmd_ticket_action, "reopen ID --actor WHO --reason TEXT [OPTIONS]",
+	{"reopen", cmd_ticket_action,
+	 "reopen ID --actor WHO --reason TEXT [-c HAZARDD_CONF] [OPTIONS]",
 	 "closed or dismissed -> confirmed, keeping the history. Needs tier county or above\n"
-	 "(and >= the ticket's) and a reason.\n" ACTION_COMMON},
+	 "(and >= the ticket's) and a reason. Restarts call-and-respond: the old\n"
+	 "acknowledgement is cleared and a new deadline set at the ticket's tier from\n"
+	 "hazardd's rules (escalation.ack for its level, major_risk), as for a new ticket;\n"
+	 "unanswered, it climbs the chain again.\n"
+	 "  -c, --config FILE  hazardd's config, for rules.file (default: $HAZARDD_CONFIG,\n"
+	 "                     then /etc/hazardd/hazardd.conf, else $HAZARDD_RULES_FILE or\n"
+	 "                     /etc/hazardd/rules.yaml); exit 1 when the rules cannot be read\n"
+	 ACTION_COMMON},
 	{"comment", cmd_ticket_action, "comment ID --actor WHO --note TEXT [OPTIONS]",
 	 "Add a note (and evidence) to a ticket in any state.\n" ACTION_COMMON},
 	{"silence", cmd_silence,

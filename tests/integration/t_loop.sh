@@ -31,7 +31,8 @@ kafka.topic.results = $T_RESULTS
 kafka.out_format = json
 pipeline.command_skew = 30s
 CONF
-export HAZARDD_KAFKA_TOPIC_TICKETS=$T_TICKETS HAZARDD_KAFKA_TOPIC_RESULTS=$T_RESULTS
+# (HAZARDD_CONFIG: hazardctl reopen reads the daemon's rules for its new deadline)
+export HAZARDD_KAFKA_TOPIC_TICKETS=$T_TICKETS HAZARDD_KAFKA_TOPIC_RESULTS=$T_RESULTS HAZARDD_CONFIG=$HZ_CONF
 CTL=$HZ_BUILD/hazardctl
 
 # Places and people: two smoke detectors at two non-major sites of one town
@@ -207,8 +208,14 @@ hz_assert_eq 2 "$RC" "rectify needs --on-spot or --due"
 RC=0
 "$CTL" -d "host=127.0.0.1 port=1 dbname=x connect_timeout=2" ack "$B" --actor "$CP" 2>/dev/null || RC=$?
 hz_assert_eq 3 "$RC" "no database: exit 3"
-"$CTL" dispatch "$B" --actor "$TP" --assignee "brigade-xihu-2" >/dev/null || hz_fail "dispatch failed"
-hz_assert_eq "brigade-xihu-2" "$(hz_q "select assignee from hazard.tickets where ticket_id = $B")" "dispatch sets the assignee"
+# dispatch names a registered rescue unit of the ticket's county (t_assign has the refusals)
+FS=$(hz_q "select unit_id from hazard.rescue_units where org_code = '$COUNTY' order by 1 limit 1")
+RC=0
+"$CTL" dispatch "$B" --actor "$TP" --assignee "brigade-xihu-2" 2>"$(hz_tmp)/free.err" || RC=$?
+hz_assert_eq 1 "$RC" "dispatch to free text is refused"
+hz_assert_grep "$(hz_tmp)/free.err" 'assignee "brigade-xihu-2" is not a registered rescue unit' "free text: the reason"
+"$CTL" dispatch "$B" --actor "$TP" --assignee "$FS" >/dev/null || hz_fail "dispatch failed"
+hz_assert_eq "$FS|fire_rescue_station" "$(hz_q "select assignee || '|' || assignee_kind from hazard.tickets where ticket_id = $B")" "dispatch sets the assignee and its kind"
 hz_assert_eq "confirmed" "$(state "$B")" "dispatch changes no state"
 
 # ---- 4: drills, and a clock beyond pipeline.command_skew

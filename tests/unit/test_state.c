@@ -19,6 +19,7 @@ struct fx {
 	struct hz_state_ticket tk;
 	struct hz_state_actor ac;
 	struct hz_state_cmd cmd;
+	struct hz_state_assignee ag;
 };
 
 /* A command that satisfies every need, by a city operator on the chain. */
@@ -35,11 +36,16 @@ static struct fx fixture(enum hz_action a, enum hz_state s, enum hz_kind k)
 				      .has_note = true, .has_assignee = true, .n_evidence = 1,
 				      .rectify_mode = HZ_RECTIFY_BY_DEADLINE, .due_us = NOW + DAY,
 				      .now_us = NOW};
+	f.ag = (struct hz_state_assignee){.id = "MS-330106001001", .kind = HZ_ASSIGNEE_MICRO_STATION,
+					  .name = "古荡新村微站", .org_code = "330106001001",
+					  .county = "330106", .in_reach = true};
 	return f;
 }
 
+/* f->cmd.assignee points into f, which the fixtures return by value. */
 static int check(struct fx *f, struct hz_state_verdict *v)
 {
+	f->cmd.assignee = &f->ag;
 	return hz_state_check(&f->tk, &f->ac, &f->cmd, v);
 }
 
@@ -224,6 +230,11 @@ static void test_needs(void **state)
 			f.tk.acked = true;
 			assert_refused(&f, "ticket 7 is already acknowledged");
 		}
+		/* restarting call-and-respond: the rows that say so */
+		f = fixture(t[i].action, s, k);
+		struct hz_state_verdict rv;
+		assert_int_equal(check(&f, &rv), HZ_OK);
+		assert_int_equal(rv.recall, (t[i].needs & HZ_NEED_RECALL) != 0);
 		/* acknowledging: the ack itself and every row that says so, once */
 		f = fixture(t[i].action, s, k);
 		struct hz_state_verdict v;
@@ -235,6 +246,111 @@ static void test_needs(void **state)
 			assert_false(v.acks);
 		}
 	}
+}
+
+/* A dispatch names a registered rescue unit, person or org unit of the
+ * ticket's county; anything else is refused with its own reason, after the
+ * checks that come first (the state, the tier). */
+static void test_dispatch_assignee(void **state)
+{
+	(void)state;
+	struct fx f = fixture(HZ_ACT_DISPATCH, HZ_STATE_CONFIRMED, HZ_KIND_ALARM);
+	assert_allowed(&f);
+	for (int k = HZ_ASSIGNEE_MICRO_STATION; k <= HZ_ASSIGNEE_ORG_UNIT; k++) {
+		f.ag.kind = (enum hz_assignee_kind)k;
+		assert_allowed(&f);
+	}
+	/* not in the registry */
+	f = fixture(HZ_ACT_DISPATCH, HZ_STATE_CONFIRMED, HZ_KIND_ALARM);
+	f.ag = (struct hz_state_assignee){.id = "xyz", .county = "330106"};
+	assert_refused(&f, "assignee \"xyz\" is not a registered rescue unit, brigade, person or org unit");
+	/* not looked up at all counts as unknown: never a free-text assignee */
+	f = fixture(HZ_ACT_DISPATCH, HZ_STATE_CONFIRMED, HZ_KIND_ALARM);
+	struct hz_state_verdict v;
+	assert_int_equal(hz_state_check(&f.tk, &f.ac, &f.cmd, &v), HZ_EINVAL);
+	assert_non_null(strstr(v.reason, "is not a registered rescue unit"));
+	/* registered, but another county's */
+	f = fixture(HZ_ACT_DISPATCH, HZ_STATE_CONFIRMED, HZ_KIND_ALARM);
+	f.ag = (struct hz_state_assignee){.id = "FB-330110001", .kind = HZ_ASSIGNEE_BRIGADE,
+					  .name = "仓前街道专职消防队", .org_code = "330110001",
+					  .county = "330106", .in_reach = false};
+	assert_refused(&f, "full-time brigade FB-330110001 (仓前街道专职消防队) of 330110001 is "
+			   "outside county 330106 of ticket 7");
+	f.ag.kind = HZ_ASSIGNEE_PERSON;
+	f.ag.id = "P-330110-C01";
+	f.ag.name = "";
+	f.ag.org_code = "330110";
+	assert_refused(&f, "person P-330110-C01 of 330110 is outside county 330106 of ticket 7");
+	/* a ticket without a county: the chain is the reach */
+	f.ag.county = "";
+	assert_refused(&f, "person P-330110-C01 of 330110 is not on the chain of ticket 7");
+	/* the missing assignee and the state come first */
+	f = fixture(HZ_ACT_DISPATCH, HZ_STATE_CONFIRMED, HZ_KIND_ALARM);
+	f.cmd.has_assignee = false;
+	f.ag.kind = HZ_ASSIGNEE_NONE;
+	assert_refused(&f, "dispatch needs an assignee");
+	f = fixture(HZ_ACT_DISPATCH, HZ_STATE_CLOSED, HZ_KIND_ALARM);
+	f.ag.kind = HZ_ASSIGNEE_NONE;
+	assert_refused(&f, "ticket 7 is closed");
+	/* other actions do not look at it */
+	f = fixture(HZ_ACT_COMMENT, HZ_STATE_CONFIRMED, HZ_KIND_ALARM);
+	f.ag.kind = HZ_ASSIGNEE_NONE;
+	assert_allowed(&f);
+}
+
+static void test_assignee_names(void **state)
+{
+	(void)state;
+	for (int k = HZ_ASSIGNEE_MICRO_STATION; k <= HZ_ASSIGNEE_ORG_UNIT; k++)
+		assert_int_equal(hz_assignee_kind_parse(hz_assignee_kind_name((enum hz_assignee_kind)k)),
+				 k);
+	/* the migration's CHECK and rescue_units.kind spell them so */
+	assert_string_equal(hz_assignee_kind_name(HZ_ASSIGNEE_MICRO_STATION), "micro_station");
+	assert_string_equal(hz_assignee_kind_name(HZ_ASSIGNEE_BRIGADE), "full_time_brigade");
+	assert_string_equal(hz_assignee_kind_name(HZ_ASSIGNEE_FIRE_STATION), "fire_rescue_station");
+	assert_string_equal(hz_assignee_kind_name(HZ_ASSIGNEE_PERSON), "person");
+	assert_string_equal(hz_assignee_kind_name(HZ_ASSIGNEE_ORG_UNIT), "org_unit");
+	assert_string_equal(hz_assignee_kind_name(HZ_ASSIGNEE_NONE), "");
+	assert_string_equal(hz_assignee_kind_name((enum hz_assignee_kind)42), "");
+	assert_int_equal(hz_assignee_kind_parse("brigade"), HZ_ASSIGNEE_NONE);
+	assert_int_equal(hz_assignee_kind_parse(""), HZ_ASSIGNEE_NONE);
+	assert_int_equal(hz_assignee_kind_parse(NULL), HZ_ASSIGNEE_NONE);
+	char buf[128];
+	struct hz_state_assignee ag = {.id = "FS-330106", .kind = HZ_ASSIGNEE_FIRE_STATION,
+				       .name = "西湖消防救援站"};
+	assert_string_equal(hz_assignee_describe(&ag, buf, sizeof(buf)),
+			    "fire rescue station FS-330106 (西湖消防救援站)");
+	ag = (struct hz_state_assignee){.id = "P-1", .kind = HZ_ASSIGNEE_PERSON, .name = ""};
+	assert_string_equal(hz_assignee_describe(&ag, buf, sizeof(buf)), "person P-1");
+	ag = (struct hz_state_assignee){.id = "330106", .kind = HZ_ASSIGNEE_ORG_UNIT, .name = "西湖区"};
+	assert_string_equal(hz_assignee_describe(&ag, buf, sizeof(buf)), "org unit 330106 (西湖区)");
+	assert_string_equal(hz_assignee_describe(NULL, buf, sizeof(buf)), "assignee ");
+}
+
+/* Reopen, and only reopen, restarts call-and-respond; it does not count as
+ * an acknowledgement. */
+static void test_reopen_recalls(void **state)
+{
+	(void)state;
+	size_t n;
+	const struct hz_state_rule *t = hz_state_table(&n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal((t[i].needs & HZ_NEED_RECALL) != 0, t[i].action == HZ_ACT_REOPEN);
+	struct fx f = fixture(HZ_ACT_REOPEN, HZ_STATE_CLOSED, HZ_KIND_ALARM);
+	f.tk.acked = true;
+	struct hz_state_verdict v;
+	assert_int_equal(check(&f, &v), HZ_OK);
+	assert_true(v.recall);
+	assert_false(v.acks);
+	assert_int_equal(v.to, HZ_STATE_CONFIRMED);
+	f.tk.acked = false;
+	assert_int_equal(check(&f, &v), HZ_OK);
+	assert_true(v.recall);
+	assert_false(v.acks);
+	/* a refused reopen restarts nothing */
+	f.cmd.has_reason = false;
+	assert_int_equal(check(&f, &v), HZ_EINVAL);
+	assert_false(v.recall);
 }
 
 static void test_rectify(void **state)
@@ -333,6 +449,8 @@ int main(void)
 		cmocka_unit_test(test_tiers),		 cmocka_unit_test(test_needs),
 		cmocka_unit_test(test_rectify),		 cmocka_unit_test(test_actor_and_mode),
 		cmocka_unit_test(test_names),		 cmocka_unit_test(test_readme_table),
+		cmocka_unit_test(test_dispatch_assignee), cmocka_unit_test(test_assignee_names),
+		cmocka_unit_test(test_reopen_recalls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
