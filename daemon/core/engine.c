@@ -385,6 +385,7 @@ static const struct hz_batch_topics *topics(const struct hz_engine *e)
 	t.kafka_deadletter = e->kout ? e->cfg->kafka_topic_deadletter : "";
 	t.reminder_us = e->rules->reminder_us;
 	t.n_reminder = e->rules->n_reminder;
+	t.rules = e->rules;
 	return &t;
 }
 

@@ -790,7 +790,7 @@ static int tx_body(struct hz_batch *b, PGconn *pg, const struct hz_batch_topics 
 			return rc;
 		hz_tickets_unhold(b->in, b->fresh, b->n_in, b->open, b->n_open);
 		b->n_merged = hz_tickets_merge(b->in, b->fresh, b->n_in, b->open, b->n_open, now_us,
-					       b->order, b->merged);
+					       topics->rules, b->order, b->merged);
 		if (b->n_merged && (rc = write_tickets(b, pg, topics, now_us, err, errlen)))
 			return rc;
 	}

@@ -78,6 +78,7 @@ struct hz_batch_topics {
 	const char *kafka_deadletter;/* "hazard.deadletter"; NULL or "": dead letters not queued */
 	const int64_t *reminder_us;
 	size_t n_reminder;
+	const struct hz_rules *rules; /* the call-and-respond deadlines; NULL: the intents' */
 };
 
 /* Commit. Returns HZ_OK; HZ_ETRANSIENT when the database is unavailable

@@ -62,6 +62,15 @@ static void settle(struct hz_merged *m, int64_t now_us)
 		tk->ack_due_us = m->ack_due_us; /* the earlier call stands */
 }
 
+/* When an open ticket at `tier` must be answered after `in` raised it. */
+static int64_t rise_due(const struct hz_rules *rules, const struct hz_intent *in,
+			enum hz_tier tier, int64_t now_us)
+{
+	if (rules && tier != in->tier)
+		return hz_escalate_ack_due(rules, in->level, tier, in->risk, now_us);
+	return in->ack_us ? now_us + in->ack_us : 0;
+}
+
 void hz_tickets_unhold(struct hz_intent *intents, const bool *fresh, size_t n_intents,
 		       const struct hz_open_ticket *open, size_t n_open)
 {
@@ -72,7 +81,7 @@ void hz_tickets_unhold(struct hz_intent *intents, const bool *fresh, size_t n_in
 
 size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size_t n_intents,
 			const struct hz_open_ticket *open, size_t n_open, int64_t now_us,
-			size_t *order, struct hz_merged *out)
+			const struct hz_rules *rules, size_t *order, struct hz_merged *out)
 {
 	size_t n_order = 0;
 	for (size_t i = 0; i < n_intents; i++)
@@ -171,7 +180,7 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 					m->level_raised = upd->level > ot->tk.level;
 					m->history = true;
 					if (m->level_raised && !ot->tk.acked_us && upd->ack_us)
-						m->ack_due_us = now_us + upd->ack_us;
+						m->ack_due_us = rise_due(rules, upd, ot->tk.tier, now_us);
 				}
 				if (upd->deadline_us) /* none given: the old one stands */
 					m->tk.deadline_us = upd->deadline_us;
@@ -184,13 +193,13 @@ size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size
 					/* a rise restarts the clock, if nobody answered yet;
 					 * a silenced rise calls nobody (its ack_us is 0) */
 					if (!ot->tk.acked_us && top->ack_us)
-						m->ack_due_us = now_us + top->ack_us;
+						m->ack_due_us = rise_due(rules, top, ot->tk.tier, now_us);
 					else if (!ot->tk.acked_us && ot->silenced_quiet && esc)
-						m->ack_due_us = now_us + esc->ack_us;
+						m->ack_due_us = rise_due(rules, esc, ot->tk.tier, now_us);
 				} else if (fires && ot->silenced_quiet && esc) {
 					/* the first unsilenced event on a silenced ticket:
 					 * the call-and-respond starts now */
-					m->ack_due_us = now_us + esc->ack_us;
+					m->ack_due_us = rise_due(rules, esc, ot->tk.tier, now_us);
 					m->history = true;
 					m->top = esc;
 				}

@@ -61,8 +61,11 @@ struct hz_merged {
 void hz_tickets_unhold(struct hz_intent *intents, const bool *fresh, size_t n_intents,
 		       const struct hz_open_ticket *open, size_t n_open);
 
+/* `rules` (NULL: use the intents' own ack_us) times a level rise on a
+ * ticket that has climbed at the tier it is at, not the rule's start
+ * tier: a county still answering a rise gets the county's deadline. */
 size_t hz_tickets_merge(const struct hz_intent *intents, const bool *fresh, size_t n_intents,
 			const struct hz_open_ticket *open, size_t n_open, int64_t now_us,
-			size_t *order, struct hz_merged *out);
+			const struct hz_rules *rules, size_t *order, struct hz_merged *out);
 
 #endif

@@ -514,7 +514,7 @@ static size_t merge(const struct hz_intent *in, size_t n, const struct hz_open_t
 {
 	bool fresh[8] = {true, true, true, true, true, true, true, true};
 	size_t order[8];
-	return hz_tickets_merge(in, fresh, n, open, n_open, T0, order, out);
+	return hz_tickets_merge(in, fresh, n, open, n_open, T0, NULL, order, out);
 }
 
 static void test_merge_conditions(void **state)

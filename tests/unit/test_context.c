@@ -341,7 +341,7 @@ static void test_merge_silenced_and_held(void **state)
 	/* a silenced event opens its ticket with no deadline */
 	struct hz_intent a = mk("a", "S1|co", HZ_LEVEL_YELLOW, 0);
 	a.silence_id = 7;
-	assert_int_equal(hz_tickets_merge(&a, fresh, 1, NULL, 0, 100, order, out), 1);
+	assert_int_equal(hz_tickets_merge(&a, fresh, 1, NULL, 0, 100, NULL, order, out), 1);
 	assert_true(out[0].is_new);
 	assert_int_equal(out[0].ack_due_us, 0);
 	assert_int_equal(out[0].silenced_events, 1);
@@ -356,12 +356,12 @@ static void test_merge_silenced_and_held(void **state)
 	ot.last_seq = 1;
 	snprintf(ot.episode_key, sizeof(ot.episode_key), "S1|co");
 	struct hz_intent b = mk("b", "S1|co", HZ_LEVEL_YELLOW, 900);
-	assert_int_equal(hz_tickets_merge(&b, fresh, 1, &ot, 1, 100, order, out), 1);
+	assert_int_equal(hz_tickets_merge(&b, fresh, 1, &ot, 1, 100, NULL, order, out), 1);
 	assert_int_equal(out[0].ack_due_us, 1000);
 	assert_true(out[0].history);
 	assert_string_equal(out[0].top->event_id, "b");
 	/* another silenced one does not */
-	assert_int_equal(hz_tickets_merge(&a, fresh, 1, &ot, 1, 100, order, out), 1);
+	assert_int_equal(hz_tickets_merge(&a, fresh, 1, &ot, 1, 100, NULL, order, out), 1);
 	assert_int_equal(out[0].ack_due_us, 0);
 	assert_false(out[0].history);
 
@@ -381,7 +381,7 @@ static void test_merge_silenced_and_held(void **state)
 	snprintf(h[1].own_episode, sizeof(h[1].own_episode), "S2|co");
 	hz_tickets_unhold(h, fresh, 2, &fire, 1); /* the holder is open: both stay held */
 	assert_true(h[0].held && h[1].held);
-	assert_int_equal(hz_tickets_merge(h, fresh, 2, &fire, 1, 100, order, out), 1);
+	assert_int_equal(hz_tickets_merge(h, fresh, 2, &fire, 1, 100, NULL, order, out), 1);
 	assert_int_equal(out[0].tk.ticket_id, 12);
 	assert_int_equal(out[0].tk.level, HZ_LEVEL_ORANGE);
 	assert_false(out[0].level_changed);
@@ -394,7 +394,7 @@ static void test_merge_silenced_and_held(void **state)
 	hz_tickets_unhold(h, fresh, 2, NULL, 0);
 	assert_false(h[0].held);
 	assert_string_equal(h[1].episode_key, "S2|co");
-	assert_int_equal(hz_tickets_merge(h, fresh, 2, NULL, 0, 100, order, out), 2);
+	assert_int_equal(hz_tickets_merge(h, fresh, 2, NULL, 0, 100, NULL, order, out), 2);
 	assert_true(out[0].is_new && out[1].is_new);
 	assert_int_equal(out[0].ack_due_us, 1000);
 }

@@ -34,7 +34,7 @@ static void test_new_episodes_grouped(void **state)
 	bool fresh[] = {true, true, true, true};
 	size_t order[4];
 	struct hz_merged out[4];
-	size_t n = hz_tickets_merge(in, fresh, 4, NULL, 0, 100, order, out);
+	size_t n = hz_tickets_merge(in, fresh, 4, NULL, 0, 100, NULL, order, out);
 	assert_int_equal(n, 2);
 	assert_string_equal(out[0].episode_key, "S1|smoke");
 	assert_true(out[0].is_new);
@@ -65,7 +65,7 @@ static void test_replays_and_duplicates_once(void **state)
 	open.tk.event_count = 5;
 	open.last_seq = 3;
 	snprintf(open.episode_key, sizeof(open.episode_key), "S1|smoke");
-	size_t n = hz_tickets_merge(in, fresh, 3, &open, 1, 100, order, out);
+	size_t n = hz_tickets_merge(in, fresh, 3, &open, 1, 100, NULL, order, out);
 	assert_int_equal(n, 1);
 	assert_false(out[0].is_new);
 	assert_int_equal(out[0].tk.ticket_id, 42);
@@ -91,7 +91,7 @@ static void test_level_raise_history(void **state)
 	open.tk.state = HZ_STATE_DISCOVERED;
 	open.last_seq = 1;
 	snprintf(open.episode_key, sizeof(open.episode_key), "S9|smoke");
-	assert_int_equal(hz_tickets_merge(in, fresh, 1, &open, 1, 100, order, out), 1);
+	assert_int_equal(hz_tickets_merge(in, fresh, 1, &open, 1, 100, NULL, order, out), 1);
 	assert_true(out[0].level_raised);
 	assert_true(out[0].history);
 	assert_int_equal(out[0].next_seq, 2);
@@ -113,18 +113,18 @@ static void test_warning_update_and_cancel(void **state)
 	open.tk.level = HZ_LEVEL_ORANGE;
 	open.tk.state = HZ_STATE_DISCOVERED;
 	snprintf(open.episode_key, sizeof(open.episode_key), "warning|W1|T1");
-	assert_int_equal(hz_tickets_merge(in, fresh, 1, &open, 1, 100, order, out), 1);
+	assert_int_equal(hz_tickets_merge(in, fresh, 1, &open, 1, 100, NULL, order, out), 1);
 	assert_int_equal(out[0].tk.level, HZ_LEVEL_YELLOW); /* an update may lower */
 	assert_true(out[0].level_changed);
 	assert_false(out[0].level_raised);
 	assert_int_equal(out[0].tk.deadline_us, 777);
 	in[0].op = HZ_OP_CLOSE;
-	assert_int_equal(hz_tickets_merge(in, fresh, 1, &open, 1, 100, order, out), 1);
+	assert_int_equal(hz_tickets_merge(in, fresh, 1, &open, 1, 100, NULL, order, out), 1);
 	assert_true(out[0].closed);
 	assert_int_equal(out[0].tk.state, HZ_STATE_CLOSED);
 	assert_int_equal(out[0].tk.closed_us, 100);
 	/* a cancel with nothing open changes nothing */
-	assert_int_equal(hz_tickets_merge(in, fresh, 1, NULL, 0, 100, order, out), 0);
+	assert_int_equal(hz_tickets_merge(in, fresh, 1, NULL, 0, 100, NULL, order, out), 0);
 }
 
 static void test_all_replays_nothing(void **state)
@@ -134,7 +134,42 @@ static void test_all_replays_nothing(void **state)
 	bool fresh[] = {false};
 	size_t order[1];
 	struct hz_merged out[1];
-	assert_int_equal(hz_tickets_merge(in, fresh, 1, NULL, 0, 100, order, out), 0);
+	assert_int_equal(hz_tickets_merge(in, fresh, 1, NULL, 0, 100, NULL, order, out), 0);
+}
+
+/* A rise on a ticket that climbed to the county: the county is called with
+ * the county's deadline for the new level, not the grid's the rule carries;
+ * and the TicketEvent's ticket says so. Without rules, the intent's own. */
+static void test_rise_at_ticket_tier(void **state)
+{
+	(void)state;
+	static struct hz_rules rules; /* zero: no deadlines but these */
+	rules.esc.ack_us[HZ_LEVEL_RED][HZ_TIER_GRID] = 60;
+	rules.esc.ack_us[HZ_LEVEL_RED][HZ_TIER_COUNTY] = 600;
+	struct hz_intent in[] = {mk("r", "S4|smoke", HZ_LEVEL_RED, 1)};
+	in[0].ack_us = 60; /* as rules.c sets it: red at the rule's grid tier */
+	bool fresh[] = {true};
+	size_t order[1];
+	struct hz_merged out[1];
+	struct hz_open_ticket open;
+	memset(&open, 0, sizeof(open));
+	open.tk.ticket_id = 8;
+	open.tk.level = HZ_LEVEL_ORANGE;
+	open.tk.tier = HZ_TIER_COUNTY;
+	open.tk.state = HZ_STATE_DISCOVERED;
+	open.tk.ack_due_us = 10000; /* the county's orange call, later than either */
+	snprintf(open.episode_key, sizeof(open.episode_key), "S4|smoke");
+	assert_int_equal(hz_tickets_merge(in, fresh, 1, &open, 1, 100, &rules, order, out), 1);
+	assert_true(out[0].level_raised);
+	assert_int_equal(out[0].ack_due_us, 100 + 600);
+	assert_int_equal(out[0].tk.ack_due_us, 100 + 600);
+	assert_int_equal(out[0].tk.tier, HZ_TIER_COUNTY);
+	assert_int_equal(hz_tickets_merge(in, fresh, 1, &open, 1, 100, NULL, order, out), 1);
+	assert_int_equal(out[0].ack_due_us, 100 + 60);
+	/* an earlier call already running stands */
+	open.tk.ack_due_us = 150;
+	assert_int_equal(hz_tickets_merge(in, fresh, 1, &open, 1, 100, &rules, order, out), 1);
+	assert_int_equal(out[0].tk.ack_due_us, 150);
 }
 
 int main(void)
@@ -143,6 +178,7 @@ int main(void)
 		cmocka_unit_test(test_new_episodes_grouped),
 		cmocka_unit_test(test_replays_and_duplicates_once),
 		cmocka_unit_test(test_level_raise_history),
+		cmocka_unit_test(test_rise_at_ticket_tier),
 		cmocka_unit_test(test_warning_update_and_cancel),
 		cmocka_unit_test(test_all_replays_nothing),
 	};
