@@ -809,7 +809,8 @@ static int body(struct tx *x, char *err, size_t errlen)
 					     .mode = tk->mode,
 					     .acked = tk->acked_us != 0,
 					     .rectified_by = tk->rectified_by,
-					     .deadline_us = tk->kind == HZ_KIND_HAZARD ? tk->deadline_us : 0};
+					     .deadline_us = tk->kind == HZ_KIND_HAZARD ? tk->deadline_us : 0,
+					     .expires_us = tk->kind == HZ_KIND_WARNING ? tk->deadline_us : 0};
 		struct hz_state_cmd sc = {.action = cmd->action,
 					  .mode = cmd->mode,
 					  .has_reason = *cmd->reason != '\0',

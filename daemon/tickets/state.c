@@ -244,6 +244,13 @@ int hz_state_check(const struct hz_state_ticket *tk, const struct hz_state_actor
 	if ((n & HZ_NEED_OTHER_ACTOR) && tk->rectified_by && *tk->rectified_by &&
 	    !strcmp(tk->rectified_by, who))
 		return refuse(v, "%s needs an actor other than %s who rectified it", act, who);
+	if ((n & HZ_NEED_RECALL) && tk->expires_us && tk->expires_us <= cmd->now_us) {
+		/* the expiry scan would close it again at once */
+		char t[HZ_TIME_BUFLEN];
+		return refuse(v, "ticket %lld is a warning that expired at %s: publish the warning "
+				 "again (an update with a new expiry) instead",
+			      id, hz_time_format(tk->expires_us, t));
+	}
 	if (r->to != HZ_STATE_NONE)
 		v->to = r->to;
 	v->acks = !tk->acked && ((n & HZ_NEED_ACKS) || r->action == HZ_ACT_ACK);

@@ -68,6 +68,7 @@ struct hz_state_ticket {
 	bool acked;
 	const char *rectified_by;  /* "" when nobody rectified it */
 	int64_t deadline_us;       /* close-out deadline; 0 for none */
+	int64_t expires_us;        /* a warning's expiry; 0 for none */
 };
 
 /* The actor: a hazard.people row. */

@@ -351,6 +351,13 @@ static void test_reopen_recalls(void **state)
 	f.cmd.has_reason = false;
 	assert_int_equal(check(&f, &v), HZ_EINVAL);
 	assert_false(v.recall);
+	/* a warning reopens only before its expiry: after it, the expiry scan
+	 * would close it again at once */
+	f = fixture(HZ_ACT_REOPEN, HZ_STATE_CLOSED, HZ_KIND_WARNING);
+	f.tk.expires_us = NOW + DAY;
+	assert_allowed(&f);
+	f.tk.expires_us = NOW;
+	assert_refused(&f, "is a warning that expired at");
 }
 
 static void test_rectify(void **state)
