@@ -1,6 +1,7 @@
 /*
  * cmd_common.c - what every hazardctl command of ctl/ shares: connecting,
- * error and usage messages, and the exit status they map to (ctl.h).
+ * error, usage and help messages and the exit status they map to, number
+ * arguments, JSON output, the daemon's settings and rules (ctl.h).
  */
 #include "ctl/ctl.h"
 #include "core/hz.h"
@@ -37,8 +38,42 @@ int hz_ctl_usage(const char *cmd, const char *fmt, ...)
 	fputs("hazardctl: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'hazardctl %s --help'.\n", cmd);
+	fprintf(stderr, "\nTry 'hazardctl %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
 	return HZ_CTL_EXIT_USAGE;
+}
+
+int hz_ctl_help(const char *synopsis, const char *help)
+{
+	printf("usage: hazardctl %s\n\n%s", synopsis, help);
+	return HZ_CTL_EXIT_OK;
+}
+
+bool hz_ctl_parse_long(const char *s, long min, long *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (end == s || *end || v < min)
+		return false;
+	*out = v;
+	return true;
+}
+
+json_t *hz_ctl_json_time(int64_t us)
+{
+	char buf[HZ_TIME_BUFLEN];
+	return us ? json_string(hz_time_format(us, buf)) : json_null();
+}
+
+json_t *hz_ctl_json_opt(const char *s) { return s && *s ? json_string(s) : json_null(); }
+
+int hz_ctl_json_print(json_t *j)
+{
+	if (!j)
+		return hz_ctl_fail(HZ_ENOMEM, "out of memory building JSON");
+	int rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(j);
+	return rc ? hz_ctl_fail(HZ_ERR, "could not write JSON") : HZ_CTL_EXIT_OK;
 }
 
 int hz_ctl_dispatch_params(const char *conf, struct hz_config *cfg, struct hz_dispatch_params *p,

@@ -273,9 +273,7 @@ int hz_ctl_stats(int argc, char **argv, const char *dsn)
 	while ((c = getopt_long(argc, argv, "hc:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'c': conf = optarg; break;
-		case 'h':
-			printf("usage: hazardctl %s\n\n%s", hz_ctl_stats_synopsis, hz_ctl_stats_help);
-			return HZ_CTL_EXIT_OK;
+		case 'h': return hz_ctl_help(hz_ctl_stats_synopsis, hz_ctl_stats_help);
 		case O_SINCE:
 			if (hz_ctl_parse_since(optarg, hz_now_us(), &since_us))
 				return hz_ctl_usage(cmd,
@@ -316,10 +314,7 @@ int hz_ctl_stats(int argc, char **argv, const char *dsn)
 		json_object_set_new(j, "coverage", coverage_json(&cov));
 		hz_coverage_free(&cov);
 		hz_store_stats_free(&st);
-		int jrc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		fputc('\n', stdout);
-		json_decref(j);
-		return jrc ? hz_ctl_fail(HZ_ERR, "could not write JSON") : HZ_CTL_EXIT_OK;
+		return hz_ctl_json_print(j);
 	}
 	print_text(&st);
 	print_coverage(&cov);

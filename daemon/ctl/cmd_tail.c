@@ -53,11 +53,7 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
-static int help(void)
-{
-	printf("usage: hazardctl %s\n\n%s", hz_ctl_tail_synopsis, hz_ctl_tail_help);
-	return HZ_CTL_EXIT_OK;
-}
+static int help(void) { return hz_ctl_help(hz_ctl_tail_synopsis, hz_ctl_tail_help); }
 
 enum { O_TOWN = 256, O_COUNTY, O_TIER, O_LEVEL, O_KIND, O_TYPE, O_NOFOLLOW, O_JSON, O_COLOR,
        O_NOCOLOR, O_DRILLS, O_NODRILLS, O_POLL };
@@ -118,16 +114,12 @@ int hz_ctl_tail(int argc, char **argv)
 			config = optarg;
 			config_given = true;
 			break;
-		case 'n': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (end == optarg || *end || v < 0) {
+		case 'n':
+			if (!hz_ctl_parse_long(optarg, 0, &o.last_n)) {
 				hz_ctl_usage(cmd, "-n wants a number of lines, got \"%s\"", optarg);
 				goto out;
 			}
-			o.last_n = v;
 			break;
-		}
 		case O_NOFOLLOW: o.follow = false; break;
 		case O_TOWN: bad = hz_ctl_set_add(&f.towns, optarg); break;
 		case O_COUNTY: bad = hz_ctl_set_add(&f.counties, optarg); break;

@@ -51,29 +51,7 @@ const char hz_ctl_tickets_help[] =
 enum { O_TOWN = 256, O_COUNTY, O_STATE, O_KIND, O_LEVEL, O_OPEN, O_OVERDUE, O_SINCE, O_LIMIT,
        O_JSON, O_COLOR, O_NOCOLOR };
 
-static int help(void)
-{
-	printf("usage: hazardctl %s\n\n%s", hz_ctl_tickets_synopsis, hz_ctl_tickets_help);
-	return HZ_CTL_EXIT_OK;
-}
-
-static json_t *jtime(int64_t us)
-{
-	char buf[HZ_TIME_BUFLEN];
-	return us ? json_string(hz_time_format(us, buf)) : json_null();
-}
-
-static json_t *jopt(const char *s) { return s && *s ? json_string(s) : json_null(); }
-
-static int print_json(json_t *j)
-{
-	if (!j)
-		return hz_ctl_fail(HZ_ENOMEM, "out of memory building JSON");
-	int rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	fputc('\n', stdout);
-	json_decref(j);
-	return rc ? hz_ctl_fail(HZ_ERR, "could not write JSON") : HZ_CTL_EXIT_OK;
-}
+static int help(void) { return hz_ctl_help(hz_ctl_tickets_synopsis, hz_ctl_tickets_help); }
 
 static json_t *ticket_json(const struct hz_ticket_row *r, int64_t now_us)
 {
@@ -86,38 +64,38 @@ static json_t *ticket_json(const struct hz_ticket_row *r, int64_t now_us)
 	json_object_set_new(j, "tier", json_string(hz_tier_name(tk->tier)));
 	json_object_set_new(j, "mode", json_string(hz_mode_name(tk->mode)));
 	json_object_set_new(j, "drill", json_boolean(tk->mode != HZ_MODE_ACTUAL));
-	json_object_set_new(j, "site_id", jopt(tk->site_id));
-	json_object_set_new(j, "site_name", jopt(r->site_name));
-	json_object_set_new(j, "town_code", jopt(tk->town_code));
-	json_object_set_new(j, "town_name", jopt(r->town_name));
-	json_object_set_new(j, "county_code", jopt(tk->county_code));
+	json_object_set_new(j, "site_id", hz_ctl_json_opt(tk->site_id));
+	json_object_set_new(j, "site_name", hz_ctl_json_opt(r->site_name));
+	json_object_set_new(j, "town_code", hz_ctl_json_opt(tk->town_code));
+	json_object_set_new(j, "town_name", hz_ctl_json_opt(r->town_name));
+	json_object_set_new(j, "county_code", hz_ctl_json_opt(tk->county_code));
 	json_object_set_new(j, "hazard_type", json_string(tk->hazard_type));
-	json_object_set_new(j, "device_id", jopt(tk->device_id));
+	json_object_set_new(j, "device_id", hz_ctl_json_opt(tk->device_id));
 	json_object_set_new(j, "episode_key", json_string(r->episode_key));
-	json_object_set_new(j, "opened_at", jtime(tk->opened_us));
-	json_object_set_new(j, "updated_at", jtime(tk->updated_us));
-	json_object_set_new(j, "acked_at", jtime(tk->acked_us));
-	json_object_set_new(j, "acked_by", jopt(tk->acked_by));
-	json_object_set_new(j, "ack_due_at", jtime(tk->ack_due_us));
+	json_object_set_new(j, "opened_at", hz_ctl_json_time(tk->opened_us));
+	json_object_set_new(j, "updated_at", hz_ctl_json_time(tk->updated_us));
+	json_object_set_new(j, "acked_at", hz_ctl_json_time(tk->acked_us));
+	json_object_set_new(j, "acked_by", hz_ctl_json_opt(tk->acked_by));
+	json_object_set_new(j, "ack_due_at", hz_ctl_json_time(tk->ack_due_us));
 	json_object_set_new(j, "escalation_repeat", json_integer(tk->escalation_repeat));
-	json_object_set_new(j, "deadline_at", jtime(tk->deadline_us));
-	json_object_set_new(j, "overdue_at", jtime(tk->overdue_us));
+	json_object_set_new(j, "deadline_at", hz_ctl_json_time(tk->deadline_us));
+	json_object_set_new(j, "overdue_at", hz_ctl_json_time(tk->overdue_us));
 	json_object_set_new(j, "overdue", json_boolean(r->overdue));
-	json_object_set_new(j, "assignee", jopt(tk->assignee));
-	json_object_set_new(j, "assigned_at", jtime(tk->assigned_us));
+	json_object_set_new(j, "assignee", hz_ctl_json_opt(tk->assignee));
+	json_object_set_new(j, "assigned_at", hz_ctl_json_time(tk->assigned_us));
 	json_object_set_new(j, "rectify_mode", tk->rectify_mode ? json_string(hz_rectify_name(tk->rectify_mode)) : json_null());
-	json_object_set_new(j, "rectify_due_at", jtime(tk->rectify_due_us));
-	json_object_set_new(j, "rectified_by", jopt(tk->rectified_by));
-	json_object_set_new(j, "rectified_at", jtime(tk->rectified_us));
-	json_object_set_new(j, "verified_by", jopt(tk->verified_by));
-	json_object_set_new(j, "closed_by", jopt(tk->closed_by));
-	json_object_set_new(j, "closed_at", jtime(tk->closed_us));
+	json_object_set_new(j, "rectify_due_at", hz_ctl_json_time(tk->rectify_due_us));
+	json_object_set_new(j, "rectified_by", hz_ctl_json_opt(tk->rectified_by));
+	json_object_set_new(j, "rectified_at", hz_ctl_json_time(tk->rectified_us));
+	json_object_set_new(j, "verified_by", hz_ctl_json_opt(tk->verified_by));
+	json_object_set_new(j, "closed_by", hz_ctl_json_opt(tk->closed_by));
+	json_object_set_new(j, "closed_at", hz_ctl_json_time(tk->closed_us));
 	json_object_set_new(j, "reopened_count", json_integer(tk->reopened_count));
-	json_object_set_new(j, "flapping_at", jtime(tk->flapping_us));
+	json_object_set_new(j, "flapping_at", hz_ctl_json_time(tk->flapping_us));
 	json_object_set_new(j, "age_s", json_integer((now_us - tk->opened_us) / HZ_US_PER_SEC));
 	json_object_set_new(j, "event_count", json_integer(tk->event_count));
-	json_object_set_new(j, "first_event_id", jopt(r->first_event_id));
-	json_object_set_new(j, "last_event_id", jopt(r->last_event_id));
+	json_object_set_new(j, "first_event_id", hz_ctl_json_opt(r->first_event_id));
+	json_object_set_new(j, "last_event_id", hz_ctl_json_opt(r->last_event_id));
 	return j;
 }
 
@@ -240,15 +218,11 @@ int hz_ctl_tickets_list(int argc, char **argv, const char *dsn)
 						    "like 2h, got \"%s\"",
 						    optarg);
 			break;
-		case O_LIMIT: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (end == optarg || *end || v < 1)
+		case O_LIMIT:
+			if (!hz_ctl_parse_long(optarg, 1, &f.limit))
 				return hz_ctl_usage(cmd, "--limit wants a positive number, got \"%s\"",
 						    optarg);
-			f.limit = v;
 			break;
-		}
 		case O_JSON: json = true; break;
 		case O_COLOR:
 			if (!colour_option(optarg, &cmode))
@@ -276,7 +250,7 @@ int hz_ctl_tickets_list(int argc, char **argv, const char *dsn)
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(arr, ticket_json(&rows[i], now_us));
 		free(rows);
-		return print_json(arr);
+		return hz_ctl_json_print(arr);
 	}
 	bool colour = hz_ctl_colour_wanted(cmode, isatty(STDOUT_FILENO), getenv("NO_COLOR"),
 					   getenv("TERM"));
@@ -369,9 +343,8 @@ int hz_ctl_tickets_show(int argc, char **argv, const char *dsn)
 	}
 	if (argc - optind != 1)
 		return hz_ctl_usage(cmd, "expected one ticket id");
-	char *end;
-	long long id = strtoll(argv[optind], &end, 10);
-	if (end == argv[optind] || *end || id < 1)
+	long id;
+	if (!hz_ctl_parse_long(argv[optind], 1, &id))
 		return hz_ctl_usage(cmd, "invalid ticket id \"%s\"", argv[optind]);
 	PGconn *pg = hz_ctl_connect(dsn, 30000);
 	if (!pg)
@@ -405,7 +378,7 @@ int hz_ctl_tickets_show(int argc, char **argv, const char *dsn)
 			const struct hz_history_row *h = &hist[i];
 			json_t *o = json_object();
 			json_object_set_new(o, "seq", json_integer(h->seq));
-			json_object_set_new(o, "at", jtime(h->at_us));
+			json_object_set_new(o, "at", hz_ctl_json_time(h->at_us));
 			json_object_set_new(o, "from_state",
 					    h->from_state ? json_string(hz_state_name(h->from_state))
 							  : json_null());
@@ -415,12 +388,12 @@ int hz_ctl_tickets_show(int argc, char **argv, const char *dsn)
 			json_object_set_new(o, "tier",
 					    h->tier ? json_string(hz_tier_name(h->tier)) : json_null());
 			json_object_set_new(o, "actor", json_string(h->actor));
-			json_object_set_new(o, "reason", jopt(h->reason));
-			json_object_set_new(o, "event_id", jopt(h->event_id));
+			json_object_set_new(o, "reason", hz_ctl_json_opt(h->reason));
+			json_object_set_new(o, "event_id", hz_ctl_json_opt(h->event_id));
 			if (*h->action) {
 				json_object_set_new(o, "action", json_string(h->action));
-				json_object_set_new(o, "acted_at", jtime(h->acted_us));
-				json_object_set_new(o, "note", jopt(h->note));
+				json_object_set_new(o, "acted_at", hz_ctl_json_time(h->acted_us));
+				json_object_set_new(o, "note", hz_ctl_json_opt(h->note));
 				json_t *ev = json_loads(h->evidence_json, 0, NULL);
 				json_object_set_new(o, "evidence_urls", ev ? ev : json_array());
 			}
@@ -429,14 +402,14 @@ int hz_ctl_tickets_show(int argc, char **argv, const char *dsn)
 		for (size_t i = 0; i < ne; i++) {
 			const struct hz_store_escalation_row *e = &esc[i];
 			json_t *o = json_object();
-			json_object_set_new(o, "at", jtime(e->at_us));
-			json_object_set_new(o, "from_tier", jopt(e->from_tier));
+			json_object_set_new(o, "at", hz_ctl_json_time(e->at_us));
+			json_object_set_new(o, "from_tier", hz_ctl_json_opt(e->from_tier));
 			json_object_set_new(o, "tier", json_string(e->tier));
 			json_object_set_new(o, "repeat", json_integer(e->repeat));
 			json_object_set_new(o, "level", json_string(e->level));
-			json_object_set_new(o, "org_unit", jopt(e->org_code));
-			json_object_set_new(o, "org_name", jopt(e->org_name));
-			json_object_set_new(o, "due_at", jtime(e->due_us));
+			json_object_set_new(o, "org_unit", hz_ctl_json_opt(e->org_code));
+			json_object_set_new(o, "org_name", hz_ctl_json_opt(e->org_name));
+			json_object_set_new(o, "due_at", hz_ctl_json_time(e->due_us));
 			json_object_set_new(o, "reason", json_string(e->reason));
 			json_object_set_new(o, "outcome", json_string(e->outcome));
 			json_t *called = json_loads(e->called_json, 0, NULL);
@@ -451,7 +424,7 @@ int hz_ctl_tickets_show(int argc, char **argv, const char *dsn)
 		free(row);
 		free(hist);
 		free(esc);
-		return print_json(j);
+		return hz_ctl_json_print(j);
 	}
 	const struct hz_ticket *tk = &row->tk;
 	char buf[64], ev[200], age[24];
