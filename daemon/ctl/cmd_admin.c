@@ -129,7 +129,7 @@ int hz_ctl_dead_letters(int argc, char **argv, const char *dsn)
 	int rc = hz_store_dead_letters_list(pg, limit, &rows, &n, &more, err, sizeof(err));
 	PQfinish(pg);
 	if (rc)
-		return hz_ctl_fail(HZ_ERR, err);
+		return hz_ctl_fail(rc, err);
 	if (json) {
 		json_t *arr = json_array();
 		for (size_t i = 0; i < n; i++) {
@@ -222,7 +222,7 @@ int hz_ctl_registry(int argc, char **argv, const char *dsn)
 	int64_t took = hz_mono_us() - t0;
 	PQfinish(pg);
 	if (rc)
-		return hz_ctl_fail(HZ_ERR, err);
+		return hz_ctl_fail(rc, err);
 	struct hz_registry_stats st;
 	hz_registry_stats(reg, &st);
 	hz_registry_destroy(reg);
@@ -321,7 +321,7 @@ int hz_ctl_rescue_coverage(int argc, char **argv, const char *dsn)
 	PQfinish(pg);
 	if (rc) {
 		hz_config_free(&cfg);
-		return hz_ctl_fail(HZ_ERR, err);
+		return hz_ctl_fail(rc, err);
 	}
 	if (json) {
 		rc = hz_ctl_json_print(coverage_json(&cov, &p));

@@ -98,7 +98,7 @@ static int silence_add(int argc, char **argv, const char *dsn)
 	int rc = hz_store_silence_add(pg, &rq, &id, &ends_us, err, sizeof(err));
 	PQfinish(pg);
 	if (rc)
-		return hz_ctl_fail(HZ_ERR, err);
+		return hz_ctl_fail(rc, err);
 	printf("silence %lld: %s %s until %s (red alarms still call)\n", (long long)id,
 	       hz_silence_target_name(rq.kind), rq.target,
 	       hz_ctl_fmt_time(ends_us, ends, sizeof(ends)));
@@ -134,7 +134,7 @@ static int silence_list(int argc, char **argv, const char *dsn)
 	int rc = hz_store_silences_list(pg, active, limit, &rows, &n, err, sizeof(err));
 	PQfinish(pg);
 	if (rc)
-		return hz_ctl_fail(HZ_ERR, err);
+		return hz_ctl_fail(rc, err);
 	if (json) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < n && a; i++) {
@@ -205,7 +205,7 @@ static int silence_cancel(int argc, char **argv, const char *dsn)
 	int rc = hz_store_silence_cancel(pg, id, actor, err, sizeof(err));
 	PQfinish(pg);
 	if (rc)
-		return hz_ctl_fail(HZ_ERR, err);
+		return hz_ctl_fail(rc, err);
 	printf("silence %ld cancelled by %s\n", id, actor);
 	return HZ_CTL_EXIT_OK;
 }

@@ -99,7 +99,7 @@ static int cmd_migrate(int argc, char **argv)
 		if (applied)
 			fprintf(stderr, "hazardctl: applied %d migration%s before the failure\n",
 				applied, applied == 1 ? "" : "s");
-		return hz_ctl_fail(HZ_ERR, err);
+		return hz_ctl_fail(rc, err);
 	}
 	if (applied)
 		printf("applied %d migration%s from %s; schema at version %d\n", applied,
@@ -133,7 +133,7 @@ static int cmd_import(int argc, char **argv)
 			fprintf(stderr, "%s\nhazardctl: import refused, nothing changed\n", err);
 			return HZ_CTL_EXIT_FAIL;
 		}
-		return hz_ctl_fail(HZ_ERR, err);
+		return hz_ctl_fail(rc, err);
 	}
 	for (int f = 0; f < HZ_IMP_NFILES; f++) {
 		if (st.present[f])

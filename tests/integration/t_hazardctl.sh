@@ -195,6 +195,17 @@ run_ctl dljson dead-letters --json
 hz_assert_eq "kafka|3|1234|CgsI/w==" "$(jq -r '.[0] | "\(.source)|\(.partition)|\(.offset)|\(.payload_base64)"' "$out/dljson.out")" \
 	"dead-letters --json"
 
+# a database that fails after the connection (here: a statement timeout behind a
+# lock) is the database's trouble, exit 3 like no database, not a refusal (1)
+psql -XAtq -c "begin; lock table hazard.org_units in access exclusive mode; select pg_sleep(4); commit" >/dev/null &
+LOCK_PID=$!
+hz_wait_for "[ \"\$(hz_psql \"select count(*) from pg_locks l join pg_class c on c.oid = l.relation where c.relname = 'org_units' and l.mode = 'AccessExclusiveLock' and l.granted\")\" = 1 ]" 5 "the registry locked"
+rc=0
+PGOPTIONS='-c statement_timeout=300' "$CTL" registry >"$out/locked.out" 2>"$out/locked.err" || rc=$?
+wait "$LOCK_PID" || true
+expect_rc 3 locked "registry behind a lock, past the statement timeout"
+hz_assert_grep "$out/locked.err" "statement timeout" "the timeout is named"
+
 # --- usage ---------------------------------------------------------------------------------
 for args in "tickets list --state bogus" "tickets show abc" "tickets" "frobnicate" "import" \
 	"tickets list --limit 0" "dead-letters extra" ""; do
