@@ -84,7 +84,8 @@ pids+=($!)
 pids+=($!)
 
 echo "== escalation log (tickets opening and rising); Ctrl-C to stop"
-echo "   try in another terminal:  PGHOST=$PGHOST PGPORT=$PGPORT $BUILD/hazardctl -d '$HZ_PG_DSN' tickets list --open"
+echo "   try in another terminal:  export HAZARDD_CONFIG=$RUN/hazardd.conf HZ_PG_DSN='$HZ_PG_DSN'"
+echo "                             $BUILD/hazardctl tickets list --open; $BUILD/hazardctl tail"
 touch "$RUN/escalation.log"
 tail -n +1 -F "$RUN/escalation.log" &
 pids+=($!)
