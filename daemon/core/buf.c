@@ -38,15 +38,22 @@ int hz_buf_append(struct hz_buf *b, const void *p, size_t n)
 
 int hz_buf_appendf(struct hz_buf *b, const char *fmt, ...)
 {
+	/* formatted once, into the room there is; a second time only when
+	 * it did not fit */
+	size_t room = b->cap - b->len;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	int n = vsnprintf(room ? (char *)b->data + b->len : NULL, room, fmt, ap);
 	va_end(ap);
-	if (n < 0 || hz_buf_reserve(b, (size_t)n + 1))
+	if (n < 0)
 		return HZ_ENOMEM;
-	va_start(ap, fmt);
-	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	if ((size_t)n >= room) {
+		if (hz_buf_reserve(b, (size_t)n + 1))
+			return HZ_ENOMEM;
+		va_start(ap, fmt);
+		vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
 	return HZ_OK;
 }

@@ -280,8 +280,7 @@ static void process_one(struct hz_engine *e, const struct hz_msg *m, int64_t now
 		}
 		ev.site = ev.dev->site;
 		/* heard from, whatever it said: it is not silent */
-		if (hz_seen_due(e->seen, ev.dev, hz_mono_us(),
-				hz_seen_gate(hz_rules_offline_shortest(e->rules))))
+		if (hz_seen_due(e->seen, ev.dev, e->seen_now_us, e->seen_gate_us))
 			hz_batch_add_seen(e->batch, ev.dev->device_id);
 		if (*ev.site_id && strcmp(ev.site_id, ev.site->site_id)) {
 			dead(e, m, ev.event_id, "device \"%s\" belongs to site \"%s\", not \"%.64s\"",
@@ -357,9 +356,13 @@ static void process(struct hz_engine *e, const struct hz_msg *m, int64_t now_us)
 static void positions(struct hz_engine *e, const struct hz_msg *m)
 {
 	if (m->source == HZ_SRC_KAFKA) {
-		char src[300];
-		hz_batch_set_position(e->batch, hz_in_kafka_source_name(m, src, sizeof(src)),
-				      m->partition, m->offset + 1);
+		/* a batch's messages mostly share one topic: its name is formatted
+		 * once, not once a message */
+		if (strcmp(e->pos_topic, m->topic) || !*e->pos_source) {
+			snprintf(e->pos_topic, sizeof(e->pos_topic), "%s", m->topic);
+			hz_in_kafka_source_name(m, e->pos_source, sizeof(e->pos_source));
+		}
+		hz_batch_set_position(e->batch, e->pos_source, m->partition, m->offset + 1);
 	} else {
 		hz_batch_set_position(e->batch, e->mqtt_source, 0, m->offset + 1);
 	}
@@ -369,6 +372,8 @@ static void build(struct hz_engine *e, size_t from, size_t to)
 {
 	int64_t now = hz_now_us();
 	e->oom = false;
+	e->seen_now_us = hz_mono_us();
+	e->seen_gate_us = hz_seen_gate(hz_rules_offline_shortest(e->rules));
 	for (size_t i = from; i < to; i++) {
 		process(e, &e->msgs[i], now);
 		positions(e, &e->msgs[i]);

@@ -113,6 +113,11 @@ struct hz_engine {
 	struct hz_buf out, line;
 	struct hz_intent intents[MAX_INTENTS_PER_EVENT];
 	struct hz_intent_source cur_src; /* of the message being processed */
+	/* once per batch, not per message: the device_seen gate's clock and
+	 * interval (build) and the last Kafka topic's position name (positions) */
+	int64_t seen_now_us, seen_gate_us;
+	char pos_topic[HZ_KAFKA_TOPIC_MAX];
+	char pos_source[300];
 	char mqtt_source[160];
 	struct hz_engine_stats st;
 	struct hz_context *ctx;    /* silences, open inhibiting and warning tickets */

@@ -134,11 +134,24 @@ void hz_errf(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
+#define HZ_ONES UINT64_C(0x0101010101010101)
+#define HZ_HIGHS UINT64_C(0x8080808080808080)
+
 bool hz_utf8_valid(const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
 	while (i < len) {
+		/* ASCII, eight bytes a step: none with the high bit set, none zero */
+		while (len - i >= 8) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if ((w & HZ_HIGHS) || ((w - HZ_ONES) & ~w & HZ_HIGHS))
+				break;
+			i += 8;
+		}
+		if (i == len)
+			break;
 		unsigned c = s[i];
 		size_t n;
 		unsigned cp;
@@ -173,4 +186,33 @@ bool hz_utf8_valid(const char *str, size_t len)
 		i += n + 1;
 	}
 	return true;
+}
+
+static uint64_t fmix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return h;
+}
+
+uint64_t hz_hash(const void *p, size_t len, uint64_t seed)
+{
+	const unsigned char *s = p;
+	uint64_t h = seed ^ (len * UINT64_C(0x9e3779b97f4a7c15));
+	for (; len >= 8; s += 8, len -= 8) {
+		uint64_t w;
+		memcpy(&w, s, 8);
+		h = (h ^ w) * UINT64_C(0x87c37b91114253d5);
+		h ^= h >> 31;
+	}
+	if (len) {
+		uint64_t w = 0;
+		memcpy(&w, s, len);
+		h = (h ^ w) * UINT64_C(0x87c37b91114253d5);
+		h ^= h >> 31;
+	}
+	return fmix64(h);
 }

@@ -51,4 +51,8 @@ void hz_errf(char *err, size_t errlen, const char *fmt, ...)
 /* True when s[0..len) is valid UTF-8 with no NUL byte. */
 bool hz_utf8_valid(const char *s, size_t len);
 
+/* A 64-bit hash of p[0..len) for in-memory tables, eight bytes a step.
+ * Not stable across versions: nothing stores it. */
+uint64_t hz_hash(const void *p, size_t len, uint64_t seed);
+
 #endif

@@ -21,6 +21,11 @@ struct hz_in_kafka {
 	void *opaque;
 	rd_kafka_message_t **held;
 	size_t n_held, cap_held;
+	/* scratch for release: the partitions whose offset is stored (cap_held) */
+	struct stored {
+		rd_kafka_topic_t *rkt;
+		int32_t partition;
+	} *stored;
 	struct hz_in_kafka_stats st;
 	const char *topic_of_kind[HZ_EV_COMMAND + 1];
 	/* what this member holds now: the timers of tickets opened from
@@ -238,6 +243,10 @@ size_t hz_in_kafka_poll(struct hz_in_kafka *k, struct hz_msg *out, size_t max, i
 		if (!nh)
 			return 0;
 		k->held = nh;
+		struct stored *ns = realloc(k->stored, max * sizeof(*ns));
+		if (!ns)
+			return 0;
+		k->stored = ns;
 		k->cap_held = max;
 	}
 	ssize_t got = rd_kafka_consume_batch_queue(k->q, timeout_ms, k->held + k->n_held,
@@ -277,14 +286,26 @@ void hz_in_kafka_release(struct hz_in_kafka *k, bool committed)
 	if (committed) {
 		/* Store the highest offset + 1 per partition; the auto-committer
 		 * sends it to Kafka. Stores for partitions no longer assigned
-		 * are refused by librdkafka, which is what we want. */
-		for (size_t i = 0; i < k->n_held; i++) {
+		 * are refused by librdkafka, which is what we want.
+		 * The last message of each partition is the one stored: walking
+		 * from the end, the first one met of each partition. A batch
+		 * holds runs of one partition, so the last partition met is
+		 * tried first; the list is at most one entry a partition. */
+		size_t n_stored = 0, last = 0;
+		for (size_t i = k->n_held; i-- > 0;) {
 			rd_kafka_message_t *m = k->held[i];
-			bool later = false;
-			for (size_t j = i + 1; j < k->n_held && !later; j++)
-				later = k->held[j]->rkt == m->rkt && k->held[j]->partition == m->partition;
-			if (!later)
-				rd_kafka_offset_store(m->rkt, m->partition, m->offset);
+			bool seen = n_stored && k->stored[last].rkt == m->rkt &&
+				    k->stored[last].partition == m->partition;
+			for (size_t j = 0; j < n_stored && !seen; j++)
+				if (k->stored[j].rkt == m->rkt && k->stored[j].partition == m->partition) {
+					seen = true;
+					last = j;
+				}
+			if (seen)
+				continue;
+			last = n_stored;
+			k->stored[n_stored++] = (struct stored){m->rkt, m->partition};
+			rd_kafka_offset_store(m->rkt, m->partition, m->offset);
 		}
 	}
 	for (size_t i = 0; i < k->n_held; i++)
@@ -321,5 +342,6 @@ void hz_in_kafka_destroy(struct hz_in_kafka *k)
 	if (k->owned)
 		rd_kafka_topic_partition_list_destroy(k->owned);
 	free(k->held);
+	free(k->stored);
 	free(k);
 }

@@ -140,20 +140,8 @@ enum hz_metric hz_registry_kind_metric(const char *kind)
  * table index uses. */
 static uint64_t hash_str(const char *s, size_t *len)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n = 0;
-	for (; p[n]; n++) {
-		h ^= p[n];
-		h *= UINT64_C(0x100000001b3);
-	}
-	h ^= h >> 33;
-	h *= UINT64_C(0xff51afd7ed558ccd);
-	h ^= h >> 33;
-	h *= UINT64_C(0xc4ceb9fe1a85ec53);
-	h ^= h >> 33;
-	*len = n;
-	return h;
+	*len = strlen(s);
+	return hz_hash(s, *len, 0);
 }
 
 static size_t table_slots(size_t n)

@@ -62,10 +62,9 @@ static uint64_t hash_str(const char *s, uint64_t h)
 	return h;
 }
 
-static uint64_t key_hash(uint64_t rule, const char *id)
+static uint64_t key_hash(uint64_t rule, const char *id, size_t len)
 {
-	uint64_t h = hash_str(id, 0xcbf29ce484222325ULL ^ rule);
-	return h ^ (h >> 29);
+	return hz_hash(id, len, 0xcbf29ce484222325ULL ^ rule);
 }
 
 struct hz_cond *hz_cond_new(void)
@@ -100,7 +99,8 @@ static int grow_table(struct hz_cond *c, size_t cap)
 	if (!ns)
 		return HZ_ENOMEM;
 	for (size_t i = 0; i < c->n_rec; i++) {
-		size_t h = (size_t)key_hash(c->rec[i].rule, c->rec[i].id) & (cap - 1);
+		size_t h = (size_t)key_hash(c->rec[i].rule, c->rec[i].id, strlen(c->rec[i].id)) &
+			   (cap - 1);
 		while (ns[h])
 			h = (h + 1) & (cap - 1);
 		ns[h] = (uint32_t)i + 1;
@@ -175,9 +175,11 @@ static int journal(struct hz_cond *c, uint32_t idx, uint32_t slot, bool inserted
  * record is journalled before it is returned, so callers may change it. */
 static struct rec *get(struct hz_cond *c, uint64_t rule, const char *id)
 {
-	if (strlen(id) >= KEY_MAX)
+	size_t len = strlen(id);
+	if (len >= KEY_MAX)
 		return NULL;
-	size_t h = (size_t)key_hash(rule, id) & (c->cap - 1);
+	uint64_t kh = key_hash(rule, id, len);
+	size_t h = (size_t)kh & (c->cap - 1);
 	for (size_t probes = 0; probes < c->cap; probes++, h = (h + 1) & (c->cap - 1)) {
 		uint32_t s = c->slot[h];
 		if (!s)
@@ -206,7 +208,7 @@ static struct rec *get(struct hz_cond *c, uint64_t rule, const char *id)
 		c->rec = nr;
 		c->cap_rec = nc;
 	}
-	h = (size_t)key_hash(rule, id) & (c->cap - 1);
+	h = (size_t)kh & (c->cap - 1);
 	while (c->slot[h])
 		h = (h + 1) & (c->cap - 1);
 	uint32_t idx = (uint32_t)c->n_rec;

@@ -352,10 +352,15 @@ static int pipe_begin(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
 
 /* Send the sync, read every statement's result in order (the first
  * failure is the one reported; the rest are "aborted"), leave pipeline
- * mode. */
-static int pipe_end(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
+ * mode. The results of the last `n_keep` statements are handed back in
+ * keep[] when the whole pipeline succeeded (the caller clears them), else
+ * cleared and NULL. */
+static int pipe_sync(struct hz_batch *b, PGconn *pg, PGresult **keep, int n_keep, char *err,
+		     size_t errlen)
 {
 	int rc = HZ_OK;
+	for (int i = 0; i < n_keep; i++)
+		keep[i] = NULL;
 	if (!b->pipe.on)
 		return HZ_OK;
 	b->pipe.on = false;
@@ -363,6 +368,7 @@ static int pipe_end(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
 		PQexitPipelineMode(pg);
 		return fail_res(pg, NULL, "sending the pipeline", err, errlen);
 	}
+	int first_kept = b->pipe.n - n_keep;
 	for (int i = 0; i < b->pipe.n; i++) {
 		PGresult *res = PQgetResult(pg);
 		if (!res) {
@@ -374,6 +380,8 @@ static int pipe_end(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
 		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED &&
 		    rc == HZ_OK)
 			rc = fail_res(pg, res, b->pipe.what[i], err, errlen);
+		else if (i >= first_kept && st != PGRES_PIPELINE_ABORTED)
+			keep[i - first_kept] = res;
 		else
 			PQclear(res);
 		PQclear(PQgetResult(pg)); /* the NULL that ends each statement */
@@ -386,7 +394,17 @@ static int pipe_end(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
 			break;
 	}
 	PQexitPipelineMode(pg);
+	if (rc)
+		for (int i = 0; i < n_keep; i++) {
+			PQclear(keep[i]);
+			keep[i] = NULL;
+		}
 	return rc;
+}
+
+static int pipe_end(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
+{
+	return pipe_sync(b, pg, NULL, 0, err, errlen);
 }
 
 static int positions(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
@@ -490,21 +508,9 @@ static void copy_field(char *dst, size_t cap, const char *src)
 	snprintf(dst, cap, "%s", src);
 }
 
-static int read_open(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
+/* The open tickets of the batch's episodes (SQL_OPEN's rows), locked. */
+static int read_open(struct hz_batch *b, PGconn *pg, PGresult *res, char *err, size_t errlen)
 {
-	struct hz_buf *a = &b->arr[0];
-	hz_pgarr_begin(a);
-	for (size_t i = 0; i < b->n_in; i++) {
-		if (!b->fresh[i])
-			continue;
-		hz_pgarr_text(a, b->in[i].episode_key);
-		/* a held intent's own episode too: if its holder closed meanwhile
-		 * it goes back there (hz_tickets_unhold) */
-		if (b->in[i].held)
-			hz_pgarr_text(a, b->in[i].own_episode);
-	}
-	const char *p[] = {hz_pgarr_end(a)};
-	PGresult *res = exec(pg, SQL_OPEN, 1, p);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 		return fail_res(pg, res, "locking open tickets", err, errlen);
 	b->n_open = 0;
@@ -521,15 +527,11 @@ static int read_open(struct hz_batch *b, PGconn *pg, char *err, size_t errlen)
 	return HZ_OK;
 }
 
-/* Which intents' events were applied before: a replay changes nothing. */
-static int mark_fresh(struct hz_batch *b, PGconn *pg, int64_t *now_us, char *err, size_t errlen)
+/* Which intents' events were applied before (SQL_SEEN's rows): a replay
+ * changes nothing. */
+static int mark_fresh(struct hz_batch *b, PGconn *pg, PGresult *res, int64_t *now_us, char *err,
+		      size_t errlen)
 {
-	struct hz_buf *a = &b->arr[0];
-	hz_pgarr_begin(a);
-	for (size_t i = 0; i < b->n_in; i++)
-		hz_pgarr_text(a, b->in[i].event_id);
-	const char *p[] = {hz_pgarr_end(a)};
-	PGresult *res = exec(pg, SQL_SEEN, 1, p);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) < 1)
 		return fail_res(pg, res, "checking applied events", err, errlen);
 	*now_us = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -545,6 +547,45 @@ static int mark_fresh(struct hz_batch *b, PGconn *pg, int64_t *now_us, char *err
 	}
 	PQclear(res);
 	return HZ_OK;
+}
+
+/*
+ * The read phase in one round trip: BEGIN (sent before, in the same
+ * pipeline), which of the events were applied before, and the open tickets
+ * of the episodes, locked. Both reads go out together, so the lock is taken
+ * for every intent's episode, not only the fresh ones' (a replayed event's
+ * episode is locked too); merging looks only at the fresh intents, so what
+ * is written is the same.
+ */
+static int read_phase(struct hz_batch *b, PGconn *pg, int64_t *now_us, char *err, size_t errlen)
+{
+	struct hz_buf *a = b->arr;
+	hz_pgarr_begin(&a[0]);
+	hz_pgarr_begin(&a[1]);
+	for (size_t i = 0; i < b->n_in; i++) {
+		hz_pgarr_text(&a[0], b->in[i].event_id);
+		hz_pgarr_text(&a[1], b->in[i].episode_key);
+		/* a held intent's own episode too: if its holder closed meanwhile
+		 * it goes back there (hz_tickets_unhold) */
+		if (b->in[i].held)
+			hz_pgarr_text(&a[1], b->in[i].own_episode);
+	}
+	const char *seen[] = {hz_pgarr_end(&a[0])}, *open[] = {hz_pgarr_end(&a[1])};
+	PGresult *res[2];
+	int rc = run(b, pg, "checking applied events", SQL_SEEN, 1, seen, err, errlen);
+	if (!rc)
+		rc = run(b, pg, "locking open tickets", SQL_OPEN, 1, open, err, errlen);
+	int rc2 = pipe_sync(b, pg, res, 2, err, rc ? 0 : errlen); /* keep the first error's text */
+	if (!rc)
+		rc = rc2;
+	if (!rc)
+		rc = mark_fresh(b, pg, res[0], now_us, err, errlen);
+	else
+		PQclear(res[0]);
+	if (!rc)
+		return read_open(b, pg, res[1], err, errlen);
+	PQclear(res[1]);
+	return rc;
 }
 
 static void fill_change(struct hz_batch *b, const struct hz_merged *m, int64_t outbox_id,
@@ -784,9 +825,7 @@ static int tx_body(struct hz_batch *b, PGconn *pg, const struct hz_batch_topics 
 		int64_t now_us = 0;
 		if ((rc = ensure_scratch(b)))
 			return rc;
-		if ((rc = mark_fresh(b, pg, &now_us, err, errlen)))
-			return rc;
-		if ((rc = read_open(b, pg, err, errlen)))
+		if ((rc = read_phase(b, pg, &now_us, err, errlen)))
 			return rc;
 		hz_tickets_unhold(b->in, b->fresh, b->n_in, b->open, b->n_open);
 		b->n_merged = hz_tickets_merge(b->in, b->fresh, b->n_in, b->open, b->n_open, now_us,
@@ -811,10 +850,12 @@ int hz_batch_commit(struct hz_batch *b, PGconn *pg, const struct hz_batch_topics
 		return HZ_OK;
 	if (!b->n_in && !b->n_dead)
 		return positions(b, pg, err, errlen); /* one statement, its own transaction */
-	int rc = run(b, pg, "BEGIN", "BEGIN", 0, NULL, err, errlen);
-	if (rc)
-		return rc;
-	rc = tx_body(b, pg, topics, err, errlen);
+	/* BEGIN goes out with the first statements after it, not alone */
+	int rc = pipe_begin(b, pg, err, errlen);
+	if (!rc)
+		rc = run(b, pg, "BEGIN", "BEGIN", 0, NULL, err, errlen);
+	if (!rc)
+		rc = tx_body(b, pg, topics, err, errlen);
 	int rc2 = pipe_end(b, pg, err, rc ? 0 : errlen); /* keep the first error's text */
 	if (!rc)
 		rc = rc2;

@@ -27,7 +27,19 @@ void hz_pgarr_text(struct hz_buf *a, const char *s)
 		hz_buf_append(a, "NULL", 4);
 		return;
 	}
-	hz_buf_reserve(a, strlen(s) * 2 + 2);
+	if (hz_buf_reserve(a, strlen(s) * 2 + 2) == HZ_OK) {
+		/* written in place: room for every byte escaped and the quotes */
+		unsigned char *o = a->data + a->len;
+		*o++ = '"';
+		for (const char *p = s; *p; p++) {
+			if (*p == '"' || *p == '\\')
+				*o++ = '\\';
+			*o++ = (unsigned char)*p;
+		}
+		*o++ = '"';
+		a->len = (size_t)(o - a->data);
+		return;
+	}
 	hz_buf_append(a, "\"", 1);
 	for (const char *p = s; *p; p++) {
 		if (*p == '"' || *p == '\\')
@@ -45,8 +57,16 @@ void hz_pgarr_opt(struct hz_buf *a, const char *s)
 
 void hz_pgarr_int(struct hz_buf *a, int64_t v)
 {
+	/* what "%lld" prints, without printf */
+	char d[24], *p = d + sizeof(d);
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--p = '-';
 	pgarr_sep(a);
-	hz_buf_appendf(a, "%lld", (long long)v);
+	hz_buf_append(a, p, (size_t)(d + sizeof(d) - p));
 }
 
 /* 0 means NULL (times). */
@@ -62,9 +82,21 @@ void hz_pgarr_bytea(struct hz_buf *a, const void *p, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	pgarr_sep(a);
-	hz_buf_reserve(a, n * 2 + 8);
-	hz_buf_append(a, "\"\\\\x", 4);
 	const unsigned char *s = p;
+	if (hz_buf_reserve(a, n * 2 + 8) == HZ_OK) {
+		/* written in place: the prefix, two digits a byte, the quote */
+		unsigned char *o = a->data + a->len;
+		memcpy(o, "\"\\\\x", 4);
+		o += 4;
+		for (size_t i = 0; i < n; i++) {
+			*o++ = (unsigned char)hex[s[i] >> 4];
+			*o++ = (unsigned char)hex[s[i] & 15];
+		}
+		*o++ = '"';
+		a->len = (size_t)(o - a->data);
+		return;
+	}
+	hz_buf_append(a, "\"\\\\x", 4);
 	for (size_t i = 0; i < n; i++) {
 		char h[2] = {hex[s[i] >> 4], hex[s[i] & 15]};
 		hz_buf_append(a, h, 2);

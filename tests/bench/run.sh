@@ -10,6 +10,8 @@
 # Time starts at the first consumed message (the ~3 s group join is left
 # out) and CPU is the consumer process's own. No assertions: figures only.
 # The daemon's first batch (a few ms) is outside its timed interval.
+# BENCH_ONLY=g1 (a comma list of codec, rules, rescue, g1, g6, chain) runs
+# only those parts; the default is all of them.
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,6 +26,7 @@ cleanup() {
 	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$RUN"
 }
 trap cleanup EXIT INT TERM
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
 
 "$SRC/deploy/dev/services.sh" start "$RUN" >"$RUN/services.log" 2>&1 || { cat "$RUN/services.log"; exit 1; }
 # shellcheck disable=SC1091
@@ -32,14 +35,22 @@ trap cleanup EXIT INT TERM
 "$BUILD/hazardctl" --sql-dir "$SRC/sql" migrate >/dev/null
 "$BUILD/hazardctl" import "$SRC/deploy/demo/registry" >/dev/null
 
-echo "== codec (bench_codec)"
-"$BUILD/bench/bench_codec" 2>&1 | sed 's/^/   /'
+if want codec; then
+	echo "== codec (bench_codec)"
+	"$BUILD/bench/bench_codec" 2>&1 | sed 's/^/   /'
+fi
 
-echo "== rules (bench_rules)"
-"$BUILD/bench/bench_rules" "$SRC/deploy/rules.yaml" | sed 's/^/   /'
+if want rules; then
+	echo "== rules (bench_rules)"
+	"$BUILD/bench/bench_rules" "$SRC/deploy/rules.yaml" | sed 's/^/   /'
+fi
 
-echo "== dispatch suggestion (bench_rescue)"
-"$BUILD/bench/bench_rescue" | sed 's/^/   /'
+if want rescue; then
+	echo "== dispatch suggestion (bench_rescue)"
+	"$BUILD/bench/bench_rescue" | sed 's/^/   /'
+fi
+
+g1() {
 
 echo "== corpus: $N protobuf SensorReadings, ${SHARE} of them alarms, 32 partitions"
 "$BUILD/bench/bench_kafka" produce "$HZ_KAFKA_BROKERS" bench.readings "$N" "$SRC/deploy/demo/registry" "$SHARE" | sed 's/^/   /'
@@ -100,9 +111,17 @@ awk -v raw="$raw" -v hz="$hz" -v rc="$rawc" -v hc="$hzc" -v n="$N" 'BEGIN {
 	printf "   hazardd end to end           : %9.0f msg/s  %6.2f cpu-s per million (daemon only)\n", hz, hc * 1e6 / n
 	printf "   ratio hazardd / raw          : %9.3f   (target >= 0.5)\n", hz / raw
 }'
+}
+if want g1; then
+	g1
+fi
 
-# shellcheck source=timers.sh
-. "$SRC/tests/bench/timers.sh"
+if want g6; then
+	# shellcheck source=timers.sh
+	. "$SRC/tests/bench/timers.sh"
+fi
 
-# shellcheck source=history_chain.sh
-. "$SRC/tests/bench/history_chain.sh"
+if want chain; then
+	# shellcheck source=history_chain.sh
+	. "$SRC/tests/bench/history_chain.sh"
+fi

@@ -691,6 +691,67 @@ static void test_protobuf_strings(void **state)
 	w_str(&b, 1, "r\xc3\xa9");
 	ASSERT_REJECT(dec(HZ_EV_READING, HZ_CT_PROTOBUF, b.data, b.len, &ev),
 		      "field \"event_id\": byte 0xc3 at offset 1 is not printable ASCII");
+	/* a bad byte at every offset of ids up to 40 bytes long, on both sides
+	 * of the eight-byte steps: named with its offset, the first one wins */
+	for (size_t len = 1; len <= 40; len++)
+		for (size_t at = 0; at < len; at++) {
+			static const unsigned char bad[] = {0x01, 0x1f, 0x20, 0x7f, 0x80, 0xc3};
+			for (size_t k = 0; k < sizeof(bad); k++) {
+				char id[48], want[128];
+				for (size_t i = 0; i < len; i++)
+					id[i] = (char)("az09-_.~!"[i % 9]);
+				id[len] = '\0';
+				id[at] = (char)bad[k];
+				if (at + 1 < len)
+					id[len - 1] = 0x7f; /* a later one is not the one named */
+				hz_buf_clear(&b);
+				w_reading(&b, "d", 1, 20);
+				w_str(&b, 1, id);
+				snprintf(want, sizeof(want),
+					 "field \"event_id\": byte 0x%02x at offset %zu is not printable ASCII",
+					 bad[k], at);
+				if (bad[k] == 0x80 || bad[k] == 0xc3) {
+					/* not UTF-8 on its own: the wire scan refuses it first */
+					assert_int_equal(dec(HZ_EV_READING, HZ_CT_PROTOBUF, b.data, b.len, &ev),
+							 HZ_EINVAL);
+				} else {
+					ASSERT_REJECT(dec(HZ_EV_READING, HZ_CT_PROTOBUF, b.data, b.len, &ev), want);
+				}
+				hz_buf_clear(&b);
+				w_reading(&b, id, len, 20);
+				if (bad[k] == 0x20) {
+					/* a space is fine in a device id; the later 0x7f is not */
+					if (at + 1 < len) {
+						snprintf(want, sizeof(want),
+							 "field \"device_id\": control character 0x7f at offset %zu",
+							 len - 1);
+						ASSERT_REJECT(dec(HZ_EV_READING, HZ_CT_PROTOBUF, b.data, b.len, &ev),
+							      want);
+					} else {
+						assert_int_equal(
+						    dec(HZ_EV_READING, HZ_CT_PROTOBUF, b.data, b.len, &ev), HZ_OK);
+					}
+				} else if (bad[k] < 0x80) {
+					snprintf(want, sizeof(want),
+						 "field \"device_id\": control character 0x%02x at offset %zu",
+						 bad[k], at);
+					ASSERT_REJECT(dec(HZ_EV_READING, HZ_CT_PROTOBUF, b.data, b.len, &ev), want);
+				}
+			}
+			/* and the id whole, every byte good */
+			char id[48];
+			for (size_t i = 0; i < len; i++)
+				id[i] = (char)("az09-_.~!"[i % 9]);
+			id[len] = '\0';
+			hz_buf_clear(&b);
+			w_reading(&b, id, len, 20);
+			w_str(&b, 1, id);
+			assert_int_equal(dec(HZ_EV_READING, HZ_CT_PROTOBUF, b.data, b.len, &ev), HZ_OK);
+			assert_string_equal(ev.device_id, id);
+			assert_string_equal(ev.event_id, id);
+		}
+	hz_buf_clear(&b);
+	w_reading(&b, "d", 1, 20);
 	/* non-ASCII is fine in other ids */
 	w_str(&b, 1, "rd-2");
 	w_str(&b, 3, "\xe7\x83\x9f-17");
