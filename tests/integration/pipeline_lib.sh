@@ -90,3 +90,20 @@ hz_check_rebuild() {
 $diff"
 	hz_log "ok - $n tickets rebuilt from $1 alone equal hazard.tickets ($(wc -l <"$f") events)"
 }
+
+# Operators' commands, as field apps send them (t_loop, t_assign, t_silence_cmd).
+# hz_now: the time in RFC 3339 with milliseconds.
+hz_now() { date -u +%FT%T.%3NZ; }
+# hz_command_json ID ACTION TICKET ACTOR [EXTRA JSON FIELDS]: a Command in
+# proto3 JSON, acted now unless $ACTED is set.
+hz_command_json() {
+	printf '{"commandId":"%s","actedAt":"%s","actorId":"%s","action":"ACTION_%s","ticketId":"%s"%s}' \
+		"$1" "${ACTED:-$(hz_now)}" "$4" "$2" "$3" "${5:+,$5}"
+}
+# hz_mqtt_cmd / hz_kafka_cmd ARGS: send it on hazard/v1/commands / $T_COMMANDS.
+hz_mqtt_cmd() { hz_mqtt_pub hazard/v1/commands "$(hz_command_json "$@")"; }
+hz_kafka_cmd() { hz_command_json "$@" | hz_kafka_produce "$T_COMMANDS" -k "$1"; }
+# hz_cmd_outcome ID: "applied|" or "refused|<reason>" as recorded.
+hz_cmd_outcome() { hz_q "select outcome || '|' || coalesce(reason, '') from hazard.commands where command_id = '$1'"; }
+# hz_wait_cmd ID: wait until the command is recorded.
+hz_wait_cmd() { hz_wait_for "[ -n \"\$(hz_q \"select 1 from hazard.commands where command_id = '$1'\")\" ]" 15 "command $1 recorded"; }

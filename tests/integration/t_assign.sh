@@ -59,15 +59,6 @@ SUB_PID=$!
 hz_on_exit "kill $SUB_PID 2>/dev/null"
 hz_pipeline_start
 
-now() { date -u +%FT%T.%3NZ; }
-cmd() {
-	printf '{"commandId":"%s","actedAt":"%s","actorId":"%s","action":"ACTION_%s","ticketId":"%s"%s}' \
-		"$1" "$(now)" "$4" "$2" "$3" "${5:+,$5}"
-}
-mqtt_cmd() { hz_mqtt_pub hazard/v1/commands "$(cmd "$@")"; }
-kafka_cmd() { cmd "$@" | hz_kafka_produce "$T_COMMANDS" -k "$1"; }
-outcome() { hz_q "select outcome || '|' || coalesce(reason, '') from hazard.commands where command_id = '$1'"; }
-wait_cmd() { hz_wait_for "[ -n \"\$(hz_q \"select 1 from hazard.commands where command_id = '$1'\")\" ]" 15 "command $1 recorded"; }
 nhist() { hz_q "select count(*) from hazard.ticket_history where ticket_id = $1"; }
 assignee() { hz_q "select coalesce(assignee, '-') || '|' || coalesce(assignee_kind, '-') from hazard.tickets where ticket_id = $1"; }
 last_reason() { hz_q "select reason from hazard.ticket_history where ticket_id = $1 order by seq desc limit 1"; }
@@ -90,12 +81,12 @@ RC=0
 "$CTL" dispatch "$D" --actor "$TP" --assignee "$FAR" 2>"$(hz_tmp)/far.err" >/dev/null || RC=$?
 hz_assert_eq 1 "$RC" "hazardctl dispatch to another county's unit exits 1"
 hz_assert_grep "$(hz_tmp)/far.err" "$FAR .* of $FAR_ORG is outside county $COUNTY of ticket $D" "another county's unit: the reason"
-mqtt_cmd m-xyz DISPATCH "$D" "$TP" '"assignee":"xyz"'
-kafka_cmd k-xyz DISPATCH "$D" "$TP" '"assignee":"no-such-brigade"'
-wait_cmd m-xyz
-wait_cmd k-xyz
-hz_assert_eq 'refused|assignee "xyz" is not a registered rescue unit, brigade, person or org unit' "$(outcome m-xyz)" "MQTT dispatch to an unknown assignee refused"
-hz_assert_eq 'refused|assignee "no-such-brigade" is not a registered rescue unit, brigade, person or org unit' "$(outcome k-xyz)" "Kafka dispatch to an unknown assignee refused"
+hz_mqtt_cmd m-xyz DISPATCH "$D" "$TP" '"assignee":"xyz"'
+hz_kafka_cmd k-xyz DISPATCH "$D" "$TP" '"assignee":"no-such-brigade"'
+hz_wait_cmd m-xyz
+hz_wait_cmd k-xyz
+hz_assert_eq 'refused|assignee "xyz" is not a registered rescue unit, brigade, person or org unit' "$(hz_cmd_outcome m-xyz)" "MQTT dispatch to an unknown assignee refused"
+hz_assert_eq 'refused|assignee "no-such-brigade" is not a registered rescue unit, brigade, person or org unit' "$(hz_cmd_outcome k-xyz)" "Kafka dispatch to an unknown assignee refused"
 hz_assert_eq "-|-|$N" "$(assignee "$D")|$(nhist "$D")" "refused dispatches change nothing"
 hz_assert_eq "" "$(hz_q "select acked_at from hazard.tickets where ticket_id = $D")" "a refused dispatch does not acknowledge"
 
@@ -105,13 +96,13 @@ hz_assert_eq "$MS|micro_station" "$(assignee "$D")" "assignee and its kind on th
 hz_assert_eq "dispatched to micro station $MS ($MS_NAME)" "$(last_reason "$D")" "the history row names the micro station"
 hz_assert_eq "$MS|dispatch" "$(hz_q "select assignee || '|' || action from hazard.ticket_history where ticket_id = $D order by seq desc limit 1")" "the history row's assignee"
 hz_assert_eq "$TP" "$(hz_q "select acked_by from hazard.tickets where ticket_id = $D")" "a dispatch acknowledges"
-mqtt_cmd m-person DISPATCH "$D" "$TP" "\"assignee\":\"$GP\",\"note\":\"grid inspector on foot\""
-wait_cmd m-person
-hz_assert_match "$(outcome m-person)" "^applied\|" "MQTT dispatch to a person applied"
+hz_mqtt_cmd m-person DISPATCH "$D" "$TP" "\"assignee\":\"$GP\",\"note\":\"grid inspector on foot\""
+hz_wait_cmd m-person
+hz_assert_match "$(hz_cmd_outcome m-person)" "^applied\|" "MQTT dispatch to a person applied"
 hz_assert_eq "$GP|person" "$(assignee "$D")" "a person as the assignee"
 hz_assert_match "$(last_reason "$D")" "^dispatched to person $GP \(.+\): grid inspector on foot$" "the history row names the person, with the note"
-kafka_cmd k-org DISPATCH "$D" "$TP" "\"assignee\":\"$TOWN\""
-wait_cmd k-org
+hz_kafka_cmd k-org DISPATCH "$D" "$TP" "\"assignee\":\"$TOWN\""
+hz_wait_cmd k-org
 hz_assert_eq "$TOWN|org_unit" "$(assignee "$D")" "an org unit as the assignee"
 # results: the refusal and the kind, on both results topics; the log
 RS=$(hz_tmp)/results.out
@@ -162,9 +153,9 @@ awk -v l="$LATE" 'BEGIN { exit !(l > -0.1 && l < 1.0) }' || hz_fail "the county 
 hz_assert_eq "county|true" "$(hz_q "select tier || '|' || (ack_due_at > now()) from hazard.tickets where ticket_id = $R")" "R at the county with its next deadline"
 hz_wait_log "$HZ_ESC_LOG" "\"type\":\"escalation\".*\"ticket_id\":$R,.*\"tier\":\"county\"" 10 "the county step in the escalation log"
 # the county answers: the climb stops (the county's deadline is 3 s too)
-mqtt_cmd m-ack-r ACK "$R" "$CP" '"note":"county on it"'
-wait_cmd m-ack-r
-hz_assert_eq "applied|" "$(outcome m-ack-r)" "the reopened ticket can be acknowledged again"
+hz_mqtt_cmd m-ack-r ACK "$R" "$CP" '"note":"county on it"'
+hz_wait_cmd m-ack-r
+hz_assert_eq "applied|" "$(hz_cmd_outcome m-ack-r)" "the reopened ticket can be acknowledged again"
 sleep 4
 hz_assert_eq "2|0" "$(hz_q "select count(*) || '|' || count(*) filter (where tier = 'city') from hazard.escalations where ticket_id = $R")" "no step after the acknowledgement"
 # the figures judge each step within its round: the town step was answered

@@ -55,17 +55,6 @@ SUB_PID=$!
 hz_on_exit "kill $SUB_PID 2>/dev/null"
 hz_pipeline_start
 
-now() { date -u +%FT%T.%3NZ; }
-# cmd ID ACTION TICKET ACTOR [EXTRA JSON FIELDS]: a Command in proto3 JSON,
-# acted now unless $ACTED is set
-cmd() {
-	printf '{"commandId":"%s","actedAt":"%s","actorId":"%s","action":"ACTION_%s","ticketId":"%s"%s}' \
-		"$1" "${ACTED:-$(now)}" "$4" "$2" "$3" "${5:+,$5}"
-}
-mqtt_cmd() { hz_mqtt_pub hazard/v1/commands "$(cmd "$@")"; }
-kafka_cmd() { cmd "$@" | hz_kafka_produce "$T_COMMANDS" -k "$1"; }
-outcome() { hz_q "select outcome || '|' || coalesce(reason, '') from hazard.commands where command_id = '$1'"; }
-wait_cmd() { hz_wait_for "[ -n \"\$(hz_q \"select 1 from hazard.commands where command_id = '$1'\")\" ]" 15 "command $1 recorded"; }
 state() { hz_q "select state from hazard.tickets where ticket_id = $1"; }
 nhist() { hz_q "select count(*) from hazard.ticket_history where ticket_id = $1"; }
 last_hist() { hz_q "select actor || '|' || actor_tier || '|' || action || '|' || to_state || '|' || coalesce(reason,'') || '|' || coalesce(array_to_string(evidence_urls, ','), '') from hazard.ticket_history where ticket_id = $1 order by seq desc limit 1"; }
@@ -77,66 +66,66 @@ A=$(hz_q "select ticket_id from hazard.tickets where site_id='$SA'")
 sleep 1.2
 # acknowledged on the phone 1 s ago, received now: acked_at is the time of action
 ACK_AT=$(date -u -d '-1 second' +%FT%T.%3NZ)
-ACTED=$ACK_AT mqtt_cmd m-ack-a ACK "$A" "$GA" '"note":"on my way"'
-wait_cmd m-ack-a
-hz_assert_eq "applied|" "$(outcome m-ack-a)" "MQTT ack applied"
+ACTED=$ACK_AT hz_mqtt_cmd m-ack-a ACK "$A" "$GA" '"note":"on my way"'
+hz_wait_cmd m-ack-a
+hz_assert_eq "applied|" "$(hz_cmd_outcome m-ack-a)" "MQTT ack applied"
 hz_assert_eq t "$(hz_q "select acked_at = '$ACK_AT'::timestamptz and acked_by = '$GA' and ack_due_at is null from hazard.tickets where ticket_id = $A")" "acked_at is the actor's time of action"
 hz_assert_eq "$GA|grid|ack|discovered|acknowledged: on my way|" "$(last_hist "$A")" "ack history row"
 # a second ack is refused with its reason and changes nothing
 N=$(nhist "$A")
-mqtt_cmd m-ack-a2 ACK "$A" "$TP"
-wait_cmd m-ack-a2
-hz_assert_eq "refused|ticket $A is already acknowledged" "$(outcome m-ack-a2)" "second ack refused"
+hz_mqtt_cmd m-ack-a2 ACK "$A" "$TP"
+hz_wait_cmd m-ack-a2
+hz_assert_eq "refused|ticket $A is already acknowledged" "$(hz_cmd_outcome m-ack-a2)" "second ack refused"
 hz_assert_eq "$N" "$(nhist "$A")" "a refused command writes no history"
-mqtt_cmd m-conf-a CONFIRM "$A" "$TP" '"reason":"smoke seen by the guard","evidenceUrls":["https://img.example/a1.jpg"]'
-wait_cmd m-conf-a
+hz_mqtt_cmd m-conf-a CONFIRM "$A" "$TP" '"reason":"smoke seen by the guard","evidenceUrls":["https://img.example/a1.jpg"]'
+hz_wait_cmd m-conf-a
 hz_assert_eq confirmed "$(state "$A")" "A confirmed"
 hz_assert_eq "$TP|town|confirm|confirmed|smoke seen by the guard|https://img.example/a1.jpg" "$(last_hist "$A")" "confirm history row: actor, tier, reason, evidence"
-mqtt_cmd m-ctl-a CONTROL "$A" "$TP"
-wait_cmd m-ctl-a
+hz_mqtt_cmd m-ctl-a CONTROL "$A" "$TP"
+hz_wait_cmd m-ctl-a
 hz_assert_eq controlled "$(state "$A")" "A controlled"
 # an unknown actor, an unknown ticket and a malformed command
-mqtt_cmd m-nobody CLOSE "$A" "nobody-42"
-mqtt_cmd m-slash CLOSE "$A" "x/y#z"
-mqtt_cmd m-noticket CLOSE 999999 "$TP"
+hz_mqtt_cmd m-nobody CLOSE "$A" "nobody-42"
+hz_mqtt_cmd m-slash CLOSE "$A" "x/y#z"
+hz_mqtt_cmd m-noticket CLOSE 999999 "$TP"
 hz_mqtt_pub hazard/v1/commands '{"commandId":"m-bad","actorId":"x","action":"ACTION_CLOSE"}'
-wait_cmd m-nobody
-wait_cmd m-noticket
-hz_assert_eq 'refused|unknown actor "nobody-42"' "$(outcome m-nobody)" "unknown actor refused"
-hz_assert_eq "refused|ticket 999999 does not exist" "$(outcome m-noticket)" "unknown ticket refused"
+hz_wait_cmd m-nobody
+hz_wait_cmd m-noticket
+hz_assert_eq 'refused|unknown actor "nobody-42"' "$(hz_cmd_outcome m-nobody)" "unknown actor refused"
+hz_assert_eq "refused|ticket 999999 does not exist" "$(hz_cmd_outcome m-noticket)" "unknown ticket refused"
 hz_wait_for "[ \"\$(hz_q \"select count(*) from hazard.dead_letters where topic = 'hazard/v1/commands'\")\" = 1 ]" 10 "a malformed command is a dead letter"
-mqtt_cmd m-close-a CLOSE "$A" "$TP" '"reason":"smouldering bin put out"'
-wait_cmd m-close-a
+hz_mqtt_cmd m-close-a CLOSE "$A" "$TP" '"reason":"smouldering bin put out"'
+hz_wait_cmd m-close-a
 hz_assert_eq "closed|$TP" "$(hz_q "select state || '|' || closed_by from hazard.tickets where ticket_id = $A")" "A closed by its town operator"
 
 # ---- 2: a hazard through Kafka commands: confirm, rectify, verify (核销)
-hz_mqtt_pub "hazard/v1/reports/$TOWN" "{\"eventId\":\"loop-h1\",\"observedAt\":\"$(now)\",\"siteId\":\"$SH\",\"inspectorId\":\"$GH\",\"category\":\"HAZARD_CATEGORY_BLOCKED_EXIT\",\"description\":\"exit chained shut\"}"
+hz_mqtt_pub "hazard/v1/reports/$TOWN" "{\"eventId\":\"loop-h1\",\"observedAt\":\"$(hz_now)\",\"siteId\":\"$SH\",\"inspectorId\":\"$GH\",\"category\":\"HAZARD_CATEGORY_BLOCKED_EXIT\",\"description\":\"exit chained shut\"}"
 hz_wait_for "[ \"\$(hz_q \"select count(*) from hazard.tickets where site_id='$SH' and kind='hazard'\")\" = 1 ]" 20 "hazard H"
 H=$(hz_q "select ticket_id from hazard.tickets where site_id='$SH' and kind='hazard'")
-kafka_cmd k-conf-h CONFIRM "$H" "$TP"
-wait_cmd k-conf-h
+hz_kafka_cmd k-conf-h CONFIRM "$H" "$TP"
+hz_wait_cmd k-conf-h
 hz_assert_eq confirmed "$(state "$H")" "H confirmed over Kafka"
 # a grid inspector is below the ticket's tier (town)
-kafka_cmd k-rect-grid RECTIFY "$H" "$GH" '"rectifyMode":"RECTIFY_MODE_ON_THE_SPOT"'
-wait_cmd k-rect-grid
-hz_assert_match "$(outcome k-rect-grid)" "^refused\|actor lacks tier town" "a grid inspector cannot rectify a town-tier hazard"
-kafka_cmd k-close-h CLOSE "$H" "$TP"
-wait_cmd k-close-h
-hz_assert_match "$(outcome k-close-h)" "^refused\|a hazard ticket closes only by verify" "a hazard does not close by close"
+hz_kafka_cmd k-rect-grid RECTIFY "$H" "$GH" '"rectifyMode":"RECTIFY_MODE_ON_THE_SPOT"'
+hz_wait_cmd k-rect-grid
+hz_assert_match "$(hz_cmd_outcome k-rect-grid)" "^refused\|actor lacks tier town" "a grid inspector cannot rectify a town-tier hazard"
+hz_kafka_cmd k-close-h CLOSE "$H" "$TP"
+hz_wait_cmd k-close-h
+hz_assert_match "$(hz_cmd_outcome k-close-h)" "^refused\|a hazard ticket closes only by verify" "a hazard does not close by close"
 DUE=$(date -u -d '+1 day' +%FT%T.000Z)
-kafka_cmd k-rect-h RECTIFY "$H" "$TP" "\"rectifyMode\":\"RECTIFY_MODE_BY_DEADLINE\",\"dueAt\":\"$DUE\",\"note\":\"owner to clear the exit\""
-wait_cmd k-rect-h
+hz_kafka_cmd k-rect-h RECTIFY "$H" "$TP" "\"rectifyMode\":\"RECTIFY_MODE_BY_DEADLINE\",\"dueAt\":\"$DUE\",\"note\":\"owner to clear the exit\""
+hz_wait_cmd k-rect-h
 hz_assert_eq "rectifying|by_deadline|$TP|true" "$(hz_q "select state || '|' || rectify_mode || '|' || rectified_by || '|' || (rectify_due_at = '$DUE'::timestamptz and deadline_at = rectify_due_at) from hazard.tickets where ticket_id = $H")" "H rectifying by a deadline that the overdue scan watches"
 N=$(nhist "$H")
-kafka_cmd k-ver-self VERIFY "$H" "$TP" '"evidenceUrls":["https://img.example/h-after.jpg"]'
-kafka_cmd k-ver-noev VERIFY "$H" "$TP2"
-wait_cmd k-ver-self
-wait_cmd k-ver-noev
-hz_assert_eq "refused|verify needs an actor other than $TP who rectified it" "$(outcome k-ver-self)" "verify by the rectifier refused"
-hz_assert_eq "refused|verify needs re-inspection evidence" "$(outcome k-ver-noev)" "verify without evidence refused"
+hz_kafka_cmd k-ver-self VERIFY "$H" "$TP" '"evidenceUrls":["https://img.example/h-after.jpg"]'
+hz_kafka_cmd k-ver-noev VERIFY "$H" "$TP2"
+hz_wait_cmd k-ver-self
+hz_wait_cmd k-ver-noev
+hz_assert_eq "refused|verify needs an actor other than $TP who rectified it" "$(hz_cmd_outcome k-ver-self)" "verify by the rectifier refused"
+hz_assert_eq "refused|verify needs re-inspection evidence" "$(hz_cmd_outcome k-ver-noev)" "verify without evidence refused"
 hz_assert_eq "rectifying|$N" "$(state "$H")|$(nhist "$H")" "refused verifies change nothing"
-kafka_cmd k-ver-h VERIFY "$H" "$TP2" '"reason":"re-inspected: exit clear","evidenceUrls":["https://img.example/h-after.jpg","https://img.example/h-sign.jpg"]'
-wait_cmd k-ver-h
+hz_kafka_cmd k-ver-h VERIFY "$H" "$TP2" '"reason":"re-inspected: exit clear","evidenceUrls":["https://img.example/h-after.jpg","https://img.example/h-sign.jpg"]'
+hz_wait_cmd k-ver-h
 hz_assert_eq "closed|$TP2" "$(hz_q "select state || '|' || verified_by from hazard.tickets where ticket_id = $H")" "H verified and closed"
 hz_assert_eq "$TP2|town|verify|closed|re-inspected: exit clear|https://img.example/h-after.jpg,https://img.example/h-sign.jpg" "$(last_hist "$H")" "verify history row with its evidence"
 # the operator sees the 核销 record whole: its evidence in tickets show
@@ -146,7 +135,7 @@ hz_assert_eq "verify|https://img.example/h-after.jpg https://img.example/h-sign.
 hz_assert_grep "$(hz_tmp)/showH.txt" "https://img.example/h-after.jpg https://img.example/h-sign.jpg" "tickets show: the verify row's evidence"
 # the same command again (a client retrying): one effect, the same result
 N=$(nhist "$H")
-kafka_cmd k-ver-h VERIFY "$H" "$TP2" '"reason":"re-inspected: exit clear","evidenceUrls":["https://img.example/h-after.jpg"]'
+hz_kafka_cmd k-ver-h VERIFY "$H" "$TP2" '"reason":"re-inspected: exit clear","evidenceUrls":["https://img.example/h-after.jpg"]'
 hz_wait_for "[ \"\$(kcat -b \"$HZ_KAFKA_BROKERS\" -C -t \"$T_RESULTS\" -o beginning -e -q -f '%k\n' 2>/dev/null | grep -cx k-ver-h)\" = 2 ]" 15 "the replayed command's result published again"
 hz_assert_eq "$N" "$(nhist "$H")" "a replayed command changes nothing"
 kcat -b "$HZ_KAFKA_BROKERS" -C -t "$T_RESULTS" -o beginning -e -q -f '%k\t%s\n' 2>/dev/null | awk -F '\t' '$1 == "k-ver-h" { print $2 }' >"$(hz_tmp)/replay.out"
@@ -219,19 +208,19 @@ hz_assert_eq "$FS|fire_rescue_station" "$(hz_q "select assignee || '|' || assign
 hz_assert_eq "confirmed" "$(state "$B")" "dispatch changes no state"
 
 # ---- 4: drills, and a clock beyond pipeline.command_skew
-hz_mqtt_pub "hazard/v1/readings/$SA/$DA" "{\"eventId\":\"loop-d1\",\"observedAt\":\"$(now)\",\"deviceId\":\"$DA\",\"metric\":\"METRIC_SMOKE\",\"value\":3,\"mode\":\"MODE_EXERCISE\"}"
+hz_mqtt_pub "hazard/v1/readings/$SA/$DA" "{\"eventId\":\"loop-d1\",\"observedAt\":\"$(hz_now)\",\"deviceId\":\"$DA\",\"metric\":\"METRIC_SMOKE\",\"value\":3,\"mode\":\"MODE_EXERCISE\"}"
 hz_wait_for "[ \"\$(hz_q \"select count(*) from hazard.tickets where site_id='$SA' and mode='exercise'\")\" = 1 ]" 20 "a drill ticket"
 D=$(hz_q "select ticket_id from hazard.tickets where site_id='$SA' and mode='exercise'")
-mqtt_cmd m-drill-ack ACK "$D" "$GA" '"mode":"MODE_EXERCISE"'
-mqtt_cmd m-drill-live COMMENT "$B" "$GA" '"mode":"MODE_EXERCISE","note":"drill note"'
-wait_cmd m-drill-ack
-wait_cmd m-drill-live
-hz_assert_eq "applied|" "$(outcome m-drill-ack)" "a drill command on a drill ticket works the same"
-hz_assert_match "$(outcome m-drill-live)" "^refused\|an exercise-mode command cannot act on live ticket $B" "a drill command cannot touch a live ticket"
+hz_mqtt_cmd m-drill-ack ACK "$D" "$GA" '"mode":"MODE_EXERCISE"'
+hz_mqtt_cmd m-drill-live COMMENT "$B" "$GA" '"mode":"MODE_EXERCISE","note":"drill note"'
+hz_wait_cmd m-drill-ack
+hz_wait_cmd m-drill-live
+hz_assert_eq "applied|" "$(hz_cmd_outcome m-drill-ack)" "a drill command on a drill ticket works the same"
+hz_assert_match "$(hz_cmd_outcome m-drill-live)" "^refused\|an exercise-mode command cannot act on live ticket $B" "a drill command cannot touch a live ticket"
 FUT=$(date -u -d '+1 hour' +%FT%T.000Z)
-ACTED=$FUT mqtt_cmd m-skew COMMENT "$D" "$GA" '"note":"phone clock ahead"'
-wait_cmd m-skew
-hz_assert_match "$(outcome m-skew)" "^applied\|clock skew: acted_at .* ahead of the database clock" "a clock beyond the bound is flagged in the result"
+ACTED=$FUT hz_mqtt_cmd m-skew COMMENT "$D" "$GA" '"note":"phone clock ahead"'
+hz_wait_cmd m-skew
+hz_assert_match "$(hz_cmd_outcome m-skew)" "^applied\|clock skew: acted_at .* ahead of the database clock" "a clock beyond the bound is flagged in the result"
 hz_assert_match "$(hz_q "select flags from hazard.ticket_history where ticket_id = $D order by seq desc limit 1")" "^clock skew" "and in the history"
 hz_assert_eq t "$(hz_q "select acted_at <= now() from hazard.ticket_history where ticket_id = $D order by seq desc limit 1")" "the time of action is taken as now"
 
@@ -241,7 +230,7 @@ export HZ_FAULT_POINT=command-applied
 hz_start_daemon "$HZ_CONF" "$(hz_tmp)/hazardd-crash.log"
 unset HZ_FAULT_POINT
 hz_wait_log "$(hz_tmp)/hazardd-crash.log" 'subscribed to [0-9]+ MQTT topics' 20 "MQTT subscription"
-mqtt_cmd m-crash COMMENT "$B" "$TP" '"note":"sent just before the crash"'
+hz_mqtt_cmd m-crash COMMENT "$B" "$TP" '"note":"sent just before the crash"'
 hz_wait_for "! hz_daemon_alive" 15 "the daemon aborted at the fault point"
 hz_kill_daemon "$HZ_DAEMON_PID" KILL
 hz_assert_eq 1 "$(hz_q "select count(*) from hazard.ticket_history where event_id = 'm-crash'")" "the command committed before the crash"
@@ -264,7 +253,7 @@ joined() { # TICKET: its last "joined" TicketEvent on the tickets topic
 NB=$(hz_q "select event_count from hazard.tickets where ticket_id = $B")
 ND=$(hz_q "select event_count from hazard.tickets where ticket_id = $D")
 hz_mqtt_pub "hazard/v1/readings/$SB/$DB" "$(hz_reading loop-b2 "$DB" METRIC_SMOKE 12)"
-hz_mqtt_pub "hazard/v1/readings/$SA/$DA" "{\"eventId\":\"loop-d2\",\"observedAt\":\"$(now)\",\"deviceId\":\"$DA\",\"metric\":\"METRIC_SMOKE\",\"value\":3,\"mode\":\"MODE_EXERCISE\"}"
+hz_mqtt_pub "hazard/v1/readings/$SA/$DA" "{\"eventId\":\"loop-d2\",\"observedAt\":\"$(hz_now)\",\"deviceId\":\"$DA\",\"metric\":\"METRIC_SMOKE\",\"value\":3,\"mode\":\"MODE_EXERCISE\"}"
 hz_wait_for "[ \"\$(hz_q \"select event_count from hazard.tickets where ticket_id = $B\")\" = $((NB + 1)) ]" 20 "a reading joins B"
 hz_wait_for "[ \"\$(hz_q \"select event_count from hazard.tickets where ticket_id = $D\")\" = $((ND + 1)) ]" 20 "a drill reading joins D"
 hz_wait_for "[ -n \"\$(joined $B)\" ] && [ -n \"\$(joined $D)\" ]" 20 "the joined TicketEvents of B and D"

@@ -21,12 +21,10 @@ scmd() { # ID ACTOR TARGET [UNTIL]
 	printf '{"commandId":"%s","actedAt":"%s","actorId":"%s","action":"ACTION_SILENCE","silenceTarget":"%s"%s,"reason":"sprinkler maintenance"}' \
 		"$1" "$(date -u +%FT%T.%3NZ)" "$2" "$3" "${4:+,\"silenceUntil\":\"$4\"}"
 }
-outcome() { hz_q "select outcome || '|' || coalesce(reason, '') from hazard.commands where command_id = '$1'"; }
-wait_cmd() { hz_wait_for "[ -n \"\$(hz_q \"select 1 from hazard.commands where command_id = '$1'\")\" ]" 15 "command $1 recorded"; }
 
 hz_mqtt_pub hazard/v1/commands "$(scmd s-1 "$ACTOR" "$SITE" "$until")"
-wait_cmd s-1
-hz_assert_match "$(outcome s-1)" "^applied\|" "the silence command is applied"
+hz_wait_cmd s-1
+hz_assert_match "$(hz_cmd_outcome s-1)" "^applied\|" "the silence command is applied"
 hz_assert_eq 1 "$(hz_q "select count(*) from hazard.silences where target_kind = 'site' and target_id = '$SITE' and actor = '$ACTOR' and not cancelled")" "one silence on the site"
 # replayed (same command id, over Kafka this time): one effect, the same result
 scmd s-1 "$ACTOR" "$SITE" "$until" | hz_kafka_produce "$T_COMMANDS" -k s-1 -H content-type=application/json
@@ -37,10 +35,10 @@ hz_assert_eq 1 "$(hz_q "select count(*) from hazard.silences where target_id = '
 hz_mqtt_pub hazard/v1/commands "$(scmd s-2 "$ACTOR" NO-SUCH-SITE "$until")"
 hz_mqtt_pub hazard/v1/commands "$(scmd s-3 "$OTHER" "$SITE" "$until")"
 hz_mqtt_pub hazard/v1/commands "$(scmd s-4 "$ACTOR" "$SITE")"
-wait_cmd s-2; wait_cmd s-3; wait_cmd s-4
-hz_assert_eq 'refused|no device, site or org unit "NO-SUCH-SITE" to silence' "$(outcome s-2)" "an unknown target is refused"
-hz_assert_match "$(outcome s-3)" "^refused\|actor $OTHER of .* may not silence $SITE outside its unit" "an actor of another town is refused"
-hz_assert_eq 'refused|a silence needs silence_target and silence_until' "$(outcome s-4)" "a silence without an end is refused"
+hz_wait_cmd s-2; hz_wait_cmd s-3; hz_wait_cmd s-4
+hz_assert_eq 'refused|no device, site or org unit "NO-SUCH-SITE" to silence' "$(hz_cmd_outcome s-2)" "an unknown target is refused"
+hz_assert_match "$(hz_cmd_outcome s-3)" "^refused\|actor $OTHER of .* may not silence $SITE outside its unit" "an actor of another town is refused"
+hz_assert_eq 'refused|a silence needs silence_target and silence_until' "$(hz_cmd_outcome s-4)" "a silence without an end is refused"
 hz_assert_eq 1 "$(hz_q "select count(*) from hazard.silences")" "refused commands set no silence"
 hz_assert_grep "$HZ_ESC_LOG" '"type":"command".*"command_id":"s-1"' "the command has its escalation-log line"
 # the silence works: a yellow alarm at the site calls nobody
