@@ -46,7 +46,7 @@ tq() { hz_q "select $2 from hazard.tickets where $1"; }
 # --- A: silences
 if "$CTL" silence add --site NO-SUCH-SITE --for 1h --reason x 2>"$(hz_tmp)/e1"; then hz_fail "a silence of an unknown site was accepted"; fi
 hz_assert_grep "$(hz_tmp)/e1" 'unknown site "NO-SUCH-SITE"' "unknown site refused"
-set +e; "$CTL" silence add --site "$SA" --for 1h 2>/dev/null; rc=$?; set -e
+rc=0; "$CTL" silence add --site "$SA" --for 1h 2>/dev/null || rc=$?
 hz_assert_eq 2 "$rc" "a silence without a reason is a usage error"
 if "$CTL" silence add --site "$SA" --until 2001-01-01T00:00:00Z --reason x 2>"$(hz_tmp)/e2"; then hz_fail "a silence ending in the past was accepted"; fi
 hz_assert_grep "$(hz_tmp)/e2" "would end in the past" "past end refused"
