@@ -56,6 +56,22 @@ CONF
 	export T_DEADLETTER T_ESCALATIONS T_RATINGS T_READINGS T_STATUS T_REPORTS T_WARNINGS T_COMMANDS T_TICKETS HZ_CONF HZ_ESC_LOG HZ_DLOG MQTT_CLIENT
 }
 
+# hz_red_rules FILE GRID TOWN COUNTY CITY REPEAT: the shipped rules with red
+# alarms' acknowledgement deadlines at each tier and the top tier's repeat cut
+# to test scale (e.g. 2s), in place of the shipped escalation section (only
+# red is given; major-risk sites start at the grid like any other). Then
+# HZ_RULES=FILE hz_pipeline_setup.
+hz_red_rules() {
+	sed '/^escalation:/,$d' "$HZ_SRC/deploy/rules.yaml" >"$1"
+	cat >>"$1" <<YAML
+escalation:
+  ack:
+    red: {grid: $2, town: $3, county: $4, city: $5}
+  repeat: $6
+  major_risk: {start_higher: false}
+YAML
+}
+
 # hz_pipeline_start: start the daemon and wait until it consumes.
 hz_pipeline_start() {
 	hz_start_daemon "$HZ_CONF" "$HZ_DLOG"

@@ -9,14 +9,7 @@
 . "$(dirname "$0")/pipeline_lib.sh"
 
 RULES=$(hz_tmp)/rules.yaml
-sed '/^escalation:/,$d' "$HZ_SRC/deploy/rules.yaml" >"$RULES"
-cat >>"$RULES" <<'YAML'
-escalation:
-  ack:
-    red: {grid: 3s, town: 3s, county: 3s, city: 3s}
-  repeat: 3s
-  major_risk: {start_higher: false}
-YAML
+hz_red_rules "$RULES" 3s 3s 3s 3s 3s
 HZ_RULES=$RULES hz_pipeline_setup
 hz_pipeline_start
 # one smoke detector of every site: a hundred episodes

@@ -21,14 +21,7 @@
 hz_require kcat mosquitto_sub jq
 
 RULES=$(hz_tmp)/rules.yaml
-sed '/^escalation:/,$d' "$HZ_SRC/deploy/rules.yaml" >"$RULES"
-cat >>"$RULES" <<'YAML'
-escalation:
-  ack:
-    red: {grid: 3s, town: 3s, county: 3s, city: 10m}
-  repeat: 10m
-  major_risk: {start_higher: false}
-YAML
+hz_red_rules "$RULES" 3s 3s 3s 10m 10m
 HZ_RULES=$RULES hz_pipeline_setup
 T_RESULTS=$(hz_kafka_topic hazard.command-results 2)
 cat >>"$HZ_CONF" <<CONF

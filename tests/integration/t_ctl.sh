@@ -13,14 +13,7 @@ hz_require psql jq
 CTL=$HZ_BUILD/hazardctl
 export TZ=UTC
 RULES=$(hz_tmp)/rules.yaml
-sed '/^escalation:/,$d' "$HZ_SRC/deploy/rules.yaml" >"$RULES"
-cat >>"$RULES" <<'YAML'
-escalation:
-  ack:
-    red: {grid: 2s, town: 2s, county: 6s, city: 6s}
-  repeat: 6s
-  major_risk: {start_higher: false}
-YAML
+hz_red_rules "$RULES" 2s 2s 6s 6s 6s
 HZ_RULES=$RULES hz_pipeline_setup
 out=$(hz_tmp)
 smoke="select d.device_id, d.site_id, s.town_code from hazard.devices d join hazard.sites s using (site_id)

@@ -12,14 +12,7 @@
 . "$(dirname "$0")/pipeline_lib.sh"
 
 RULES=$(hz_tmp)/rules.yaml
-sed '/^escalation:/,$d' "$HZ_SRC/deploy/rules.yaml" >"$RULES"
-cat >>"$RULES" <<'YAML'
-escalation:
-  ack:
-    red: {grid: 2s, town: 30s, county: 30s, city: 30s}
-  repeat: 30s
-  major_risk: {start_higher: false}
-YAML
+hz_red_rules "$RULES" 2s 30s 30s 30s 30s
 HZ_RULES=$RULES hz_pipeline_setup
 hz_assert_eq 19 "$(hz_q "select count(*) from hazard.rescue_units")" "the demo's rescue units imported"
 hz_assert_eq 1 "$(hz_q "select version from hazard.registry_version")" "one import, one version"

@@ -10,14 +10,7 @@
 
 RULES=$(hz_tmp)/rules.yaml
 # the shipped rules with second-scale deadlines instead of their escalation section
-sed '/^escalation:/,$d' "$HZ_SRC/deploy/rules.yaml" >"$RULES"
-cat >>"$RULES" <<'YAML'
-escalation:
-  ack:
-    red: {grid: 2s, town: 2s, county: 2s, city: 2s}
-  repeat: 2s
-  major_risk: {start_higher: false}
-YAML
+hz_red_rules "$RULES" 2s 2s 2s 2s 2s
 HZ_RULES=$RULES hz_pipeline_setup
 echo "kafka.out_format = json" >>"$HZ_CONF" # for hz_check_rebuild
 read -r DA SA TA < <(hz_q "select d.device_id, d.site_id, s.town_code from hazard.devices d join hazard.sites s using (site_id) where d.metric = 'smoke' and s.risk_grade <> 'major' order by d.device_id limit 1" -F ' ')

@@ -16,14 +16,7 @@ hz_require kcat mosquitto_sub
 RULES=$(hz_tmp)/rules.yaml
 # red alarms climb grid -> town -> county in about two seconds; others keep
 # the shipped deadlines (minutes), so nothing escalates while we drive them
-sed '/^escalation:/,$d' "$HZ_SRC/deploy/rules.yaml" >"$RULES"
-cat >>"$RULES" <<'YAML'
-escalation:
-  ack:
-    red: {grid: 1s, town: 1s, county: 10m, city: 10m}
-  repeat: 10m
-  major_risk: {start_higher: false}
-YAML
+hz_red_rules "$RULES" 1s 1s 10m 10m 10m
 HZ_RULES=$RULES hz_pipeline_setup
 T_RESULTS=$(hz_kafka_topic hazard.command-results 2)
 cat >>"$HZ_CONF" <<CONF

@@ -12,14 +12,7 @@
 . "$(dirname "$0")/pipeline_lib.sh"
 
 RULES=$(hz_tmp)/rules.yaml
-sed '/^escalation:/,$d' "$HZ_SRC/deploy/rules.yaml" >"$RULES"
-cat >>"$RULES" <<'YAML'
-escalation:
-  ack:
-    red: {grid: 3s, town: 4s, county: 60s, city: 60s}
-  repeat: 60s
-  major_risk: {start_higher: false}
-YAML
+hz_red_rules "$RULES" 3s 4s 60s 60s 60s
 HZ_RULES=$RULES hz_pipeline_setup
 GRACE=2
 echo "escalation.takeover_grace = ${GRACE}s" >>"$HZ_CONF"
