@@ -216,6 +216,14 @@ unsigned hz_engine_publish_change(struct hz_engine *e, const struct hz_ticket_ev
 	return publish(e, &o, outbox_id, sinks);
 }
 
+/* Whether a ticket change writes its own escalation-log line: an
+ * escalation step's change (store/escalate.c) does not, the step's notice
+ * is its line. One rule for the live publish and the outbox replay. */
+static bool has_own_line(const struct hz_ticket_event *te)
+{
+	return strcmp(te->change, "escalated") != 0 && strcmp(te->change, "overdue") != 0;
+}
+
 /* One escalation step; returns the sinks now waiting. */
 static unsigned publish_escalation(struct hz_engine *e, const struct hz_escalation *esc,
 				   int64_t outbox_id, unsigned sinks, bool log)
@@ -349,9 +357,8 @@ static void publish_outbox(struct hz_engine *e, const char *where, const char *p
 			struct hz_ticket_event te;
 			struct hz_ticket_event_strings strs;
 			if (hz_codec_decode_ticket_event(raw, len, &te, &strs) == HZ_OK) {
-				/* an escalation step's change: its notice is the line */
-				bool step = !strcmp(te.change, "escalated") || !strcmp(te.change, "overdue");
-				unsigned w = hz_engine_publish_change(e, &te, id, sinks, !retry && !step);
+				unsigned w = hz_engine_publish_change(e, &te, id, sinks,
+								      !retry && has_own_line(&te));
 				if (w)
 					hz_engine_pend_add(e, id, w);
 				else if (foreign)
@@ -566,7 +573,7 @@ void hz_engine_fire_timers(struct hz_engine *e)
 			return;
 		}
 		/* the notice is the step's log line; its ticket change goes
-		 * to the tickets topic unlogged, not as a second line */
+		 * to the tickets topic (has_own_line: no second line) */
 		for (size_t i = 0; i < n; i++) {
 			const struct hz_escalate_fired *f = &e->esc[i];
 			hz_engine_pend_add(e, f->esc_id,
@@ -574,7 +581,8 @@ void hz_engine_fire_timers(struct hz_engine *e)
 							      hz_engine_sinks(e), true));
 			hz_engine_pend_add(e, f->te_id,
 					   hz_engine_publish_change(e, &f->te, f->te_id,
-								    hz_engine_sinks(e), false));
+								    hz_engine_sinks(e),
+								    has_own_line(&f->te)));
 		}
 		e->st.escalations += n;
 		more |= n == HZ_ARRAY_LEN(e->esc);

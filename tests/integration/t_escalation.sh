@@ -74,3 +74,5 @@ hz_assert_eq "city|true" "$(hz_q "select tier || '|' || (escalation_repeat > 0) 
 # nothing changes any more: the topic alone must give the table, C's
 # tier, repeat count and next call included
 hz_check_rebuild "$T_TICKETS" 3
+# a step is one log line, its notice: its TicketEvent adds none
+hz_assert_no_grep "$HZ_ESC_LOG" '"type":"ticket".*"change":"(escalated|overdue)"' "an escalation step wrote a second (ticket) log line"
